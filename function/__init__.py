@@ -1,0 +1,1 @@
+"""Crossplane composition function for vCluster environments behind AWS API Gateway."""

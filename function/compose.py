@@ -1,0 +1,130 @@
+"""The whole composition as one pure function: XR, observed state, input -> outcome.
+
+request -> typed spec -> builders per concern -> gating -> desired + status.
+Nothing here touches protobuf or gRPC; ``fn`` does the conversion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from function import apigateway, loadbalancer, routing, status, vcluster
+from function.model import Context
+from function.naming import K8S_NAME_MAX, Names, Shape
+from function.observed import Observed, dig
+from function.ordering import gate
+from function.spec import EnvironmentSpec, FunctionInput, describe_error, parse_input, parse_spec
+
+DEFAULT_TTL_SECONDS = 60
+BUILDERS = (vcluster.build, routing.build, loadbalancer.build, apigateway.build)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the function answers: a Fatal message, or resources and status."""
+
+    fatal: str | None = None
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ready: dict[str, bool] = field(default_factory=dict)
+    status: dict[str, Any] = field(default_factory=dict)
+    connection: dict[str, str] = field(default_factory=dict)
+    xr_ready: bool = False
+    ttl_seconds: int = DEFAULT_TTL_SECONDS
+
+
+class InvalidError(ValueError):
+    """A claim or input that cannot be composed; the message names the field."""
+
+
+def _check(spec: EnvironmentSpec, platform: FunctionInput) -> None:
+    """Rules that need both the claim and the platform input."""
+    names = Names(spec.name)
+    if len(names.host_namespace) > K8S_NAME_MAX:
+        msg = (
+            f"spec.name: '{spec.name}' makes namespace '{names.host_namespace}' longer than "
+            f"{K8S_NAME_MAX} characters"
+        )
+        raise InvalidError(msg)
+    ctx_listener = spec.api_gateway.listener_arn or platform.shared.listener_arn
+    ctx_link = spec.api_gateway.vpc_link_id or platform.shared.vpc_link_id
+    if not spec.includes_api_gateway():
+        return
+    if not spec.vpc.subnet_ids and (ctx_listener is None or ctx_link is None):
+        needs = "the VPC link" if ctx_link is None else "the load balancer"
+        msg = f"spec.vpc.subnetIds: apiGatewaySupport needs at least one subnet for {needs}"
+        raise InvalidError(msg)
+    if ctx_listener is None and (errors := names.aws_name_errors()):
+        msg = f"spec.name: '{spec.name}' {errors[0]}"
+        raise InvalidError(msg)
+
+
+def _context(
+    xr: Mapping[str, Any],
+    observed: Mapping[str, Mapping[str, Any]],
+    raw_input: Any,  # noqa: ANN401
+) -> Context:
+    if raw_input is not None and not isinstance(raw_input, Mapping):
+        msg = "input: must be an object"
+        raise InvalidError(msg)
+    try:
+        platform = parse_input(dict(raw_input) if raw_input else None)
+    except ValidationError as error:
+        raise InvalidError(describe_error("input", error)) from None
+    raw_spec = dig(xr, "spec")
+    if not isinstance(raw_spec, Mapping):
+        msg = "spec: the composite resource has no spec"
+        raise InvalidError(msg)
+    try:
+        spec = parse_spec(dict(raw_spec))
+    except ValidationError as error:
+        raise InvalidError(describe_error("spec", error)) from None
+    _check(spec, platform)
+    namespace = dig(xr, "metadata", "namespace")
+    return Context(
+        spec=spec,
+        platform=platform,
+        shape=Shape.NAMESPACED if isinstance(namespace, str) and namespace else Shape.LEGACY,
+        xr_name=str(dig(xr, "metadata", "name") or spec.name),
+        xr_namespace=namespace if isinstance(namespace, str) and namespace else None,
+        observed=Observed(observed),
+    )
+
+
+def compose(
+    xr: Mapping[str, Any],
+    observed: Mapping[str, Mapping[str, Any]],
+    raw_input: Any = None,  # noqa: ANN401
+) -> Outcome:
+    """Compose one environment from the observed XR, composed resources and input."""
+    try:
+        ctx = _context(xr, observed, raw_input)
+    except InvalidError as error:
+        return Outcome(fatal=str(error))
+    desired = [item for build in BUILDERS for item in build(ctx)]
+    plan = gate(desired, ctx.observed)
+    if plan.lost:
+        # Sending desired state without them would delete them; a Fatal result
+        # makes Crossplane keep everything as it is.
+        return Outcome(
+            fatal=f"cannot re-render observed resources {', '.join(plan.lost)}: "
+            "a value they need disappeared from observed state"
+        )
+    ready = {item.key: ctx.observed.ready(item.key) for item in plan.emit}
+    not_ready = [key for key, ok in ready.items() if not ok]
+    xr_status = status.build(ctx, plan, not_ready)
+    connection = {}
+    if (url := status.endpoint(ctx)) is not None:
+        connection["endpoint"] = url
+    return Outcome(
+        resources={item.key: item.manifest for item in plan.emit if item.manifest is not None},
+        ready=ready,
+        status=xr_status,
+        connection=connection,
+        xr_ready=xr_status["ready"],
+        # Poll while waiting on AWS; otherwise let Crossplane's own watches drive us.
+        ttl_seconds=DEFAULT_TTL_SECONDS if xr_status["ready"] else ctx.platform.poll_seconds,
+    )

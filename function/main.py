@@ -1,0 +1,97 @@
+"""The command line: serve the function, or run it offline with render and simulate."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+from crossplane.function import cli as sdkcli
+
+from function import fn, offline
+from function.simulate import simulate as run_simulation
+
+
+def _dump(documents: list[Any]) -> None:
+    click.echo(yaml.safe_dump_all(documents, sort_keys=True, width=100), nl=False)
+
+
+def _composite(path: Path) -> dict[str, Any]:
+    documents = offline.load_documents(path)
+    if not documents:
+        msg = f"{path}: no YAML document found"
+        raise offline.OfflineError(msg)
+    return offline.composite_from(documents[0])
+
+
+def _input(path: Path | None) -> dict[str, Any] | None:
+    return offline.input_from(offline.load_documents(path)) if path is not None else None
+
+
+@click.group()
+def cli() -> None:
+    """Compose a vCluster environment behind a private AWS API Gateway HTTP API."""
+
+
+@cli.command()
+@sdkcli.standard_options
+def serve(**options: Any) -> None:  # noqa: ANN401
+    """Serve RunFunction over gRPC."""
+    if options["insecure"]:
+        # The SDK would also open a TLS listener on the same port; half the calls would fail.
+        options["tls_certs_dir"] = None
+    sdkcli.run(fn.FunctionRunner(), **options)
+
+
+@cli.command()
+@click.argument("composite", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--observed", type=click.Path(exists=True, path_type=Path), help="Observed resources."
+)
+@click.option("--input", "input_path", type=click.Path(exists=True, path_type=Path))
+def render(composite: Path, observed: Path | None, input_path: Path | None) -> None:
+    """Print desired composed resources and the XR status, like `crossplane render`."""
+    try:
+        xr = _composite(composite)
+        seen = offline.observed_from(offline.load_documents(observed)) if observed else {}
+        rsp = fn.run(offline.request(xr, seen, _input(input_path)))
+    except offline.OfflineError as error:
+        raise click.ClickException(str(error)) from None
+    if (fatal := offline.fatal_of(rsp)) is not None:
+        click.echo(f"Fatal: {fatal}", err=True)
+        sys.exit(1)
+    documents: list[Any] = [{**xr, "status": offline.status_of(rsp)}]
+    for key, body in offline.desired_of(rsp).items():
+        annotations = body.setdefault("metadata", {}).setdefault("annotations", {})
+        annotations[offline.RESOURCE_NAME_ANNOTATION] = key
+        documents.append(body)
+    _dump(documents)
+
+
+@cli.command()
+@click.argument("composite", type=click.Path(exists=True, path_type=Path))
+@click.option("--input", "input_path", type=click.Path(exists=True, path_type=Path))
+def simulate(composite: Path, input_path: Path | None) -> None:
+    """Run against a fake provider until the XR is ready; print each wave."""
+    try:
+        xr = _composite(composite)
+        result = run_simulation(xr, _input(input_path))
+    except offline.OfflineError as error:
+        raise click.ClickException(str(error)) from None
+    if result.fatal is not None:
+        click.echo(f"Fatal: {result.fatal}", err=True)
+        sys.exit(1)
+    for item in result.rounds:
+        pending = item.status.get("pending") or []
+        click.echo(f"round {item.number}: created {', '.join(item.created) or 'nothing'}")
+        for line in pending:
+            click.echo(f"    pending  {line}")
+    verdict = "ready" if result.converged else "NOT ready"
+    click.echo(f"\nXR {verdict} after {len(result.rounds)} rounds")
+    if result.dropped:
+        click.echo(f"dropped observed resources: {', '.join(result.dropped)}", err=True)
+    _dump([{"status": result.final_status}])
+    if not result.converged or result.dropped:
+        sys.exit(1)

@@ -1,0 +1,117 @@
+"""Running the function without a cluster: load files, build requests, read responses."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from crossplane.function import resource
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from pathlib import Path
+
+GROUP = "platform.example.org"
+CLAIM_KIND = "VClusterEnvironmentClaim"
+LEGACY_XR_KIND = "XVClusterEnvironment"
+FUNCTION_NAME = "function-vcluster-environment"
+RESOURCE_NAME_ANNOTATION = "crossplane.io/composition-resource-name"
+
+
+class OfflineError(ValueError):
+    """A file that cannot be used for an offline run."""
+
+
+def load_documents(path: Path) -> list[dict[str, Any]]:
+    """Every YAML document in a file, or in every *.yaml file of a directory."""
+    files = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
+    documents: list[dict[str, Any]] = []
+    for file in files:
+        try:
+            loaded = list(yaml.safe_load_all(file.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+            msg = f"{file}: {error}"
+            raise OfflineError(msg) from None
+        documents.extend(d for d in loaded if isinstance(d, dict))
+    return documents
+
+
+def composite_from(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The XR Crossplane would create for a claim; an XR is returned unchanged."""
+    if document.get("kind") != CLAIM_KIND:
+        return dict(document)
+    metadata = document.get("metadata") or {}
+    name = str(metadata.get("name", "claim"))
+    spec = dict(document.get("spec") or {})
+    spec["claimRef"] = {
+        "apiVersion": document.get("apiVersion", f"{GROUP}/v1alpha1"),
+        "kind": CLAIM_KIND,
+        "name": name,
+        "namespace": str(metadata.get("namespace", "default")),
+    }
+    return {
+        "apiVersion": document.get("apiVersion", f"{GROUP}/v1alpha1"),
+        "kind": LEGACY_XR_KIND,
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
+def input_from(documents: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The function input from an Input document or from a Composition's pipeline step."""
+    for document in documents:
+        if document.get("kind") == "Composition":
+            for step in (document.get("spec") or {}).get("pipeline") or []:
+                if (step.get("functionRef") or {}).get("name") == FUNCTION_NAME:
+                    return dict(step.get("input") or {})
+        elif document.get("kind") == "Input":
+            return dict(document)
+    return None
+
+
+def observed_from(documents: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Observed composed resources keyed by their composition resource name."""
+    observed: dict[str, dict[str, Any]] = {}
+    for document in documents:
+        annotations = (document.get("metadata") or {}).get("annotations") or {}
+        key = annotations.get(RESOURCE_NAME_ANNOTATION)
+        if not key:
+            msg = f"observed {document.get('kind')} has no {RESOURCE_NAME_ANNOTATION} annotation"
+            raise OfflineError(msg)
+        observed[key] = dict(document)
+    return observed
+
+
+def request(
+    xr: Mapping[str, Any],
+    observed: Mapping[str, Mapping[str, Any]],
+    function_input: Mapping[str, Any] | None,
+    tag: str = "offline",
+) -> fnv1.RunFunctionRequest:
+    """A RunFunctionRequest as Crossplane would send it."""
+    req = fnv1.RunFunctionRequest(meta=fnv1.RequestMeta(tag=tag))
+    req.observed.composite.resource.CopyFrom(resource.dict_to_struct(dict(xr)))
+    for key, body in sorted(observed.items()):
+        req.observed.resources[key].resource.CopyFrom(resource.dict_to_struct(dict(body)))
+    if function_input is not None:
+        req.input.CopyFrom(resource.dict_to_struct(dict(function_input)))
+    return req
+
+
+def desired_of(rsp: fnv1.RunFunctionResponse) -> dict[str, dict[str, Any]]:
+    """Desired composed resources of a response as plain dicts, sorted by name."""
+    return {
+        key: resource.struct_to_dict(rsp.desired.resources[key].resource)
+        for key in sorted(rsp.desired.resources)
+    }
+
+
+def status_of(rsp: fnv1.RunFunctionResponse) -> dict[str, Any]:
+    """The XR status the response asks for."""
+    return dict(resource.struct_to_dict(rsp.desired.composite.resource).get("status") or {})
+
+
+def fatal_of(rsp: fnv1.RunFunctionResponse) -> str | None:
+    """The first Fatal result's message, if any."""
+    return next((r.message for r in rsp.results if r.severity == fnv1.SEVERITY_FATAL), None)

@@ -1,0 +1,29 @@
+"""Readiness of composed resources, reported to Crossplane per resource."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+# Kinds that never carry a Ready condition: they are ready once they exist.
+_READY_WHEN_PRESENT = frozenset({"ProviderConfig"})
+
+
+def is_ready(resource: Mapping[str, Any] | None) -> bool:
+    """A composed resource is ready only when observed with Ready=True.
+
+    Anything else (not yet created, no conditions, Ready False or Unknown, a
+    malformed status) is not ready, never unspecified, so Crossplane cannot guess.
+    """
+    if resource is None:
+        return False
+    if resource.get("kind") in _READY_WHEN_PRESENT:
+        return True
+    status = resource.get("status")
+    conditions = status.get("conditions") if isinstance(status, Mapping) else None
+    if not isinstance(conditions, list):
+        return False
+    return any(
+        isinstance(c, Mapping) and c.get("type") == "Ready" and c.get("status") == "True"
+        for c in conditions
+    )

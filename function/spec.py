@@ -1,0 +1,331 @@
+"""Typed views of the claim spec and the function input.
+
+Everything the builders read comes from these models, so a value that passes
+validation here is safe to put into a manifest. Validation errors are turned
+into one readable Fatal result by ``describe_error``.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+# AWS's own limits, checked here so a claim never reaches a provider with them broken.
+MAX_SUBNETS = 10  # a VPC link takes at most 10 subnets
+MAX_ROUTES = 300  # routes per HTTP API
+MAX_TIMEOUT_MS = 30_000  # HTTP API integration timeout, not raisable
+MIN_TIMEOUT_MS = 50
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+    2922, 3288, 3653,
+)  # fmt: skip
+
+DnsLabel = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$", max_length=63),
+]
+SubnetId = Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-z]{1,32}$")]
+SecurityGroupId = Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-z][-0-9a-z]{0,62}$")]
+VpcId = Annotated[str, StringConstraints(pattern=r"^vpc-[0-9a-f]{8,17}$")]
+Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")]
+DomainName = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", max_length=253
+    ),
+]
+ListenerArn = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^arn:aws[-a-z]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener/net/.+$",
+    ),
+]
+VpcLinkId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{6,12}$")]
+StageName = Annotated[str, StringConstraints(pattern=r"^(\$default|[A-Za-z0-9_-]{1,128})$")]
+PathPrefix = Annotated[str, StringConstraints(pattern=r"^/[-A-Za-z0-9._~/]*$", max_length=256)]
+Origin = Annotated[str, StringConstraints(pattern=r"^(\*|https?://[-a-z0-9.*]+(:\d{1,5})?)$")]
+Port = Annotated[int, Field(ge=1, le=65535)]
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "*"]
+DEFAULT_CORS_METHODS: list[HttpMethod] = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+# Crossplane's own fields on a legacy XR's spec (v2 XRs keep them under spec.crossplane).
+CROSSPLANE_SPEC_FIELDS = frozenset(
+    {
+        "claimRef",
+        "compositionRef",
+        "compositionRevisionRef",
+        "compositionRevisionSelector",
+        "compositionSelector",
+        "compositionUpdatePolicy",
+        "crossplane",
+        "environmentConfigRefs",
+        "publishConnectionDetailsTo",
+        "resourceRefs",
+        "writeConnectionSecretToRef",
+    }
+)
+
+
+class Strict(BaseModel):
+    """Base for every model: unknown fields are errors, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Include(StrEnum):
+    """Optional parts of an environment."""
+
+    GRAFANA = "grafana"
+    PROMETHEUS = "prometheus"
+    API_GATEWAY = "apiGatewaySupport"
+
+
+class Vpc(Strict):
+    """Where the load balancer and VPC link live."""
+
+    vpc_id: VpcId | None = Field(default=None, alias="vpcId")
+    subnet_ids: list[SubnetId] = Field(default_factory=list, alias="subnetIds")
+    security_group_ids: list[SecurityGroupId] = Field(
+        default_factory=list, alias="securityGroupIds"
+    )
+
+    @model_validator(mode="after")
+    def _limits(self) -> Self:
+        if len(self.subnet_ids) > MAX_SUBNETS:
+            count = len(self.subnet_ids)
+            msg = f"subnetIds: {count} subnets given; a VPC link takes at most {MAX_SUBNETS}"
+            raise ValueError(msg)
+        _unique(self.subnet_ids, "subnetIds")
+        _unique(self.security_group_ids, "securityGroupIds")
+        return self
+
+
+class Cors(Strict):
+    """CORS for the HTTP API. Nothing is allowed unless listed."""
+
+    allow_origins: list[Origin] = Field(default_factory=list, alias="allowOrigins")
+    allow_methods: list[HttpMethod] = Field(
+        default_factory=lambda: list(DEFAULT_CORS_METHODS), alias="allowMethods"
+    )
+    allow_headers: list[str] = Field(
+        default_factory=lambda: ["authorization", "content-type"], alias="allowHeaders"
+    )
+    allow_credentials: bool = Field(default=False, alias="allowCredentials")
+    max_age: int = Field(default=300, ge=0, le=86400, alias="maxAge")
+
+    @model_validator(mode="after")
+    def _credentials(self) -> Self:
+        if self.allow_credentials and "*" in self.allow_origins:
+            msg = "allowOrigins: '*' cannot be combined with allowCredentials: true"
+            raise ValueError(msg)
+        return self
+
+
+class Throttling(Strict):
+    """Stage-wide request throttling."""
+
+    burst_limit: int = Field(default=100, ge=0, le=5000, alias="burstLimit")
+    rate_limit: float = Field(default=50.0, ge=0, le=10000, alias="rateLimit")
+
+
+class AccessLogs(Strict):
+    """Access logs to CloudWatch Logs."""
+
+    enabled: bool = False
+    retention_days: int = Field(default=30, alias="retentionDays")
+
+    @model_validator(mode="after")
+    def _retention(self) -> Self:
+        if self.retention_days not in LOG_RETENTION_DAYS:
+            allowed = ", ".join(str(d) for d in LOG_RETENTION_DAYS)
+            days = self.retention_days
+            msg = f"retentionDays: {days} is not a retention CloudWatch accepts ({allowed})"
+            raise ValueError(msg)
+        return self
+
+
+class ApiGateway(Strict):
+    """HTTP API options a claim may set."""
+
+    stage_name: StageName | None = Field(default=None, alias="stageName")
+    cors: Cors = Field(default_factory=Cors)
+    throttling: Throttling | None = None
+    integration_timeout_ms: int | None = Field(
+        default=None, ge=MIN_TIMEOUT_MS, le=MAX_TIMEOUT_MS, alias="integrationTimeoutMs"
+    )
+    access_logs: AccessLogs = Field(default_factory=AccessLogs, alias="accessLogs")
+    listener_arn: ListenerArn | None = Field(default=None, alias="listenerArn")
+    vpc_link_id: VpcLinkId | None = Field(default=None, alias="vpcLinkId")
+
+
+class App(Strict):
+    """One application inside the vCluster reached by a path prefix."""
+
+    name: DnsLabel
+    path_prefix: PathPrefix = Field(default="/", alias="pathPrefix")
+    service: DnsLabel
+    namespace: DnsLabel = "default"
+    port: Port = 80
+
+
+class EnvironmentSpec(Strict):
+    """The claim's (or XR's) spec."""
+
+    name: DnsLabel
+    domain: DomainName | None = None
+    region: Region | None = None
+    vpc: Vpc = Field(default_factory=Vpc)
+    include: list[Include] = Field(default_factory=list)
+    api_gateway: ApiGateway = Field(default_factory=ApiGateway, alias="apiGateway")
+    apps: list[App] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        _unique([str(i) for i in self.include], "include")
+        _unique([a.name for a in self.apps], "apps[].name")
+        _unique([a.path_prefix for a in self.apps], "apps[].pathPrefix")
+        if len(self.apps) > MAX_ROUTES:
+            count = len(self.apps)
+            msg = f"apps: {count} apps given; an HTTP API allows at most {MAX_ROUTES} routes"
+            raise ValueError(msg)
+        return self
+
+    def includes(self, part: Include) -> bool:
+        """Whether the claim asks for an optional part."""
+        return part in self.include
+
+    def includes_api_gateway(self) -> bool:
+        """Whether the API Gateway part is composed."""
+        return Include.API_GATEWAY in self.include
+
+
+class ProviderConfigs(Strict):
+    """Names of the ProviderConfigs the composed resources use."""
+
+    aws: str = "default"
+    helm: str = "default"
+    kubernetes: str = "default"
+    kind: Literal["ClusterProviderConfig", "ProviderConfig"] = Field(
+        default="ClusterProviderConfig",
+        description="Kind of the configs above in namespaced (Crossplane v2) XRs.",
+    )
+
+
+class Chart(Strict):
+    """A pinned Helm chart."""
+
+    repository: str
+    name: str
+    version: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")]
+
+
+def _chart(repository: str, name: str, version: str) -> Any:  # noqa: ANN401
+    return Field(default_factory=lambda: Chart(repository=repository, name=name, version=version))
+
+
+class Charts(Strict):
+    """Chart versions, pinned so that an environment never changes under a user."""
+
+    vcluster: Chart = _chart("https://charts.loft.sh", "vcluster", "0.36.1")
+    grafana: Chart = _chart("https://grafana.github.io/helm-charts", "grafana", "8.8.2")
+    prometheus: Chart = _chart(
+        "https://prometheus-community.github.io/helm-charts", "prometheus", "27.3.0"
+    )
+
+
+class IngressGateway(Strict):
+    """The shared Istio ingress gateway in the host cluster."""
+
+    namespace: DnsLabel = "istio-ingress"
+    selector: dict[str, str] = Field(default_factory=lambda: {"istio": "ingressgateway"})
+    service_name: DnsLabel = Field(default="istio-ingressgateway", alias="serviceName")
+    service_port: Port = Field(default=80, alias="servicePort")
+    health_check_port: Port = Field(default=15021, alias="healthCheckPort")
+    health_check_path: str = Field(default="/healthz/ready", alias="healthCheckPath")
+
+
+class Shared(Strict):
+    """A listener and VPC link shared by every environment of this Composition."""
+
+    listener_arn: ListenerArn | None = Field(default=None, alias="listenerArn")
+    vpc_link_id: VpcLinkId | None = Field(default=None, alias="vpcLinkId")
+
+
+class FunctionInput(Strict):
+    """The function's input in the Composition: platform-wide settings."""
+
+    api_version: Literal["vclusterenvironment.fn.platform.example.org/v1beta1"] = Field(
+        default="vclusterenvironment.fn.platform.example.org/v1beta1", alias="apiVersion"
+    )
+    kind: Literal["Input"] = "Input"
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    region: Region = "us-east-1"
+    provider_configs: ProviderConfigs = Field(
+        default_factory=ProviderConfigs, alias="providerConfigs"
+    )
+    charts: Charts = Field(default_factory=Charts)
+    ingress_gateway: IngressGateway = Field(default_factory=IngressGateway, alias="ingressGateway")
+    shared: Shared = Field(default_factory=Shared)
+    stage_name: StageName = Field(default="$default", alias="stageName")
+    integration_timeout_ms: int = Field(
+        default=MAX_TIMEOUT_MS, ge=MIN_TIMEOUT_MS, le=MAX_TIMEOUT_MS, alias="integrationTimeoutMs"
+    )
+    poll_seconds: int = Field(default=15, ge=1, le=600, alias="pollSeconds")
+
+
+def _unique(values: list[str], field: str) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            msg = f"{field}: '{value}' appears more than once"
+            raise ValueError(msg)
+        seen.add(value)
+
+
+def parse_spec(raw: dict[str, Any]) -> EnvironmentSpec:
+    """Validate an XR's spec, ignoring the fields Crossplane owns."""
+    own = {k: v for k, v in raw.items() if k not in CROSSPLANE_SPEC_FIELDS}
+    return EnvironmentSpec.model_validate(own)
+
+
+def parse_input(raw: dict[str, Any] | None) -> FunctionInput:
+    """Validate the function input; no input means every platform default."""
+    return FunctionInput.model_validate(raw or {})
+
+
+_VALUE_ERROR = re.compile(r"^(Value|Assertion) error, ")
+# Model validators name the sub-field they reject as "field: message".
+_SUB_FIELD = re.compile(
+    r"^([A-Za-z][A-Za-z0-9\[\]]*(\.[A-Za-z][A-Za-z0-9\[\]]*)*): (.*)$", re.DOTALL
+)
+
+
+def describe_error(prefix: str, error: ValidationError) -> str:
+    """Turn the first validation error into 'field.path: what is wrong'.
+
+    Only the first error is reported: one Fatal result that names one field is
+    easier to act on than a wall of pydantic output, and fixing it reveals the next.
+    """
+    first = error.errors(include_url=False)[0]
+    path = prefix
+    for part in first["loc"]:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    message = _VALUE_ERROR.sub("", first["msg"])
+    if first["type"] == "value_error" and (sub := _SUB_FIELD.match(message)):
+        path += f".{sub.group(1)}"
+        message = sub.group(3)
+    if first["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif first["type"] in {"string_pattern_mismatch", "literal_error", "enum"}:
+        message = f"{first['input']!r} is invalid: {message}"
+    return f"{path}: {message}"
