@@ -1,0 +1,5 @@
+"""Allow ``python -m function``."""
+
+from function.main import cli
+
+cli()
