@@ -75,8 +75,11 @@ def _context(
     except ValidationError as error:
         raise InvalidError(describe_error("input", error)) from None
     raw_spec = dig(xr, "spec")
-    if not isinstance(raw_spec, Mapping):
+    if raw_spec is None:
         msg = "spec: the composite resource has no spec"
+        raise InvalidError(msg)
+    if not isinstance(raw_spec, Mapping):
+        msg = "spec: must be an object"
         raise InvalidError(msg)
     try:
         spec = parse_spec(dict(raw_spec))

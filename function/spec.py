@@ -30,30 +30,55 @@ LOG_RETENTION_DAYS = (
     2922, 3288, 3653,
 )  # fmt: skip
 
+_DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+_SUBNET = r"^subnet-[0-9a-z]{1,32}$"
+_SECURITY_GROUP = r"^sg-[0-9a-z][-0-9a-z]{0,62}$"
+_VPC = r"^vpc-[0-9a-f]{8,17}$"
+_REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$"
+_DOMAIN = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+_LISTENER_ARN = r"^arn:aws[-a-z]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener/net/.+$"
+_VPC_LINK_ID = r"^[a-z0-9]{6,12}$"
+_STAGE = r"^(\$default|[A-Za-z0-9_-]{1,128})$"
+_PATH_PREFIX = r"^/[-A-Za-z0-9._~/]*$"
+_ORIGIN = r"^(\*|https?://[-a-z0-9.*]+(:\d{1,5})?)$"
+_SEMVER = r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$"
+
+# What each pattern means, for error messages a person can act on.
+PATTERN_HINTS = {
+    _DNS_LABEL: "a DNS label (lower-case letters, digits and '-', starting with a letter)",
+    _SUBNET: "a subnet id ('subnet-' then lower-case letters and digits)",
+    _SECURITY_GROUP: "a security group id ('sg-' then lower-case letters, digits and '-')",
+    _VPC: "a VPC id ('vpc-' then 8 or 17 hex digits)",
+    _REGION: "an AWS region such as us-east-1",
+    _DOMAIN: "a lower-case DNS domain name with at least two labels",
+    _LISTENER_ARN: "an NLB listener ARN (arn:aws:elasticloadbalancing:...:listener/net/...)",
+    _VPC_LINK_ID: "an API Gateway VPC link id (6 to 12 lower-case letters and digits)",
+    _STAGE: "a stage name ('$default', or letters, digits, '-' and '_')",
+    _PATH_PREFIX: "a URL path prefix starting with '/'",
+    _ORIGIN: "a CORS origin such as https://app.example.com",
+    _SEMVER: "an exact chart version such as 1.2.3",
+}
+
 DnsLabel = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$", max_length=63),
+    StringConstraints(pattern=_DNS_LABEL, max_length=63),
 ]
-SubnetId = Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-z]{1,32}$")]
-SecurityGroupId = Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-z][-0-9a-z]{0,62}$")]
-VpcId = Annotated[str, StringConstraints(pattern=r"^vpc-[0-9a-f]{8,17}$")]
-Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")]
+SubnetId = Annotated[str, StringConstraints(pattern=_SUBNET)]
+SecurityGroupId = Annotated[str, StringConstraints(pattern=_SECURITY_GROUP)]
+VpcId = Annotated[str, StringConstraints(pattern=_VPC)]
+Region = Annotated[str, StringConstraints(pattern=_REGION)]
 DomainName = Annotated[
     str,
-    StringConstraints(
-        pattern=r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", max_length=253
-    ),
+    StringConstraints(pattern=_DOMAIN, max_length=253),
 ]
 ListenerArn = Annotated[
     str,
-    StringConstraints(
-        pattern=r"^arn:aws[-a-z]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener/net/.+$",
-    ),
+    StringConstraints(pattern=_LISTENER_ARN),
 ]
-VpcLinkId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{6,12}$")]
-StageName = Annotated[str, StringConstraints(pattern=r"^(\$default|[A-Za-z0-9_-]{1,128})$")]
-PathPrefix = Annotated[str, StringConstraints(pattern=r"^/[-A-Za-z0-9._~/]*$", max_length=256)]
-Origin = Annotated[str, StringConstraints(pattern=r"^(\*|https?://[-a-z0-9.*]+(:\d{1,5})?)$")]
+VpcLinkId = Annotated[str, StringConstraints(pattern=_VPC_LINK_ID)]
+StageName = Annotated[str, StringConstraints(pattern=_STAGE)]
+PathPrefix = Annotated[str, StringConstraints(pattern=_PATH_PREFIX, max_length=256)]
+Origin = Annotated[str, StringConstraints(pattern=_ORIGIN)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "*"]
 DEFAULT_CORS_METHODS: list[HttpMethod] = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -226,7 +251,7 @@ class Chart(Strict):
 
     repository: str
     name: str
-    version: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")]
+    version: Annotated[str, StringConstraints(pattern=_SEMVER)]
 
 
 def _chart(repository: str, name: str, version: str) -> Any:  # noqa: ANN401
@@ -303,6 +328,7 @@ def parse_input(raw: dict[str, Any] | None) -> FunctionInput:
     return FunctionInput.model_validate(raw or {})
 
 
+MAX_QUOTED = 80
 _VALUE_ERROR = re.compile(r"^(Value|Assertion) error, ")
 # Model validators name the sub-field they reject as "field: message".
 _SUB_FIELD = re.compile(
@@ -320,12 +346,47 @@ def describe_error(prefix: str, error: ValidationError) -> str:
     path = prefix
     for part in first["loc"]:
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    message = _VALUE_ERROR.sub("", first["msg"])
-    if first["type"] == "value_error" and (sub := _SUB_FIELD.match(message)):
-        path += f".{sub.group(1)}"
-        message = sub.group(3)
-    if first["type"] == "extra_forbidden":
-        message = "unknown field"
-    elif first["type"] in {"string_pattern_mismatch", "literal_error", "enum"}:
-        message = f"{first['input']!r} is invalid: {message}"
-    return f"{path}: {message}"
+    return f"{path}{_explain(first)}"
+
+
+def _short(value: Any) -> Any:  # noqa: ANN401
+    """A value as a person wrote it, short enough to quote (a 5 MB string would drown it)."""
+    if isinstance(value, float) and value.is_integer():
+        # protobuf Struct carries every number as a double.
+        return int(value)
+    if isinstance(value, str) and len(value) > MAX_QUOTED:
+        return f"{value[:MAX_QUOTED]}... ({len(value)} characters)"
+    return value
+
+
+def _explain(error: Any) -> str:  # noqa: ANN401
+    """The readable part of one pydantic error, prefixed with ': ' or a sub-field."""
+    kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
+    message = _VALUE_ERROR.sub("", error["msg"])
+    if kind == "value_error" and (sub := _SUB_FIELD.match(message)):
+        return f".{sub.group(1)}: {sub.group(3)}"
+    hint = PATTERN_HINTS.get(str(ctx.get("pattern")), "valid")
+    value = _short(value)
+    readable = {
+        "extra_forbidden": "unknown field",
+        "missing": "required field is missing",
+        "string_pattern_mismatch": f"{value!r} is not {hint}",
+        "less_than_equal": f"{value!r} is more than the maximum {ctx.get('le')}",
+        "greater_than_equal": f"{value!r} is less than the minimum {ctx.get('ge')}",
+        "literal_error": f"{value!r} is not one of {ctx.get('expected')}",
+        "enum": f"{value!r} is not one of {ctx.get('expected')}",
+        "string_too_long": f"{value!r} is longer than {ctx.get('max_length')} characters",
+        "list_type": "must be a list",
+        "string_type": "must be a string",
+        "int_type": "must be an integer",
+        "int_parsing": "must be an integer",
+        "int_from_float": "must be a whole number",
+        "float_type": "must be a number",
+        "float_parsing": "must be a number",
+        "bool_type": "must be true or false",
+        "bool_parsing": "must be true or false",
+        "dict_type": "must be an object",
+        "model_type": "must be an object",
+        "model_attributes_type": "must be an object",
+    }
+    return f": {readable.get(kind, message)}"

@@ -1,0 +1,71 @@
+"""Shared test helpers: examples, shapes and a way to run the function in-process."""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from function import offline
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+COMPOSITIONS = ROOT / "compositions"
+COMPOSITE_KINDS = {"VClusterEnvironmentClaim", "XVClusterEnvironment", "VClusterEnvironment"}
+
+
+def require_all() -> bool:
+    """CI sets REQUIRE_ALL_TESTS=1 so that a missing tool fails instead of skipping."""
+    return os.environ.get("REQUIRE_ALL_TESTS") == "1"
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip a test for a missing prerequisite, or fail when CI requires everything."""
+    if require_all():
+        pytest.fail(f"{reason} (REQUIRE_ALL_TESTS=1 forbids skipping)")
+    pytest.skip(reason)
+
+
+def example_files() -> list[Path]:
+    """Every example claim or XR."""
+    return sorted(
+        path
+        for path in EXAMPLES.glob("*.yaml")
+        if (yaml.safe_load(path.read_text()) or {}).get("kind") in COMPOSITE_KINDS
+    )
+
+
+def platform_input() -> dict[str, Any]:
+    """The function input from the legacy Composition (both Compositions share it)."""
+    found = offline.input_from(offline.load_documents(COMPOSITIONS / "composition-legacy.yaml"))
+    assert found is not None
+    return found
+
+
+def as_shape(document: dict[str, Any], shape: str) -> dict[str, Any]:
+    """The example as a legacy cluster-scoped XR or as a Crossplane v2 namespaced XR."""
+    xr = offline.composite_from(document)
+    xr = copy.deepcopy(xr)
+    metadata = xr.setdefault("metadata", {})
+    if shape == "legacy":
+        xr["kind"] = offline.LEGACY_XR_KIND
+        metadata.pop("namespace", None)
+    else:
+        xr["kind"] = "VClusterEnvironment"
+        metadata["namespace"] = metadata.get("namespace") or "team-a"
+        xr.get("spec", {}).pop("claimRef", None)
+    return xr
+
+
+def load(path: Path) -> dict[str, Any]:
+    """The first YAML document of a file."""
+    loaded = yaml.safe_load(path.read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+SEED = EXAMPLES / "claim-seed.yaml"

@@ -1,0 +1,68 @@
+"""The catalogue of bad inputs: each gives exactly one Fatal result with an exact message."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import SEED, load
+
+from function import fn, offline
+
+CATALOGUE = Path(__file__).parent / "data" / "bad-inputs.yaml"
+CASES = yaml.safe_load(CATALOGUE.read_text())
+
+
+def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        elif value is None:
+            base.pop(key, None)
+        else:
+            base[key] = value
+    return base
+
+
+def _composite(case: dict[str, Any]) -> dict[str, Any]:
+    if "xr" in case:
+        return case["xr"]
+    patch = copy.deepcopy(case.get("spec") or {})
+    if patch.get("name") == "HUGE":
+        patch["name"] = "a" * 5_000_000
+    if patch.get("apps") == "MANY":
+        patch["apps"] = [
+            {"name": f"app{i}", "service": f"svc{i}", "pathPrefix": f"/p{i}"} for i in range(301)
+        ]
+    spec = _merge(copy.deepcopy(load(SEED)["spec"]), patch)
+    return {"apiVersion": "platform.example.org/v1alpha1", "kind": "XVClusterEnvironment",
+            "metadata": {"name": "x"}, "spec": spec}  # fmt: skip
+
+
+def test_catalogue_is_large_enough() -> None:
+    """The catalogue covers at least 40 distinct bad inputs, each with a reason."""
+    assert len(CASES) >= 40
+    assert len({c["id"] for c in CASES}) == len(CASES)
+    assert all(c.get("reason") for c in CASES)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c["id"]) for c in CASES])
+def test_bad_input_gives_one_fatal(case: dict[str, Any]) -> None:
+    """Every bad input is refused with one Fatal naming the field, and composes nothing."""
+    req = offline.request(_composite(case), {}, case.get("input"))
+    rsp = fn.run(req)
+    fatals = [r for r in rsp.results if r.severity == fn.fnv1.SEVERITY_FATAL]
+    assert [r.message for r in fatals] == [case["message"]], case["reason"]
+    assert len(rsp.results) == 1
+    assert not rsp.desired.resources
+
+
+def test_fatal_keeps_earlier_desired_state() -> None:
+    """A Fatal result passes on what earlier pipeline steps desired instead of wiping it."""
+    req = offline.request({"metadata": {"name": "x"}}, {}, None)
+    req.desired.resources["from-earlier-step"].resource.update({"kind": "ConfigMap"})
+    rsp = fn.run(req)
+    assert "from-earlier-step" in rsp.desired.resources

@@ -1,0 +1,138 @@
+"""Every example converges in both XR shapes, never drops a resource, and is CRD-valid.
+
+Each round's composed resources are validated against the real provider CRD of
+the exact apiVersion they name (OpenAPI schema with unknown fields rejected, and
+the CEL rules), and the vCluster's Helm values against the chart's own schema.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import crdcheck
+import pytest
+from conftest import SEED, as_shape, example_files, load, platform_input, skip_or_fail
+
+from function import naming
+from function.simulate import Simulation, simulate
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+SHAPES = ("legacy", "namespaced")
+CASES = [
+    pytest.param(path, shape, id=f"{path.stem}-{shape}")
+    for path in example_files()
+    for shape in SHAPES
+]
+AWS_GROUP_SUFFIXES = (".aws.upbound.io", ".aws.m.upbound.io")
+
+
+@cache
+def _run(path: Path, shape: str) -> Simulation:
+    return simulate(as_shape(load(path), shape), platform_input())
+
+
+@pytest.fixture(autouse=True)
+def _crds_present() -> None:
+    if not crdcheck.crds_dir().is_dir():
+        skip_or_fail(f"shared CRDs not found at {crdcheck.crds_dir()}")
+
+
+@pytest.mark.parametrize(("path", "shape"), CASES)
+def test_converges_without_dropping(path: Path, shape: str) -> None:
+    """The example reaches a ready XR and no round leaves out an observed resource."""
+    result = _run(path, shape)
+    assert result.fatal is None
+    assert result.converged, [r.status.get("pending") for r in result.rounds[-2:]]
+    assert result.dropped == []
+    assert result.final_status["ready"] is True
+    assert result.final_status["pending"] == []
+
+
+@pytest.mark.parametrize(("path", "shape"), CASES)
+def test_every_round_is_crd_valid(path: Path, shape: str) -> None:
+    """Every resource of every round validates against its real CRD, CEL rules included."""
+    problems = [
+        f"round {r.number} {key} ({body['apiVersion']} {body['kind']}): {error}"
+        for r in _run(path, shape).rounds
+        for key, body in r.desired.items()
+        for error in crdcheck.validate(body)
+    ]
+    assert problems == []
+
+
+@pytest.mark.parametrize(("path", "shape"), CASES)
+def test_helm_values_match_chart_schema(path: Path, shape: str) -> None:
+    """The vCluster release's values validate against the vcluster 0.36 values schema."""
+    final = _run(path, shape).rounds[-1].desired
+    values = final["vcluster"]["spec"]["forProvider"]["values"]
+    assert crdcheck.validate_helm_values(values) == []
+
+
+@pytest.mark.parametrize(("path", "shape"), CASES)
+def test_shape_picks_api_groups(path: Path, shape: str) -> None:
+    """Legacy XRs compose cluster-scoped groups; v2 XRs only namespaced kinds in their namespace."""
+    result = _run(path, shape)
+    for body in result.rounds[-1].desired.values():
+        group = body["apiVersion"].split("/")[0]
+        if shape == "legacy":
+            assert ".m." not in group, body["apiVersion"]
+            assert "namespace" not in body["metadata"]
+        else:
+            assert group.endswith((".m.upbound.io", ".m.crossplane.io")), body["apiVersion"]
+            assert (
+                body["metadata"]["namespace"]
+                == as_shape(load(path), shape)["metadata"]["namespace"]
+            )
+        if group.endswith(AWS_GROUP_SUFFIXES):
+            assert body["spec"]["forProvider"]["region"]
+
+
+def _by_round(result: Simulation) -> list[list[str]]:
+    return [sorted(r.created) for r in result.rounds]
+
+
+def test_seed_order_of_creation() -> None:
+    """Dependents appear only after what they need: the documented waves of the seed claim."""
+    result = _run(SEED, "legacy")
+    assert _by_round(result) == [
+        ["api", "namespace", "nlb", "vpc-link"],
+        ["ingress-gateway", "stage", "target-group", "vcluster"],
+        ["listener", "target-group-binding", "vcluster-provider-config"],
+        ["grafana", "integration", "prometheus"],
+        ["route-proxy", "route-root"],
+        [],
+    ]
+
+
+def test_seed_status_is_filled() -> None:
+    """The seed claim's status carries the API id, invoke URL, VPC link id and stage."""
+    final = _run(SEED, "legacy").final_status["apiGateway"]
+    last = _run(SEED, "legacy").rounds[-1]
+    observed_api = last.observed_before["api"]["status"]["atProvider"]
+    observed_stage = last.observed_before["stage"]["status"]["atProvider"]
+    assert final["id"] == observed_api["id"]
+    assert final["endpoint"] == observed_stage["invokeUrl"]
+    assert final["vpcLinkId"] == last.observed_before["vpc-link"]["status"]["atProvider"]["id"]
+    assert final["stage"] == "$default"
+
+
+def _integration(result: Simulation) -> dict[str, Any]:
+    return result.rounds[-1].desired["integration"]["spec"]["forProvider"]
+
+
+def test_integration_targets_listener_arn() -> None:
+    """The integration's URI is the observed listener ARN, never a DNS name."""
+    result = _run(SEED, "legacy")
+    listener_arn = result.rounds[-1].observed_before["listener"]["status"]["atProvider"]["arn"]
+    integration = _integration(result)
+    assert integration["integrationUri"] == listener_arn
+    assert ":listener/net/" in integration["integrationUri"]
+    assert integration["connectionType"] == "VPC_LINK"
+    assert integration["connectionIdSelector"] == {"matchControllerRef": True}
+    assert integration["requestParameters"]["overwrite:path"] == "$request.path"
+    assert integration["requestParameters"][f"overwrite:header.{naming.TENANT_HEADER}"] == (
+        "prod-env"
+    )
