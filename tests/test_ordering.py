@@ -1,0 +1,185 @@
+"""Gating, readiness, status and determinism: the rules that keep infrastructure alive."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from conftest import SEED, as_shape, load, platform_input
+
+from function import fn, offline
+from function.compose import compose
+from function.fakeprovider import FakeProvider
+from function.model import Desired
+from function.observed import Observed
+from function.ordering import gate
+from function.readiness import is_ready
+from function.simulate import simulate
+
+
+def _ready(kind: str = "API") -> dict[str, Any]:
+    return {"kind": kind, "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [
+        pytest.param(None, False, id="absent"),
+        pytest.param({"kind": "API"}, False, id="no-status"),
+        pytest.param({"kind": "API", "status": "broken"}, False, id="status-wrong-type"),
+        pytest.param(
+            {"kind": "API", "status": {"conditions": {}}}, False, id="conditions-not-list"
+        ),
+        pytest.param(_ready(), True, id="ready-true"),
+        pytest.param(
+            {"kind": "API", "status": {"conditions": [{"type": "Ready", "status": "False"}]}},
+            False,
+            id="ready-false",
+        ),
+        pytest.param(
+            {"kind": "API", "status": {"conditions": [{"type": "Synced", "status": "True"}]}},
+            False,
+            id="only-synced",
+        ),
+        pytest.param({"kind": "API", "status": {"conditions": ["x", 3]}}, False, id="junk"),
+        pytest.param({"kind": "ProviderConfig"}, True, id="kind-without-conditions"),
+    ],
+)
+def test_readiness(resource: dict[str, Any] | None, expected: bool) -> None:
+    """Ready only with an observed Ready=True condition (or for kinds that have none)."""
+    assert is_ready(resource) is expected
+
+
+@pytest.mark.parametrize(
+    ("item", "observed", "emitted", "reason"),
+    [
+        pytest.param(Desired("b", {"k": 1}, ("a",)), {}, False, "waiting for a to be ready",
+                     id="dependency-absent"),
+        pytest.param(Desired("b", {"k": 1}, ("a",)), {"a": {"kind": "API"}}, False,
+                     "waiting for a to be ready", id="dependency-not-ready"),
+        pytest.param(Desired("b", {"k": 1}, ("a",)), {"a": _ready()}, True, None,
+                     id="dependency-ready"),
+        pytest.param(Desired("b", None, (), "the ARN"), {}, False, "waiting for the ARN",
+                     id="value-missing"),
+        pytest.param(Desired("b", {"k": 1}, ("a",)), {"b": {"kind": "X"}}, True, None,
+                     id="observed-kept-though-dependency-gone"),
+    ],
+)  # fmt: skip
+def test_gate(
+    item: Desired,
+    observed: dict[str, Any],
+    emitted: bool,
+    reason: str | None,
+) -> None:
+    """A new resource waits for its dependencies; an observed one is never held back."""
+    plan = gate([item], Observed(observed))
+    assert (item in plan.emit) is emitted
+    assert plan.held == (() if reason is None else (("b", reason),))
+
+
+def test_gate_reports_unrenderable_observed_resource() -> None:
+    """An observed resource whose manifest cannot be rebuilt is reported, not silently dropped."""
+    plan = gate([Desired("b", None, (), "the ARN")], Observed({"b": {"kind": "X"}}))
+    assert plan.lost == ("b",)
+
+
+def _converged_state() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    xr = as_shape(load(SEED), "legacy")
+    result = simulate(xr, platform_input())
+    last = result.rounds[-1]
+    observed = FakeProvider(xr["metadata"]["name"]).apply(last.desired, last.observed_before)
+    return xr, observed
+
+
+def _strip_status(observed: dict[str, dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    changed = copy.deepcopy(observed)
+    changed[key]["status"] = {"conditions": [{"type": "Ready", "status": "False"}]}
+    return changed
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        pytest.param("listener", id="listener-lost-its-arn"),
+        pytest.param("target-group", id="target-group-lost-its-arn"),
+        pytest.param("nlb", id="nlb-lost-its-vpc-id"),
+        pytest.param("api", id="api-not-ready"),
+        pytest.param("vcluster", id="vcluster-not-ready"),
+    ],
+)
+def test_flapping_dependency_never_drops_dependents(broken: str) -> None:
+    """When a dependency flaps to not ready and loses its status, every dependent stays desired."""
+    xr, observed = _converged_state()
+    outcome = compose(xr, _strip_status(observed, broken), platform_input())
+    assert outcome.fatal is None
+    assert set(outcome.resources) == set(observed)
+    assert outcome.ready[broken] is False
+    assert outcome.xr_ready is False
+    assert f"{broken}: not ready yet" in outcome.status["pending"]
+    healthy = compose(xr, observed, platform_input())
+    for key in observed:
+        if key != broken:
+            assert outcome.resources[key] == healthy.resources[key], key
+
+
+def test_resource_deleted_behind_our_back_is_recreated() -> None:
+    """A composed resource that vanished is desired again, everything else untouched."""
+    xr, observed = _converged_state()
+    del observed["route-root"]
+    outcome = compose(xr, observed, platform_input())
+    assert "route-root" in outcome.resources
+    assert outcome.ready["route-root"] is False
+    assert not outcome.xr_ready
+
+
+def test_unknown_observed_resources_are_left_alone() -> None:
+    """Resources composed by other pipeline steps are neither touched nor reported as ours."""
+    xr, observed = _converged_state()
+    observed["someone-elses"] = _ready("Bucket")
+    outcome = compose(xr, observed, platform_input())
+    assert "someone-elses" not in outcome.resources
+    assert outcome.xr_ready
+
+
+def test_ready_xr_and_ttl() -> None:
+    """Converged: XR ready with the default TTL; while waiting: not ready with the short poll."""
+    xr, observed = _converged_state()
+    done = compose(xr, observed, platform_input())
+    assert done.xr_ready
+    assert done.ttl_seconds == 60
+    assert all(done.ready.values())
+    waiting = compose(xr, {}, platform_input())
+    assert not waiting.xr_ready
+    assert waiting.ttl_seconds == platform_input()["pollSeconds"]
+
+
+def test_identical_calls_identical_bytes() -> None:
+    """The same request gives byte-identical responses, and status does not flip between calls."""
+    xr, observed = _converged_state()
+    req = offline.request(xr, observed, platform_input())
+    first, second = fn.run(req), fn.run(copy.deepcopy(req))
+    assert first.SerializeToString() == second.SerializeToString()
+    assert first.SerializeToString(deterministic=True) == second.SerializeToString(
+        deterministic=True
+    )
+
+
+def test_response_sets_readiness_for_every_resource() -> None:
+    """No composed resource is left READY_UNSPECIFIED."""
+    xr, observed = _converged_state()
+    rsp = fn.run(offline.request(xr, observed, platform_input()))
+    assert rsp.desired.resources
+    assert {r.ready for r in rsp.desired.resources.values()} == {fn.fnv1.READY_TRUE}
+    assert rsp.desired.composite.ready == fn.fnv1.READY_TRUE
+    assert rsp.desired.composite.connection_details["endpoint"].startswith(b"https://")
+
+
+def test_status_merges_with_earlier_steps() -> None:
+    """Status fields set by an earlier function survive; ours are set alongside."""
+    xr, observed = _converged_state()
+    req = offline.request(xr, observed, platform_input())
+    req.desired.composite.resource.update({"status": {"fromEarlierStep": "kept"}})
+    status = offline.status_of(fn.run(req))
+    assert status["fromEarlierStep"] == "kept"
+    assert status["ready"] is True
