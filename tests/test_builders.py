@@ -311,3 +311,29 @@ def test_manifests_do_not_alias() -> None:
     mutated = copy.deepcopy(first.resources)
     first.resources["api"]["spec"]["forProvider"]["tags"]["x"] = "y"
     assert again.resources["api"] == mutated["api"]
+
+
+def test_tenants_sharing_listener_cannot_reach_each_other() -> None:
+    """Environments sharing a listener and VPC link: each header matches only its own routes."""
+    shared = {**platform_input(), "shared": BYO}
+    apps = [{"name": "web", "pathPrefix": "/", "service": "web"}]
+    outcomes = {env: _converged(_xr(name=env, apps=apps), shared) for env in ("team-a", "team-b")}
+    for env, outcome in outcomes.items():
+        integration = _fp(outcome, "integration")
+        assert integration["integrationUri"] == LISTENER
+        sent = integration["requestParameters"][f"overwrite:header.{naming.TENANT_HEADER}"]
+        assert sent == env
+        for other, other_outcome in outcomes.items():
+            vs = other_outcome.resources["ingress-routes"]["spec"]["forProvider"]["manifest"]
+            matches = [
+                m["headers"][naming.TENANT_HEADER]["exact"] == sent
+                for route in vs["spec"]["http"]
+                for m in route["match"]
+            ]
+            # Every route of every environment requires the header; only the own one matches.
+            assert all(matches) is (other == env)
+            assert any(matches) is (other == env)
+            hosts = {
+                r["destination"]["host"] for route in vs["spec"]["http"] for r in route["route"]
+            }
+            assert all(h.endswith(f".vcluster-{other}.svc.cluster.local") for h in hosts)
