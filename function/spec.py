@@ -41,6 +41,9 @@ _VPC_LINK_ID = r"^[a-z0-9]{6,12}$"
 _STAGE = r"^(\$default|[A-Za-z0-9_-]{1,128})$"
 _PATH_PREFIX = r"^/[-A-Za-z0-9._~/]*$"
 _ORIGIN = r"^(\*|https?://[-a-z0-9.*]+(:\d{1,5})?)$"
+_HTTPS_URL = r"^https://[-a-zA-Z0-9.:/_%~]+$"
+_IDENTITY = r"^\$request\.header\.[A-Za-z0-9-]+$"
+_DURATION = r"^\d{1,6}(ms|s|m|h)$"
 _SEMVER = r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$"
 
 # What each pattern means, for error messages a person can act on.
@@ -57,6 +60,9 @@ PATTERN_HINTS = {
     _PATH_PREFIX: "a URL path prefix starting with '/'",
     _ORIGIN: "a CORS origin such as https://app.example.com",
     _SEMVER: "an exact chart version such as 1.2.3",
+    _HTTPS_URL: "an https:// URL",
+    _IDENTITY: "an identity source such as $request.header.Authorization",
+    _DURATION: "a duration such as 500ms, 10s or 1m",
 }
 
 DnsLabel = Annotated[
@@ -80,6 +86,7 @@ StageName = Annotated[str, StringConstraints(pattern=_STAGE)]
 PathPrefix = Annotated[str, StringConstraints(pattern=_PATH_PREFIX, max_length=256)]
 Origin = Annotated[str, StringConstraints(pattern=_ORIGIN)]
 Port = Annotated[int, Field(ge=1, le=65535)]
+Duration = Annotated[str, StringConstraints(pattern=_DURATION)]
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "*"]
 DEFAULT_CORS_METHODS: list[HttpMethod] = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -191,16 +198,119 @@ class ApiGateway(Strict):
     access_logs: AccessLogs = Field(default_factory=AccessLogs, alias="accessLogs")
     listener_arn: ListenerArn | None = Field(default=None, alias="listenerArn")
     vpc_link_id: VpcLinkId | None = Field(default=None, alias="vpcLinkId")
+    jwt: Jwt | None = None
+    custom_domain: bool = Field(default=True, alias="customDomain")
+
+
+class Jwt(Strict):
+    """A JWT authorizer on the HTTP API (native to HTTP APIs)."""
+
+    issuer: Annotated[str, StringConstraints(pattern=_HTTPS_URL)]
+    audiences: Annotated[list[str], Field(min_length=1, max_length=50)]
+    identity_source: str = Field(
+        default="$request.header.Authorization", alias="identitySource", pattern=_IDENTITY
+    )
+
+
+class RouteAuth(Strict):
+    """Authorization of one app's API routes."""
+
+    type: Literal["JWT", "NONE"] = "JWT"
+    scopes: list[Annotated[str, StringConstraints(min_length=1, max_length=256)]] = Field(
+        default_factory=list
+    )
+
+    @model_validator(mode="after")
+    def _scopes(self) -> Self:
+        if self.type == "NONE" and self.scopes:
+            msg = "scopes: authorization scopes need type JWT"
+            raise ValueError(msg)
+        return self
+
+
+class Destination(Strict):
+    """A weighted destination of a canary split."""
+
+    service: DnsLabel
+    namespace: DnsLabel | None = None
+    port: Port | None = None
+    weight: int = Field(ge=0, le=100)
+
+
+class HeaderCanary(Strict):
+    """Requests carrying a header value go to another service (e.g. x-api-version: v2)."""
+
+    header: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][-a-z0-9]*$", max_length=100)]
+    value: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    service: DnsLabel
+    namespace: DnsLabel | None = None
+    port: Port | None = None
+
+
+class Retries(Strict):
+    """Retries by the ingress gateway."""
+
+    attempts: int = Field(default=2, ge=0, le=10)
+    per_try_timeout: Duration | None = Field(default=None, alias="perTryTimeout")
+    retry_on: str = Field(
+        default="5xx,connect-failure,reset", alias="retryOn", pattern=r"^[-a-z0-9,]+$"
+    )
+
+
+class CircuitBreaker(Strict):
+    """Connection pool limits and outlier detection (an Istio DestinationRule)."""
+
+    max_connections: int = Field(default=1024, ge=1, alias="maxConnections")
+    max_pending_requests: int = Field(default=1024, ge=1, alias="maxPendingRequests")
+    consecutive_5xx_errors: int = Field(default=5, ge=1, alias="consecutive5xxErrors")
+    interval: Duration = "10s"
+    base_ejection_time: Duration = Field(default="30s", alias="baseEjectionTime")
+    max_ejection_percent: int = Field(default=50, ge=0, le=100, alias="maxEjectionPercent")
 
 
 class App(Strict):
-    """One application inside the vCluster reached by a path prefix."""
+    """One application inside the vCluster, reached by path prefix (and optionally host)."""
 
     name: DnsLabel
     path_prefix: PathPrefix = Field(default="/", alias="pathPrefix")
+    hosts: list[DomainName] = Field(default_factory=list, max_length=16)
     service: DnsLabel
     namespace: DnsLabel = "default"
     port: Port = 80
+    destinations: list[Destination] = Field(default_factory=list, max_length=2)
+    header_canary: HeaderCanary | None = Field(default=None, alias="headerCanary")
+    retries: Retries | None = None
+    timeout: Duration | None = None
+    rewrite: PathPrefix | None = None
+    cors: Cors | None = None
+    circuit_breaker: CircuitBreaker | None = Field(default=None, alias="circuitBreaker")
+    auth: RouteAuth | None = None
+    throttling: Throttling | None = None
+
+    @model_validator(mode="after")
+    def _destinations(self) -> Self:
+        if self.destinations:
+            if len(self.destinations) != 2:  # noqa: PLR2004
+                msg = "destinations: a canary split needs exactly two destinations"
+                raise ValueError(msg)
+            total = sum(d.weight for d in self.destinations)
+            if total != 100:  # noqa: PLR2004
+                msg = f"destinations: weights add up to {total}; they must add up to 100"
+                raise ValueError(msg)
+        return self
+
+    @property
+    def api_routes(self) -> bool:
+        """Whether this app needs API Gateway routes of its own (auth or throttling)."""
+        return self.auth is not None or self.throttling is not None
+
+
+class Dns(Strict):
+    """Route53 wiring for the custom domain."""
+
+    hosted_zone_id: Annotated[str, StringConstraints(pattern=r"^Z[A-Z0-9]{1,31}$")] | None = Field(
+        default=None, alias="hostedZoneId"
+    )
 
 
 class EnvironmentSpec(Strict):
@@ -213,15 +323,30 @@ class EnvironmentSpec(Strict):
     include: list[Include] = Field(default_factory=list)
     api_gateway: ApiGateway = Field(default_factory=ApiGateway, alias="apiGateway")
     apps: list[App] = Field(default_factory=list)
+    dns: Dns = Field(default_factory=Dns)
+    ingress_mode: Literal["istio", "gatewayAPI"] | None = Field(default=None, alias="ingressMode")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         _unique([str(i) for i in self.include], "include")
         _unique([a.name for a in self.apps], "apps[].name")
-        _unique([a.path_prefix for a in self.apps], "apps[].pathPrefix")
+        _unique([",".join(sorted(a.hosts)) + a.path_prefix for a in self.apps], "apps[].pathPrefix")
         if len(self.apps) > MAX_ROUTES:
             count = len(self.apps)
-            msg = f"apps: {count} apps given; an HTTP API allows at most {MAX_ROUTES} routes"
+            msg = f"apps: {count} apps given; at most {MAX_ROUTES} (the HTTP API route quota)"
+            raise ValueError(msg)
+        # Two catch-all routes, plus two for each app with its own auth or throttling.
+        routes = 2 + 2 * sum(1 for a in self.apps if a.api_routes)
+        if routes > MAX_ROUTES:
+            msg = (
+                f"apps: these apps need {routes} API routes (two per app with its own auth or "
+                f"throttling, plus two); an HTTP API allows at most {MAX_ROUTES}"
+            )
+            raise ValueError(msg)
+        if any(a.auth is not None and a.auth.type == "JWT" for a in self.apps) and (
+            self.api_gateway.jwt is None
+        ):
+            msg = "apiGateway.jwt: apps ask for JWT auth but no JWT authorizer is configured"
             raise ValueError(msg)
         return self
 
