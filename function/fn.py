@@ -65,5 +65,6 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
         log = self.log.bind(tag=req.meta.tag)
         rsp = run(req)
         for result in rsp.results:
-            log.info("fatal result", message=result.message)
+            if result.severity == fnv1.SEVERITY_FATAL:
+                log.info("refused the composite resource", message=result.message)
         return rsp

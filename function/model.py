@@ -50,6 +50,16 @@ class Context:
         return self.spec.api_gateway.vpc_link_id or self.platform.shared.vpc_link_id
 
     @property
+    def ingress_mode(self) -> str:
+        """istio (Gateway + VirtualService) or gatewayAPI (HTTPRoute on a shared Gateway)."""
+        return self.spec.ingress_mode or self.platform.ingress_mode
+
+    @property
+    def hosted_zone_id(self) -> str | None:
+        """The Route53 zone for the custom domain's records, if any."""
+        return self.spec.dns.hosted_zone_id or self.platform.dns.hosted_zone_id
+
+    @property
     def stage_name(self) -> str:
         """The API stage name."""
         return self.spec.api_gateway.stage_name or self.platform.stage_name

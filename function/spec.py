@@ -402,6 +402,13 @@ class IngressGateway(Strict):
     service_port: Port = Field(default=80, alias="servicePort")
     health_check_port: Port = Field(default=15021, alias="healthCheckPort")
     health_check_path: str = Field(default="/healthz/ready", alias="healthCheckPath")
+    gateway_name: DnsLabel = Field(
+        default="shared-ingress",
+        alias="gatewayName",
+        description="The platform's shared Gateway API Gateway (ingressMode gatewayAPI).",
+    )
+    gateway_namespace: DnsLabel = Field(default="istio-ingress", alias="gatewayNamespace")
+    gateway_section: DnsLabel | None = Field(default=None, alias="gatewaySection")
 
 
 class Shared(Strict):
@@ -431,6 +438,8 @@ class FunctionInput(Strict):
         default=MAX_TIMEOUT_MS, ge=MIN_TIMEOUT_MS, le=MAX_TIMEOUT_MS, alias="integrationTimeoutMs"
     )
     poll_seconds: int = Field(default=15, ge=1, le=600, alias="pollSeconds")
+    ingress_mode: Literal["istio", "gatewayAPI"] = Field(default="istio", alias="ingressMode")
+    dns: Dns = Field(default_factory=Dns)
 
 
 def _unique(values: list[str], field: str) -> None:
