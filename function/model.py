@@ -51,7 +51,7 @@ class Context:
 
     @property
     def ingress_mode(self) -> str:
-        """istio (Gateway + VirtualService) or gatewayAPI (HTTPRoute on a shared Gateway)."""
+        """Istio (Gateway + VirtualService) or gatewayAPI (HTTPRoute on a shared Gateway)."""
         return self.spec.ingress_mode or self.platform.ingress_mode
 
     @property

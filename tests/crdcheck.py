@@ -28,10 +28,12 @@ from typing import Any, Final
 
 import celpy
 import lark
-import re2
+import re2  # type: ignore[import-untyped,unused-ignore]
 import yaml
 from celpy import celtypes
-from jsonschema import Draft202012Validator
+from celpy.celparser import CELParseError
+from celpy.evaluation import CELEvalError, base_functions
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unused-ignore]
 
 CRDS_ENV_VAR: Final = "SHARED_CRDS_DIR"
 """Environment variable that overrides where the shared CRD snapshot lives."""
@@ -76,7 +78,7 @@ _CEL_ESCAPES: Final = {"__": "__underscores__", ".": "__dot__", "-": "__dash__",
 _CEL_ESCAPE_RE: Final = re.compile(r"__|[-./]")
 # Lookup, index and arithmetic failures are runtime errors the API server
 # reports too; anything else means cel-python diverges from cel-go.
-_CEL_RUNTIME_ERRORS: Final = (KeyError, IndexError, ZeroDivisionError)
+_CEL_RUNTIME_ERRORS: Final = (KeyError, IndexError, ZeroDivisionError, ValueError)
 _RULE_MEMO_LIMIT: Final = 2048
 
 _META_STRINGS: Final = frozenset(
@@ -137,7 +139,7 @@ def _index(directory: Path) -> dict[tuple[str, str], _CrdFile]:
     for path in sorted(directory.rglob("*.yaml")):
         if _SKIP_DIRS.intersection(path.relative_to(directory).parts):
             continue
-        crd = _load_yaml(path)
+        crd = _read_yaml(path)
         if not _is_crd(crd):
             continue
         entry = _CrdFile(
@@ -150,11 +152,14 @@ def _index(directory: Path) -> dict[tuple[str, str], _CrdFile]:
     return index
 
 
-@functools.cache
-def _load_yaml(path: Path) -> Any:
+def _read_yaml(path: Path) -> Any:
     # libyaml is ~10x faster and the Gateway API CRDs are megabytes.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
+
+
+# Bounded: the whole snapshot parsed is far bigger than the few CRDs a test uses.
+_load_yaml: Final = functools.lru_cache(maxsize=32)(_read_yaml)
 
 
 def _is_crd(doc: Any) -> bool:
@@ -184,7 +189,9 @@ def crd_for(api_version: str, kind: str) -> dict[str, Any]:
     if entry is None:
         msg = f"no CRD for group {group!r} kind {kind!r} in {crds_dir()}"
         raise KeyError(msg)
-    return _load_yaml(entry.path)
+    # A copy, so callers cannot corrupt the cached schema.
+    crd: dict[str, Any] = _clone(_load_yaml(entry.path))
+    return crd
 
 
 def known_kinds() -> set[tuple[str, str]]:
@@ -211,7 +218,7 @@ class _Rule:
     problem: str | None
     transition: bool
     # Rule outcomes depend only on `self`, so identical subtrees share a result.
-    memo: dict[str, str | None] = field(default_factory=dict)
+    memo: dict[str, tuple[bool, str] | None] = field(default_factory=dict)
 
 
 @dataclass(slots=True, eq=False)
@@ -318,7 +325,8 @@ def _compiled_crd_version(path: Path, version: str) -> _Node:
 def _version_schema(crd: Mapping[str, Any], version: str) -> Mapping[str, Any]:
     for entry in crd["spec"]["versions"]:
         if entry["name"] == version:
-            return entry.get("schema", {}).get("openAPIV3Schema", {})
+            schema: Mapping[str, Any] = entry.get("schema", {}).get("openAPIV3Schema", {})
+            return schema
     msg = f"version {version} not in CRD {crd['metadata']['name']}"
     raise KeyError(msg)
 
@@ -344,38 +352,87 @@ def _compiled_raw(schema: Mapping[str, Any]) -> _Node:
 # --------------------------------------------------------------------------- #
 
 
-def _cel_error(message: str) -> celpy.CELEvalError:
-    return celpy.CELEvalError(message, ValueError, (message,))
-
-
 def _numeric(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_CEL_NUMBERS: Final = (celtypes.IntType, celtypes.UintType, celtypes.DoubleType)
+# BoolType subclasses int and takes no keyword; 1/0 avoids boolean positional args.
+_CEL_TRUE: Final = celtypes.BoolType(1)
+_CEL_FALSE: Final = celtypes.BoolType(0)
+
+
+def _cel_number(value: Any) -> bool:
+    return isinstance(value, _CEL_NUMBERS)
+
+
+def _first_error(*args: Any) -> CELEvalError | None:
+    return next((arg for arg in args if isinstance(arg, CELEvalError)), None)
+
+
+def _propagating(op: Callable[..., Any]) -> Callable[..., Any]:
+    # cel-python turns an erroneous operand into a new "no such overload"
+    # TypeError, losing the original cause (usually a missing field). CEL
+    # propagates the original error, which is what the API server reports.
+    def call(*args: Any) -> Any:
+        error = _first_error(*args)
+        return error if error is not None else op(*args)
+
+    return call
 
 
 def _cross_numeric(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     # cel-go (as configured by Kubernetes) compares int, uint and double with
     # each other; cel-python raises "no such overload" instead.
     def compare(left: Any, right: Any) -> Any:
-        if _numeric(left) and _numeric(right) and type(left) is not type(right):
+        if _cel_number(left) and _cel_number(right) and type(left) is not type(right):
             return celtypes.BoolType(op(float(left), float(right)))
         return op(left, right)
 
-    return compare
+    return _propagating(compare)
 
 
 def _heterogeneous_equality(*, negate: bool) -> Callable[[Any, Any], Any]:
     # cel-go treats values of different types as unequal rather than an error.
-    base = celpy.base_functions["_!=_" if negate else "_==_"]
+    base = base_functions["_!=_" if negate else "_==_"]
 
     def equals(left: Any, right: Any) -> Any:
-        if _numeric(left) and _numeric(right):
+        if _cel_number(left) and _cel_number(right):
             return celtypes.BoolType((float(left) == float(right)) != negate)
         try:
             return base(left, right)
         except TypeError:
             return celtypes.BoolType(negate)
 
-    return equals
+    return _propagating(equals)
+
+
+def _cel_or(left: Any, right: Any) -> Any:
+    # true wins over errors, errors win over false (commutative, as in CEL).
+    if (isinstance(left, celtypes.BoolType) and left) or (
+        isinstance(right, celtypes.BoolType) and right
+    ):
+        return _CEL_TRUE
+    error = _first_error(left, right)
+    return error if error is not None else base_functions["_||_"](left, right)
+
+
+def _cel_and(left: Any, right: Any) -> Any:
+    if (isinstance(left, celtypes.BoolType) and not left) or (
+        isinstance(right, celtypes.BoolType) and not right
+    ):
+        return _CEL_FALSE
+    error = _first_error(left, right)
+    return error if error is not None else base_functions["_&&_"](left, right)
+
+
+def _cel_conditional(condition: Any, when_true: Any, when_false: Any) -> Any:
+    if isinstance(condition, CELEvalError):
+        return condition
+    if not isinstance(condition, celtypes.BoolType):
+        msg = f"ternary condition is {type(condition).__name__}, not bool"
+        raise TypeError(msg)
+    return when_true if condition else when_false
 
 
 def _split(text: str, sep: str, limit: int = -1) -> celtypes.ListType:
@@ -493,23 +550,31 @@ def _ip_ok(text: str) -> celtypes.BoolType:
     try:
         ipaddress.ip_address(text)
     except ValueError:
-        return celtypes.BoolType(value=False)
-    return celtypes.BoolType(value=True)
+        return _CEL_FALSE
+    return _CEL_TRUE
 
 
 def _cidr_ok(text: str) -> celtypes.BoolType:
     try:
         ipaddress.ip_network(text, strict=False)
     except ValueError:
-        return celtypes.BoolType(value=False)
+        return _CEL_FALSE
     return celtypes.BoolType("/" in text)
 
 
 _CEL_FUNCTIONS: Final[dict[str, Callable[..., Any]]] = {
-    "_<_": _cross_numeric(celpy.base_functions["_<_"]),
-    "_<=_": _cross_numeric(celpy.base_functions["_<=_"]),
-    "_>_": _cross_numeric(celpy.base_functions["_>_"]),
-    "_>=_": _cross_numeric(celpy.base_functions["_>=_"]),
+    "_?_:_": _cel_conditional,
+    "_||_": _cel_or,
+    "_&&_": _cel_and,
+    "!_": _propagating(base_functions["!_"]),
+    "-_": _propagating(base_functions["-_"]),
+    "_[_]": _propagating(base_functions["_[_]"]),
+    "_in_": _propagating(base_functions["_in_"]),
+    **{op: _propagating(base_functions[op]) for op in ("_+_", "_-_", "_*_", "_/_", "_%_")},
+    "_<_": _cross_numeric(base_functions["_<_"]),
+    "_<=_": _cross_numeric(base_functions["_<=_"]),
+    "_>_": _cross_numeric(base_functions["_>_"]),
+    "_>=_": _cross_numeric(base_functions["_>=_"]),
     "_==_": _heterogeneous_equality(negate=False),
     "_!=_": _heterogeneous_equality(negate=True),
     "dyn": lambda value: value,
@@ -552,7 +617,7 @@ _CEL_FUNCTIONS: Final[dict[str, Callable[..., Any]]] = {
     "isIP": _ip_ok,
     "isCIDR": _cidr_ok,
 }
-_CEL_KNOWN: Final = frozenset(celpy.base_functions) | frozenset(_CEL_FUNCTIONS) | _CEL_MACROS
+_CEL_KNOWN: Final = frozenset(base_functions) | frozenset(_CEL_FUNCTIONS) | _CEL_MACROS
 
 
 @functools.cache
@@ -560,7 +625,7 @@ def _cel_env() -> celpy.Environment:
     return celpy.Environment()
 
 
-def _called_names(tree: lark.Tree) -> tuple[set[str], set[str]]:
+def _called_names(tree: lark.Tree[Any]) -> tuple[set[str], set[str]]:
     """Return (function names called, identifiers referenced) in a cel-python AST."""
     calls: set[str] = set()
     idents: set[str] = set()
@@ -584,7 +649,7 @@ def _cel_program(text: str) -> tuple[celpy.Runner | None, str | None, bool]:
     env = _cel_env()
     try:
         tree = env.compile(text)
-    except (celpy.CELParseError, lark.exceptions.LarkError) as exc:
+    except (CELParseError, lark.exceptions.LarkError) as exc:
         return None, f"cel-python cannot parse the rule: {exc}", False
     calls, idents = _called_names(tree)
     transition = bool({"oldSelf", "optionalOldSelf"} & idents)
@@ -704,16 +769,33 @@ def _to_cel(value: Any, node: _Node | None, memo: dict[int, Any]) -> Any:
     return _cel_typed_scalar(value, node)
 
 
+def _cel_self(value: Any, node: _Node, memo: dict[int, Any], *, root: bool) -> Any:
+    if not (root and isinstance(value, dict)):
+        return _to_cel(value, node, memo)
+    # At the root the API server exposes apiVersion, kind and only
+    # metadata.name/generateName, whatever the schema declares.
+    body = {k: v for k, v in value.items() if k not in {"apiVersion", "kind", "metadata"}}
+    converted = _cel_object(body, node, memo)
+    for key in ("apiVersion", "kind"):
+        if isinstance(value.get(key), str):
+            converted[celtypes.StringType(key)] = celtypes.StringType(value[key])
+    meta = value.get("metadata")
+    if isinstance(meta, dict):
+        exposed = {k: meta[k] for k in ("name", "generateName") if k in meta}
+        converted[celtypes.StringType("metadata")] = _cel_generic(exposed)
+    return converted
+
+
 def _run_program(program: celpy.Runner, cel_self: Any) -> Any:
     try:
         return program.evaluate({"self": cel_self})
-    except celpy.CELEvalError as exc:
+    except CELEvalError as exc:
         return exc
     except (TypeError, ValueError, AttributeError, KeyError, IndexError, RecursionError) as exc:
-        return celpy.CELEvalError(f"cel-python internal error: {exc!r}", type(exc), exc.args)
+        return CELEvalError(f"cel-python internal error: {exc!r}", RuntimeError, exc.args)
 
 
-def _error_text(error: celpy.CELEvalError) -> str:
+def _error_text(error: CELEvalError) -> str:
     text = str(error.args[0]) if error.args else repr(error)
     return text.split(" (in activation", 1)[0]
 
@@ -721,27 +803,29 @@ def _error_text(error: celpy.CELEvalError) -> str:
 def _rule_message(rule: _Rule, cel_self: Any) -> str:
     if rule.message_program is not None:
         result = _run_program(rule.message_program, cel_self)
-        if isinstance(result, str) and not isinstance(result, celpy.CELEvalError):
+        if isinstance(result, str) and not isinstance(result, CELEvalError):
             return str(result)
     return rule.message
 
 
-def _evaluate_rule(rule: _Rule, cel_self: Any, where: str) -> str | None:
-    """Return an error string, or None when the rule holds."""
+def _evaluate_rule(rule: _Rule, cel_self: Any) -> tuple[bool, str] | None:
+    """Evaluate one rule.
+
+    Returns:
+        None when the rule holds, else (is_validator_limitation, detail).
+        The detail carries no path, so one outcome can be reused at any path.
+    """
     assert rule.program is not None
     result = _run_program(rule.program, cel_self)
-    if isinstance(result, celpy.CELEvalError):
+    if isinstance(result, CELEvalError):
         cause = result.args[1] if len(result.args) > 1 else None
-        if isinstance(cause, type) and issubclass(cause, _CEL_RUNTIME_ERRORS):
-            message = _rule_message(rule, cel_self)
-            return f"{where}: {message} (rule evaluation error: {_error_text(result)})"
         detail = _error_text(result)
-        return f"{CEL_UNSUPPORTED} {where}: cel-python failed on rule {rule.text!r}: {detail}"
+        if isinstance(cause, type) and issubclass(cause, _CEL_RUNTIME_ERRORS):
+            return False, f"{_rule_message(rule, cel_self)} (rule evaluation error: {detail})"
+        return True, f"cel-python failed on rule {rule.text!r}: {detail}"
     if isinstance(result, (celtypes.BoolType, bool)):
-        return None if result else f"{where}: {_rule_message(rule, cel_self)}"
-    return (
-        f"{CEL_UNSUPPORTED} {where}: rule {rule.text!r} returned {type(result).__name__}, not bool"
-    )
+        return None if result else (False, _rule_message(rule, cel_self))
+    return True, f"rule {rule.text!r} returned {type(result).__name__}, not bool"
 
 
 # --------------------------------------------------------------------------- #
@@ -791,8 +875,23 @@ def _canonical(value: Any) -> str:
 def _json_equal(left: Any, right: Any) -> bool:
     # Python's True == 1 would make booleans match integer enum members.
     if isinstance(left, bool) or isinstance(right, bool):
-        return type(left) is type(right) and left == right
-    return left == right
+        return type(left) is type(right) and bool(left == right)
+    return bool(left == right)
+
+
+def _integral(value: Any) -> bool:
+    # JSON has one number type; 3.0 is a valid integer for the API server.
+    return _numeric(value) and (isinstance(value, int) or float(value).is_integer())
+
+
+_TYPE_CHECKS: Final[dict[str, Callable[[Any], bool]]] = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "number": _numeric,
+    "integer": _integral,
+}
 
 
 def _type_ok(value: Any, node: _Node) -> bool:
@@ -801,15 +900,7 @@ def _type_ok(value: Any, node: _Node) -> bool:
         return not node.int_or_string or (
             isinstance(value, (int, str)) and not isinstance(value, bool)
         )
-    checks: dict[str, Callable[[Any], bool]] = {
-        "object": lambda v: isinstance(v, dict),
-        "array": lambda v: isinstance(v, list),
-        "string": lambda v: isinstance(v, str),
-        "boolean": lambda v: isinstance(v, bool),
-        "number": _numeric,
-        "integer": lambda v: _numeric(v) and float(v).is_integer(),
-    }
-    check = checks.get(expected)
+    check = _TYPE_CHECKS.get(expected)
     return check is None or check(value)
 
 
@@ -952,7 +1043,7 @@ def _owner_ref_errors(value: Any, path: str) -> list[str]:
 
 def _meta_scalar_ok(key: str, value: Any) -> bool:
     if key in _META_INTS:
-        return _numeric(value) and float(value).is_integer()
+        return _integral(value)
     # Serialised ObjectMeta often carries `creationTimestamp: null`.
     return isinstance(value, str) or (value is None and key in _META_TIMES)
 
@@ -1032,11 +1123,21 @@ class _Checker:
                 self.errors.append(f"{key}: expected string, got {_json_type(obj[key])}")
         if "metadata" in obj:
             self.errors.extend(_metadata_errors(obj["metadata"], "metadata"))
+            self.metadata_schema(obj["metadata"], node.properties.get("metadata"))
         body = {k: v for k, v in obj.items() if k not in {"apiVersion", "kind", "metadata"}}
         self.required(body, node, "", skip={"apiVersion", "kind", "metadata"})
         self.fields(body, node, "")
         self.combinators(obj, node, "")
         self.rules(obj, node, "")
+
+    def metadata_schema(self, meta: Any, node: _Node | None) -> None:
+        # CRD schemas may only constrain metadata.name and metadata.generateName.
+        if not isinstance(meta, dict) or node is None:
+            return
+        for key in ("name", "generateName"):
+            child = node.properties.get(key)
+            if child is not None and key in meta:
+                self.value(meta[key], child, f"metadata.{key}")
 
     def value(self, value: Any, node: _Node, path: str) -> None:
         if value is None:
@@ -1205,13 +1306,15 @@ class _Checker:
                 outcome = rule.memo[canonical]
             else:
                 if cel_self is None:
-                    cel_self = _to_cel(value, node, self.cel_memo)
-                outcome = _evaluate_rule(rule, cel_self, where)
+                    cel_self = _cel_self(value, node, self.cel_memo, root=not path)
+                outcome = _evaluate_rule(rule, cel_self)
                 if len(rule.memo) >= _RULE_MEMO_LIMIT:
                     rule.memo.clear()
                 rule.memo[canonical] = outcome
             if outcome is not None:
-                self.errors.append(outcome)
+                unsupported, detail = outcome
+                prefix = f"{CEL_UNSUPPORTED} " if unsupported else ""
+                self.errors.append(f"{prefix}{where}: {detail}")
 
 
 def _branch_errors(value: Any, node: _Node, path: str) -> list[str]:
@@ -1289,6 +1392,33 @@ def validate_schema(obj: dict[str, Any], schema: dict[str, Any]) -> list[str]:
         Human-readable errors, each starting with a JSON path; empty when valid.
     """
     return _run(obj, _compiled_raw(schema))
+
+
+def _walk(node: _Node) -> Iterable[_Node]:
+    yield node
+    children = [*node.properties.values(), node.items, node.additional, node.not_]
+    for child in [*children, *node.all_of, *node.any_of, *node.one_of]:
+        if isinstance(child, _Node):
+            yield from _walk(child)
+
+
+def unsupported_cel_rules() -> list[str]:
+    """List the snapshot's CEL rules this validator cannot evaluate.
+
+    Returns:
+        One ``file@version: rule: problem`` line per rule; empty when all are supported.
+    """
+    found: set[str] = set()
+    for entry in _index(crds_dir()).values():
+        for version in _load_yaml(entry.path)["spec"]["versions"]:
+            root = _compiled_crd_version(entry.path, version["name"])
+            found.update(
+                f"{entry.path.name}@{version['name']}: {rule.text!r}: {rule.problem}"
+                for node in _walk(root)
+                for rule in node.rules
+                if rule.problem is not None
+            )
+    return sorted(found)
 
 
 @functools.cache
