@@ -105,9 +105,11 @@ def compose(
     """Compose one environment from the observed XR, composed resources and input."""
     try:
         ctx = _context(xr, observed, raw_input)
+        # Builders may refuse a combination only they understand (e.g. a routing
+        # feature the chosen ingress API lacks); that is bad input too.
+        desired = [item for build in BUILDERS for item in build(ctx)]
     except InvalidError as error:
         return Outcome(fatal=str(error))
-    desired = [item for build in BUILDERS for item in build(ctx)]
     plan = gate(desired, ctx.observed)
     if plan.lost:
         # Sending desired state without them would delete them; a Fatal result
