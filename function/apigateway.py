@@ -8,10 +8,13 @@ is forwarded to the backend unless the path is overwritten with ``$request.path`
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from function import loadbalancer, naming
+from function.compose_errors import InvalidError
 from function.model import Context, Desired, selector
+from function.spec import App, RouteAuth, Throttling
 
 API = "api"
 VPC_LINK = "vpc-link"
@@ -20,9 +23,8 @@ ROUTE_PROXY = "route-proxy"
 ROUTE_ROOT = "route-root"
 STAGE = "stage"
 ACCESS_LOGS = "access-log-group"
-
-# Route keys: every path below the root, and the root itself, which {proxy+} misses.
-ROUTE_KEYS = ((ROUTE_PROXY, "ANY /{proxy+}"), (ROUTE_ROOT, "ANY /"))
+AUTHORIZER = "authorizer"
+AUTHORIZER_NAME = "jwt"
 
 ACCESS_LOG_FORMAT = json.dumps(
     {
@@ -133,6 +135,19 @@ def _stage(ctx: Context) -> Desired:
         route_settings["throttlingBurstLimit"] = throttling.burst_limit
         route_settings["throttlingRateLimit"] = throttling.rate_limit
     spec["defaultRouteSettings"] = route_settings
+    # AWS rejects settings for a route key that does not exist yet: add each one
+    # only once its route is observed.
+    per_route = [
+        {
+            "routeKey": route.route_key,
+            "throttlingBurstLimit": route.throttling.burst_limit,
+            "throttlingRateLimit": route.throttling.rate_limit,
+        }
+        for route in api_routes(ctx)
+        if route.throttling is not None and route.key in ctx.observed
+    ]
+    if per_route:
+        spec["routeSettings"] = per_route
     after = [API]
     if not ctx.spec.api_gateway.access_logs.enabled:
         return Desired(STAGE, ctx.aws(naming.STAGE, STAGE, spec, ctx.stage_name), tuple(after))
@@ -151,6 +166,83 @@ def _stage(ctx: Context) -> Desired:
     return Desired(STAGE, manifest, tuple(after), waiting_for="the access log group ARN")
 
 
+@dataclass(frozen=True)
+class ApiRoute:
+    """One API Gateway route and the auth and throttling it carries."""
+
+    key: str
+    route_key: str
+    auth: RouteAuth
+    throttling: Throttling | None
+    app: str | None
+
+
+def _default_auth(ctx: Context) -> RouteAuth:
+    # With an authorizer configured, routes are protected unless an app opts out.
+    return RouteAuth(type="JWT" if ctx.spec.api_gateway.jwt is not None else "NONE")
+
+
+def _app_routes(app: App, default: RouteAuth) -> list[ApiRoute]:
+    prefix = app.path_prefix.rstrip("/")
+    auth = app.auth or default
+    if not prefix:
+        keys = ((ROUTE_PROXY, "ANY /{proxy+}"), (ROUTE_ROOT, "ANY /"))
+    else:
+        keys = (
+            (f"route-{app.name}-proxy", f"ANY {prefix}/{{proxy+}}"),
+            (f"route-{app.name}-root", f"ANY {prefix}"),
+        )
+    return [ApiRoute(key, route_key, auth, app.throttling, app.name) for key, route_key in keys]
+
+
+def api_routes(ctx: Context) -> list[ApiRoute]:
+    """The catch-all routes, plus a pair per app with its own auth or throttling.
+
+    Path routing to apps happens at the ingress; API Gateway needs its own routes
+    only where auth scopes or throttling differ, because both are per route.
+    """
+    default = _default_auth(ctx)
+    routes: dict[str, ApiRoute] = {
+        ROUTE_PROXY: ApiRoute(ROUTE_PROXY, "ANY /{proxy+}", default, None, None),
+        ROUTE_ROOT: ApiRoute(ROUTE_ROOT, "ANY /", default, None, None),
+    }
+    by_route_key: dict[str, ApiRoute] = {}
+    for index, app in enumerate(ctx.spec.apps):
+        if not app.api_routes:
+            continue
+        for route in _app_routes(app, default):
+            other = by_route_key.get(route.route_key)
+            if other is not None and (other.auth, other.throttling) != (
+                route.auth,
+                route.throttling,
+            ):
+                msg = (
+                    f"spec.apps[{index}].auth: apps '{other.app}' and '{app.name}' share the API "
+                    f"route '{route.route_key}' but ask for different auth or throttling"
+                )
+                raise InvalidError(msg)
+            by_route_key[route.route_key] = route
+            routes[route.key] = route
+    return list(routes.values())
+
+
+def _route(ctx: Context, route: ApiRoute) -> Desired:
+    spec: dict[str, Any] = {
+        "apiIdSelector": selector(),
+        "routeKey": route.route_key,
+        "targetSelector": selector(),
+        # Explicit even when NONE, so a public route is a visible decision.
+        "authorizationType": route.auth.type,
+    }
+    after = [API, INTEGRATION]
+    if route.auth.type == "JWT":
+        spec["authorizerIdSelector"] = selector()
+        after.append(AUTHORIZER)
+        if route.auth.scopes:
+            spec["authorizationScopes"] = list(route.auth.scopes)
+    return Desired(route.key, ctx.aws(naming.ROUTE, route.key, spec), tuple(after))
+
+
 def build(ctx: Context) -> list[Desired]:
     """Every API Gateway resource, or none without ``apiGatewaySupport``."""
     if not ctx.api_gateway:
@@ -159,23 +251,25 @@ def build(ctx: Context) -> list[Desired]:
     if ctx.vpc_link_id is None:
         desired.append(Desired(VPC_LINK, _vpc_link(ctx)))
     desired.append(_integration(ctx))
-    desired.extend(
-        Desired(
-            key,
-            ctx.aws(
-                naming.ROUTE,
-                key,
-                {
-                    "apiIdSelector": selector(),
-                    "routeKey": route_key,
-                    "targetSelector": selector(),
-                    "authorizationType": "NONE",
-                },
-            ),
-            after=(API, INTEGRATION),
+    if (jwt := ctx.spec.api_gateway.jwt) is not None:
+        desired.append(
+            Desired(
+                AUTHORIZER,
+                ctx.aws(
+                    naming.AUTHORIZER,
+                    AUTHORIZER,
+                    {
+                        "apiIdSelector": selector(),
+                        "name": AUTHORIZER_NAME,
+                        "authorizerType": "JWT",
+                        "identitySources": [jwt.identity_source],
+                        "jwtConfiguration": {"issuer": jwt.issuer, "audience": list(jwt.audiences)},
+                    },
+                ),
+                after=(API,),
+            )
         )
-        for key, route_key in ROUTE_KEYS
-    )
+    desired.extend(_route(ctx, route) for route in api_routes(ctx))
     logs = ctx.spec.api_gateway.access_logs
     if logs.enabled:
         desired.append(

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from function import apigateway, loadbalancer, routing, status, vcluster
+from function.compose_errors import InvalidError
 from function.model import Context
 from function.naming import K8S_NAME_MAX, Names, Shape
 from function.observed import Observed, dig
@@ -34,10 +35,6 @@ class Outcome:
     connection: dict[str, str] = field(default_factory=dict)
     xr_ready: bool = False
     ttl_seconds: int = DEFAULT_TTL_SECONDS
-
-
-class InvalidError(ValueError):
-    """A claim or input that cannot be composed; the message names the field."""
 
 
 def _check(spec: EnvironmentSpec, platform: FunctionInput) -> None:

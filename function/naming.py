@@ -55,6 +55,9 @@ ROUTE = KindVersion(
 STAGE = KindVersion(
     "Stage", "apigatewayv2.aws.upbound.io/v1beta2", "apigatewayv2.aws.m.upbound.io/v1beta1"
 )
+AUTHORIZER = KindVersion(
+    "Authorizer", "apigatewayv2.aws.upbound.io/v1beta2", "apigatewayv2.aws.m.upbound.io/v1beta1"
+)
 LOG_GROUP = KindVersion(
     "Group", "cloudwatchlogs.aws.upbound.io/v1beta1", "cloudwatchlogs.aws.m.upbound.io/v1beta1"
 )

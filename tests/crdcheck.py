@@ -1386,7 +1386,8 @@ def validate_schema(obj: dict[str, Any], schema: dict[str, Any]) -> list[str]:
     """Validate an object against a raw ``openAPIV3Schema`` (e.g. from an XRD).
 
     ``apiVersion``, ``kind`` and ``metadata`` are always accepted at the root,
-    as the API server adds them to every CRD schema.
+    as the API server adds them to every CRD schema. The schema is compiled
+    once per dict object, so do not mutate it between calls.
 
     Returns:
         Human-readable errors, each starting with a JSON path; empty when valid.
