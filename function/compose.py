@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from function import apigateway, loadbalancer, routing, status, vcluster
+from function import apigateway, connection, loadbalancer, routing, status, usages, vcluster
 from function.compose_errors import InvalidError
 from function.model import Context
 from function.naming import K8S_NAME_MAX, Names, Shape
@@ -105,6 +105,9 @@ def compose(
         # Builders may refuse a combination only they understand (e.g. a routing
         # feature the chosen ingress API lacks); that is bad input too.
         desired = [item for build in BUILDERS for item in build(ctx)]
+        composed = {item.key: item.manifest for item in desired if item.manifest is not None}
+        desired += usages.build(ctx, composed)
+        desired += connection.build(ctx)
     except InvalidError as error:
         return Outcome(fatal=str(error))
     plan = gate(desired, ctx.observed)
@@ -118,14 +121,11 @@ def compose(
     ready = {item.key: ctx.observed.ready(item.key) for item in plan.emit}
     not_ready = [key for key, ok in ready.items() if not ok]
     xr_status = status.build(ctx, plan, not_ready)
-    connection = {}
-    if (url := status.endpoint(ctx)) is not None:
-        connection["endpoint"] = url
     return Outcome(
         resources={item.key: item.manifest for item in plan.emit if item.manifest is not None},
         ready=ready,
         status=xr_status,
-        connection=connection,
+        connection=connection.details(ctx),
         xr_ready=xr_status["ready"],
         # Poll while waiting on AWS; otherwise let Crossplane's own watches drive us.
         ttl_seconds=DEFAULT_TTL_SECONDS if xr_status["ready"] else ctx.platform.poll_seconds,

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 # Kinds that never carry a Ready condition: they are ready once they exist.
-_READY_WHEN_PRESENT = frozenset({"ProviderConfig"})
+_READY_WHEN_PRESENT = frozenset({"ProviderConfig", "Secret"})
 
 
 def is_ready(resource: Mapping[str, Any] | None) -> bool:
