@@ -9,8 +9,9 @@ from typing import Any
 import click
 import yaml
 from crossplane.function import cli as sdkcli
+from crossplane.function import logging
 
-from function import fn, offline
+from function import fn, offline, server
 from function.simulate import simulate as run_simulation
 
 
@@ -37,12 +38,23 @@ def cli() -> None:
 
 @cli.command()
 @sdkcli.standard_options
-def serve(**options: Any) -> None:  # noqa: ANN401
+def serve(  # noqa: PLR0913
+    *,
+    debug: bool,
+    address: str,
+    tls_certs_dir: str | None,
+    insecure: bool,
+    max_recv_message_size: int,
+    max_send_message_size: int | None,
+) -> None:
     """Serve RunFunction over gRPC."""
-    if options["insecure"]:
-        # The SDK would also open a TLS listener on the same port; half the calls would fail.
-        options["tls_certs_dir"] = None
-    sdkcli.run(fn.FunctionRunner(), **options)
+    logging.configure(level=logging.Level.DEBUG if debug else logging.Level.INFO)
+    send = max_send_message_size or max_recv_message_size
+    options = [
+        ("grpc.max_receive_message_length", max_recv_message_size * 1024 * 1024),
+        ("grpc.max_send_message_length", send * 1024 * 1024),
+    ]
+    server.serve(address, tls_certs_dir=tls_certs_dir, insecure=insecure, options=options)
 
 
 @cli.command()
