@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from crossplane.function import logging, resource, response
+from crossplane.function import logging, response
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 
+from function import convert
 from function.compose import Outcome, compose
 
 if TYPE_CHECKING:
@@ -18,17 +19,16 @@ READY = {True: fnv1.READY_TRUE, False: fnv1.READY_FALSE}
 
 
 def _observed(req: fnv1.RunFunctionRequest) -> dict[str, dict[str, Any]]:
-    # MessageToDict never inserts keys or turns ints into floats behind our back.
     return {
-        name: resource.struct_to_dict(composed.resource)
+        name: convert.to_dict(composed.resource)
         for name, composed in sorted(req.observed.resources.items())
     }
 
 
 def run(req: fnv1.RunFunctionRequest) -> fnv1.RunFunctionResponse:
     """Answer one RunFunctionRequest; pure apart from protobuf conversion."""
-    xr = resource.struct_to_dict(req.observed.composite.resource)
-    raw_input = resource.struct_to_dict(req.input) if req.HasField("input") else None
+    xr = convert.to_dict(req.observed.composite.resource)
+    raw_input = convert.to_dict(req.input) if req.HasField("input") else None
     outcome = compose(xr, _observed(req), raw_input)
     return to_response(req, outcome)
 
@@ -41,7 +41,7 @@ def to_response(req: fnv1.RunFunctionRequest, outcome: Outcome) -> fnv1.RunFunct
         return rsp
     for name, manifest in outcome.resources.items():
         composed = rsp.desired.resources[name]
-        composed.resource.CopyFrom(resource.dict_to_struct(manifest))
+        composed.resource.update(manifest)
         composed.ready = READY[outcome.ready[name]]
     # Merge into status rather than replace it: earlier functions may own other fields.
     rsp.desired.composite.resource.get_or_create_struct("status").update(outcome.status)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from crossplane.function import resource
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+
+from function import convert
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -91,25 +92,25 @@ def request(
 ) -> fnv1.RunFunctionRequest:
     """A RunFunctionRequest as Crossplane would send it."""
     req = fnv1.RunFunctionRequest(meta=fnv1.RequestMeta(tag=tag))
-    req.observed.composite.resource.CopyFrom(resource.dict_to_struct(dict(xr)))
+    req.observed.composite.resource.update(dict(xr))
     for key, body in sorted(observed.items()):
-        req.observed.resources[key].resource.CopyFrom(resource.dict_to_struct(dict(body)))
+        req.observed.resources[key].resource.update(dict(body))
     if function_input is not None:
-        req.input.CopyFrom(resource.dict_to_struct(dict(function_input)))
+        req.input.update(dict(function_input))
     return req
 
 
 def desired_of(rsp: fnv1.RunFunctionResponse) -> dict[str, dict[str, Any]]:
     """Desired composed resources of a response as plain dicts, sorted by name."""
     return {
-        key: resource.struct_to_dict(rsp.desired.resources[key].resource)
+        key: convert.to_dict(rsp.desired.resources[key].resource)
         for key in sorted(rsp.desired.resources)
     }
 
 
 def status_of(rsp: fnv1.RunFunctionResponse) -> dict[str, Any]:
     """The XR status the response asks for."""
-    return dict(resource.struct_to_dict(rsp.desired.composite.resource).get("status") or {})
+    return dict(convert.to_dict(rsp.desired.composite.resource).get("status") or {})
 
 
 def fatal_of(rsp: fnv1.RunFunctionResponse) -> str | None:
