@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 
-.PHONY: setup demo test lint typecheck unit clean
+.PHONY: setup demo test lint typecheck unit bench bench-smoke clean
 
 $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
@@ -30,6 +30,14 @@ typecheck: setup
 
 unit: setup
 	$(BIN)/python -m pytest -n 2
+
+## RunFunction latency, throughput and peak RSS against the SDK floor (~90 s); writes docs/benchmarks.md.
+bench: setup
+	$(BIN)/python bench/run.py
+
+## The same in a few seconds, without touching docs/ (CI runs it through tests/test_bench_smoke.py).
+bench-smoke: setup
+	$(BIN)/python bench/run.py --smoke
 
 ## Everything CI runs.
 test: lint typecheck unit
