@@ -182,24 +182,35 @@ def _default_auth(ctx: Context) -> RouteAuth:
     return RouteAuth(type="JWT" if ctx.spec.api_gateway.jwt is not None else "NONE")
 
 
-def _app_routes(app: App, default: RouteAuth) -> list[ApiRoute]:
+def _app_routes(app: App, default: RouteAuth, *, preflight: bool) -> list[ApiRoute]:
     prefix = app.path_prefix.rstrip("/")
-    auth = app.auth or default
-    if not prefix:
-        keys = ((ROUTE_PROXY, "ANY /{proxy+}"), (ROUTE_ROOT, "ANY /"))
-    else:
-        keys = (
-            (f"route-{app.name}-proxy", f"ANY {prefix}/{{proxy+}}"),
-            (f"route-{app.name}-root", f"ANY {prefix}"),
-        )
-    return [ApiRoute(key, route_key, auth, app.throttling, app.name) for key, route_key in keys]
+    stem = f"route-{app.name}" if prefix else "route"
+    paths = (("proxy", f"{prefix}/{{proxy+}}"), ("root", prefix or "/"))
+    routes = []
+    if app.api_routes:
+        auth = app.auth or default
+        routes += [
+            ApiRoute(f"{stem}-{suffix}" if prefix else f"route-{suffix}", f"ANY {path}", auth,
+                     app.throttling, app.name)
+            for suffix, path in paths
+        ]  # fmt: skip
+    if preflight:
+        # Browsers send CORS preflights without credentials: a JWT route would
+        # refuse them before the ingress could answer, so OPTIONS stays public.
+        routes += [
+            ApiRoute(f"{stem}-preflight-{suffix}", f"OPTIONS {path}", RouteAuth(type="NONE"),
+                     app.throttling, app.name)
+            for suffix, path in paths
+        ]  # fmt: skip
+    return routes
 
 
 def api_routes(ctx: Context) -> list[ApiRoute]:
     """The catch-all routes, plus a pair per app with its own auth or throttling.
 
     Path routing to apps happens at the ingress; API Gateway needs its own routes
-    only where auth scopes or throttling differ, because both are per route.
+    only where auth scopes or throttling differ, because both are per route, and
+    public OPTIONS routes where an app answers CORS preflights behind JWT auth.
     """
     default = _default_auth(ctx)
     routes: dict[str, ApiRoute] = {
@@ -208,9 +219,7 @@ def api_routes(ctx: Context) -> list[ApiRoute]:
     }
     by_route_key: dict[str, ApiRoute] = {}
     for index, app in enumerate(ctx.spec.apps):
-        if not app.api_routes:
-            continue
-        for route in _app_routes(app, default):
+        for route in _app_routes(app, default, preflight=ctx.spec.needs_preflight(app)):
             other = by_route_key.get(route.route_key)
             if other is not None and (other.auth, other.throttling) != (
                 route.auth,

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from function import apigateway, connection, loadbalancer, routing, status, usages, vcluster
+from function import apigateway, connection, domain, loadbalancer, routing, status, usages, vcluster
 from function.compose_errors import InvalidError
 from function.model import Context
 from function.naming import K8S_NAME_MAX, Names, Shape
@@ -21,7 +21,7 @@ from function.ordering import gate
 from function.spec import EnvironmentSpec, FunctionInput, describe_error, parse_input, parse_spec
 
 DEFAULT_TTL_SECONDS = 60
-BUILDERS = (vcluster.build, routing.build, loadbalancer.build, apigateway.build)
+BUILDERS = (vcluster.build, routing.build, loadbalancer.build, apigateway.build, domain.build)
 
 
 @dataclass(frozen=True)

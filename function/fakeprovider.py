@@ -18,6 +18,13 @@ from function.offline import RESOURCE_NAME_ANNOTATION
 
 ACCOUNT = "123456789012"
 
+# Route53 zone of API Gateway regional endpoints, per region (AWS general reference).
+API_GATEWAY_ZONES = {
+    "us-east-1": "Z1UJRXOUMOOFQ8",
+    "us-west-2": "Z2OJLYMUO9EFXC",
+    "eu-west-1": "ZLY8HYME6SFDD",
+}
+
 # Reference selector field -> kind it resolves to (as the upjet resolvers do).
 SELECTOR_KINDS = {
     "apiIdSelector": "API",
@@ -35,6 +42,11 @@ SELECTOR_KINDS = {
 
 def _hex(seed: str, length: int) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[:length]
+
+
+def _uuid(seed: str) -> str:
+    digits = _hex(seed, 32)
+    return "-".join(digits[a:b] for a, b in ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32)))
 
 
 def _selectors(value: Any, found: list[str]) -> list[str]:  # noqa: ANN401
@@ -132,6 +144,58 @@ class FakeProvider:
         def release() -> None:
             status.update(state="deployed", revision=1)
 
+        def certificate() -> None:
+            # ACM issues at once here; the real one waits for the validation record.
+            domain = str(spec.get("domainName", ""))
+            arn = self._arn("acm", region, f"certificate/{_uuid(f'{self.xr_name}/{key}')}")
+            status.update(
+                arn=arn,
+                id=arn,
+                domainName=domain,
+                status="ISSUED",
+                domainValidationOptions=[
+                    {
+                        "domainName": domain,
+                        "resourceRecordName": f"_{_hex(domain, 32)}.{domain}.",
+                        "resourceRecordType": "CNAME",
+                        "resourceRecordValue": f"_{_hex(arn, 32)}.{_hex(arn, 10)}"
+                        ".acm-validations.aws.",
+                    }
+                ],
+            )
+
+        def certificate_validation() -> None:
+            status.update(
+                id="2024-01-01 00:00:00 +0000 UTC",  # the certificate's issue time
+                certificateArn=by_kind("Certificate").get("arn", ""),
+            )
+
+        def domain_name() -> None:
+            # An object, not a list, in both storage versions (v1beta2 and .m. v1beta1).
+            config = dict(spec.get("domainNameConfiguration") or {})
+            config.pop("certificateArnSelector", None)
+            config.update(
+                certificateArn=by_kind("Certificate").get("arn", ""),
+                targetDomainName=f"d-{self._id(key, 10)}.execute-api.{region}.amazonaws.com",
+                hostedZoneId=API_GATEWAY_ZONES.get(region, f"Z{self._id(key, 12).upper()}"),
+            )
+            status.update(
+                id=str(external),
+                arn=self._arn("apigateway", region, f"/domainnames/{external}"),
+                apiMappingSelectionExpression="$request.basepath",
+                domainNameConfiguration=config,
+            )
+
+        def api_mapping() -> None:
+            status.update(id=self._id(key, 6), domainName=by_kind("DomainName").get("id", ""))
+
+        def record() -> None:
+            name = str(spec.get("name", "")).rstrip(".")
+            status.update(
+                id=f"{spec.get('zoneId')}_{name}_{spec.get('type')}",
+                fqdn=name,
+            )
+
         handlers.update(
             API=api,
             VPCLink=vpc_link,
@@ -141,6 +205,11 @@ class FakeProvider:
             LBListener=listener,
             Group=log_group,
             Release=release,
+            Certificate=certificate,
+            CertificateValidation=certificate_validation,
+            DomainName=domain_name,
+            APIMapping=api_mapping,
+            Record=record,
         )
         handlers.get(kind, lambda: status.update(id=self._id(key, 8)))()
         return status

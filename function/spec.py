@@ -336,11 +336,12 @@ class EnvironmentSpec(Strict):
             msg = f"apps: {count} apps given; at most {MAX_ROUTES} (the HTTP API route quota)"
             raise ValueError(msg)
         # Two catch-all routes, plus two for each app with its own auth or throttling.
-        routes = 2 + 2 * sum(1 for a in self.apps if a.api_routes)
+        routes = 2 + 2 * sum(int(a.api_routes) + int(self.needs_preflight(a)) for a in self.apps)
         if routes > MAX_ROUTES:
             msg = (
                 f"apps: these apps need {routes} API routes (two per app with its own auth or "
-                f"throttling, plus two); an HTTP API allows at most {MAX_ROUTES}"
+                f"throttling, two per app with CORS behind JWT, plus two); an HTTP API allows "
+                f"at most {MAX_ROUTES}"
             )
             raise ValueError(msg)
         if any(a.auth is not None and a.auth.type == "JWT" for a in self.apps) and (
@@ -353,6 +354,14 @@ class EnvironmentSpec(Strict):
     def includes(self, part: Include) -> bool:
         """Whether the claim asks for an optional part."""
         return part in self.include
+
+    def needs_preflight(self, app: App) -> bool:
+        """Whether an app answers CORS preflights behind JWT auth (needs public OPTIONS routes)."""
+        if app.cors is None:
+            return False
+        if app.auth is not None:
+            return app.auth.type == "JWT"
+        return self.api_gateway.jwt is not None
 
     def includes_api_gateway(self) -> bool:
         """Whether the API Gateway part is composed."""

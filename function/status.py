@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from function import apigateway, vcluster
+from function import apigateway, domain, vcluster
 
 if TYPE_CHECKING:
     from function.model import Context
@@ -12,8 +12,8 @@ if TYPE_CHECKING:
 
 
 def endpoint(ctx: Context) -> str | None:
-    """The URL clients call: the stage's invoke URL once AWS reports it."""
-    return ctx.observed.at_provider(apigateway.STAGE, "invokeUrl")
+    """The URL clients call: the custom domain once live, else the stage's invoke URL."""
+    return domain.endpoint(ctx) or ctx.observed.at_provider(apigateway.STAGE, "invokeUrl")
 
 
 def api_gateway(ctx: Context) -> dict[str, Any]:
@@ -37,6 +37,7 @@ def build(ctx: Context, plan: Plan, not_ready: list[str]) -> dict[str, Any]:
     names = ctx.names
     pending = [f"{key}: {reason}" for key, reason in plan.held]
     pending.extend(f"{key}: not ready yet" for key in not_ready)
+    pending.extend(domain.pending(ctx))
     return {
         "ready": not pending,
         "vcluster": {
@@ -45,5 +46,6 @@ def build(ctx: Context, plan: Plan, not_ready: list[str]) -> dict[str, Any]:
             "ready": ctx.observed.ready(vcluster.VCLUSTER),
         },
         "apiGateway": api_gateway(ctx),
+        "customDomain": domain.status(ctx),
         "pending": pending,
     }

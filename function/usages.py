@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from function import apigateway, loadbalancer, naming, vcluster
+from function import apigateway, domain, loadbalancer, naming, vcluster
 from function.model import Context, Desired
 from function.naming import Shape
 
@@ -22,7 +22,7 @@ DEPENDENCIES = (
     (loadbalancer.LISTENER, loadbalancer.LOAD_BALANCER),
     (loadbalancer.LISTENER, loadbalancer.TARGET_GROUP),
     (loadbalancer.TARGET_GROUP_BINDING, loadbalancer.TARGET_GROUP),
-    ("api-mapping", "domain-name"),
+    (domain.API_MAPPING, domain.DOMAIN_NAME),
     (vcluster.GRAFANA, vcluster.VCLUSTER),
     (vcluster.PROMETHEUS, vcluster.VCLUSTER),
 )

@@ -114,7 +114,7 @@ def test_usages(shape: str, kind: str) -> None:
         "usage-integration-uses-vpc-link", "usage-integration-uses-listener",
         "usage-listener-uses-nlb", "usage-listener-uses-target-group",
         "usage-target-group-binding-uses-target-group", "usage-grafana-uses-vcluster",
-        "usage-prometheus-uses-vcluster",
+        "usage-prometheus-uses-vcluster", "usage-api-mapping-uses-domain-name",
     }  # fmt: skip
     usage = usages["usage-integration-uses-listener"]
     assert usage["kind"] == kind
@@ -147,3 +147,32 @@ def test_connection_publishing(shape: str, secret: bool) -> None:
         body = outcome.resources["connection-secret"]
         assert base64.b64decode(body["data"]["endpoint"]).decode() == endpoint
         assert body["metadata"]["namespace"] == "team-a"
+
+
+@pytest.mark.parametrize(
+    ("app", "keys"),
+    [
+        pytest.param({"cors": {"allowOrigins": ["https://a.example.com"]}},
+                     {"route-web-preflight-proxy": "OPTIONS /web/{proxy+}",
+                      "route-web-preflight-root": "OPTIONS /web"}, id="cors-behind-default-jwt"),
+        pytest.param({"cors": {"allowOrigins": ["https://a.example.com"]},
+                      "auth": {"type": "NONE"}},
+                     {"route-web-proxy": "ANY /web/{proxy+}", "route-web-root": "ANY /web"},
+                     id="public-app-needs-no-preflight-route"),
+        pytest.param({}, {}, id="no-cors-no-extra-routes"),
+    ],
+)  # fmt: skip
+def test_cors_preflight_routes(app: dict[str, Any], keys: dict[str, str]) -> None:
+    """Apps answering CORS behind JWT get public OPTIONS routes; browsers send no token there."""
+    xr = as_shape(load(AUTH), "legacy")
+    xr["spec"]["apps"] = [{"name": "web", "pathPrefix": "/web", "service": "web", **app}]
+    outcome = _converged(xr)
+    extra = {
+        k: _fp(outcome, k)["routeKey"]
+        for k in outcome.resources
+        if k.startswith("route-") and k not in {"route-proxy", "route-root"}
+    }
+    assert extra == keys
+    for key in keys:
+        expected = "NONE" if "preflight" in key or app.get("auth") else "JWT"
+        assert _fp(outcome, key)["authorizationType"] == expected

@@ -127,7 +127,7 @@ def test_integration_connection(
 
 def test_stage_is_named_by_external_name() -> None:
     """The stage is named by external name, with autoDeploy and no deploymentId."""
-    outcome = _converged(_xr(apiGateway={"stageName": "prod"}))
+    outcome = _converged(_xr(apiGateway={"stageName": "prod", "customDomain": False}))
     stage = outcome.resources["stage"]
     assert stage["metadata"]["annotations"][naming.EXTERNAL_NAME] == "prod"
     assert stage["spec"]["forProvider"]["autoDeploy"] is True

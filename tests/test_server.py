@@ -45,7 +45,7 @@ START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 5.0
 CALL_TIMEOUT_S = 5.0
 # What the seed claim gets on the first call: everything that depends on nothing.
-FIRST_WAVE = {"api", "namespace", "nlb", "vpc-link"}
+FIRST_WAVE = {"api", "certificate", "namespace", "nlb", "vpc-link"}
 # Settings the SDK CLI reads from the environment; a stray one would change every test.
 SDK_ENV = (
     "ADDRESS",
