@@ -155,14 +155,17 @@ def _stage(ctx: Context) -> Desired:
     log_arn = ctx.observed.at_provider(ACCESS_LOGS, "arn") or ctx.observed.text(
         STAGE, "spec", "forProvider", "accessLogSettings", "destinationArn"
     )
-    manifest = None
     if log_arn is not None:
         # CloudWatch reports a group ARN ending in ':*'; the stage wants it without.
         spec["accessLogSettings"] = {
             "destinationArn": log_arn.removesuffix(":*"),
             "format": ACCESS_LOG_FORMAT,
         }
-        manifest = ctx.aws(naming.STAGE, STAGE, spec, ctx.stage_name)
+    manifest: dict[str, Any] | None = ctx.aws(naming.STAGE, STAGE, spec, ctx.stage_name)
+    if log_arn is None and STAGE not in ctx.observed:
+        # A new stage waits for its log group; a live one (logs just switched on)
+        # keeps serving without them until the ARN is known.
+        manifest = None
     return Desired(STAGE, manifest, tuple(after), waiting_for="the access log group ARN")
 
 

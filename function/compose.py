@@ -105,8 +105,7 @@ def compose(
         # Builders may refuse a combination only they understand (e.g. a routing
         # feature the chosen ingress API lacks); that is bad input too.
         desired = [item for build in BUILDERS for item in build(ctx)]
-        composed = {item.key: item.manifest for item in desired if item.manifest is not None}
-        desired += usages.build(ctx, composed)
+        desired += usages.build(ctx, {item.key: item for item in desired})
         desired += connection.build(ctx)
     except InvalidError as error:
         return Outcome(fatal=str(error))

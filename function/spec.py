@@ -19,6 +19,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic import Strict as StrictScalar
 
 # AWS's own limits, checked here so a claim never reaches a provider with them broken.
 MAX_SUBNETS = 10  # a VPC link takes at most 10 subnets
@@ -34,17 +35,17 @@ _DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 _SUBNET = r"^subnet-[0-9a-z]{1,32}$"
 _SECURITY_GROUP = r"^sg-[0-9a-z][-0-9a-z]{0,62}$"
 _VPC = r"^vpc-[0-9a-f]{8,17}$"
-_REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$"
+_REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$"
 _DOMAIN = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
-_LISTENER_ARN = r"^arn:aws[-a-z]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener/net/.+$"
+_LISTENER_ARN = r"^arn:aws[-a-z]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:listener/net/.+$"
 _VPC_LINK_ID = r"^[a-z0-9]{6,12}$"
 _STAGE = r"^(\$default|[A-Za-z0-9_-]{1,128})$"
 _PATH_PREFIX = r"^/[-A-Za-z0-9._~/]*$"
-_ORIGIN = r"^(\*|https?://[-a-z0-9.*]+(:\d{1,5})?)$"
+_ORIGIN = r"^(\*|https?://[-a-z0-9.*]+(:[0-9]{1,5})?)$"
 _HTTPS_URL = r"^https://[-a-zA-Z0-9.:/_%~]+$"
 _IDENTITY = r"^\$request\.header\.[A-Za-z0-9-]+$"
-_DURATION = r"^\d{1,6}(ms|s|m|h)$"
-_SEMVER = r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$"
+_DURATION = r"^[0-9]{1,6}(ms|s|m|h)$"
+_SEMVER = r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$"
 
 # What each pattern means, for error messages a person can act on.
 PATTERN_HINTS = {
@@ -85,7 +86,13 @@ VpcLinkId = Annotated[str, StringConstraints(pattern=_VPC_LINK_ID)]
 StageName = Annotated[str, StringConstraints(pattern=_STAGE)]
 PathPrefix = Annotated[str, StringConstraints(pattern=_PATH_PREFIX, max_length=256)]
 Origin = Annotated[str, StringConstraints(pattern=_ORIGIN)]
-Port = Annotated[int, Field(ge=1, le=65535)]
+# Scalars are strict: "8080", true or "yes" are not numbers or booleans. protobuf
+# Struct carries every number as a double, so whole floats become ints before
+# validation (see ``_whole_numbers``).
+Int = Annotated[int, StrictScalar()]
+Bool = Annotated[bool, StrictScalar()]
+Float = Annotated[float, StrictScalar(), Field(allow_inf_nan=False)]
+Port = Annotated[Int, Field(ge=1, le=65535)]
 Duration = Annotated[str, StringConstraints(pattern=_DURATION)]
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "*"]
 DEFAULT_CORS_METHODS: list[HttpMethod] = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -111,7 +118,9 @@ CROSSPLANE_SPEC_FIELDS = frozenset(
 class Strict(BaseModel):
     """Base for every model: unknown fields are errors, never silently dropped."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_by_name=False, validate_by_alias=True
+    )
 
 
 class Include(StrEnum):
@@ -152,8 +161,8 @@ class Cors(Strict):
     allow_headers: list[str] = Field(
         default_factory=lambda: ["authorization", "content-type"], alias="allowHeaders"
     )
-    allow_credentials: bool = Field(default=False, alias="allowCredentials")
-    max_age: int = Field(default=300, ge=0, le=86400, alias="maxAge")
+    allow_credentials: Bool = Field(default=False, alias="allowCredentials")
+    max_age: Int = Field(default=300, ge=0, le=86400, alias="maxAge")
 
     @model_validator(mode="after")
     def _credentials(self) -> Self:
@@ -166,15 +175,15 @@ class Cors(Strict):
 class Throttling(Strict):
     """Stage-wide request throttling."""
 
-    burst_limit: int = Field(default=100, ge=0, le=5000, alias="burstLimit")
-    rate_limit: float = Field(default=50.0, ge=0, le=10000, alias="rateLimit")
+    burst_limit: Int = Field(default=100, ge=0, le=5000, alias="burstLimit")
+    rate_limit: Float = Field(default=50.0, ge=0, le=10000, alias="rateLimit")
 
 
 class AccessLogs(Strict):
     """Access logs to CloudWatch Logs."""
 
-    enabled: bool = False
-    retention_days: int = Field(default=30, alias="retentionDays")
+    enabled: Bool = False
+    retention_days: Int = Field(default=30, alias="retentionDays")
 
     @model_validator(mode="after")
     def _retention(self) -> Self:
@@ -192,14 +201,14 @@ class ApiGateway(Strict):
     stage_name: StageName | None = Field(default=None, alias="stageName")
     cors: Cors = Field(default_factory=Cors)
     throttling: Throttling | None = None
-    integration_timeout_ms: int | None = Field(
+    integration_timeout_ms: Int | None = Field(
         default=None, ge=MIN_TIMEOUT_MS, le=MAX_TIMEOUT_MS, alias="integrationTimeoutMs"
     )
     access_logs: AccessLogs = Field(default_factory=AccessLogs, alias="accessLogs")
     listener_arn: ListenerArn | None = Field(default=None, alias="listenerArn")
     vpc_link_id: VpcLinkId | None = Field(default=None, alias="vpcLinkId")
     jwt: Jwt | None = None
-    custom_domain: bool = Field(default=True, alias="customDomain")
+    custom_domain: Bool = Field(default=True, alias="customDomain")
 
 
 class Jwt(Strict):
@@ -234,7 +243,7 @@ class Destination(Strict):
     service: DnsLabel
     namespace: DnsLabel | None = None
     port: Port | None = None
-    weight: int = Field(ge=0, le=100)
+    weight: Int = Field(ge=0, le=100)
 
 
 class HeaderCanary(Strict):
@@ -250,7 +259,7 @@ class HeaderCanary(Strict):
 class Retries(Strict):
     """Retries by the ingress gateway."""
 
-    attempts: int = Field(default=2, ge=0, le=10)
+    attempts: Int = Field(default=2, ge=0, le=10)
     per_try_timeout: Duration | None = Field(default=None, alias="perTryTimeout")
     retry_on: str = Field(
         default="5xx,connect-failure,reset", alias="retryOn", pattern=r"^[-a-z0-9,]+$"
@@ -260,12 +269,12 @@ class Retries(Strict):
 class CircuitBreaker(Strict):
     """Connection pool limits and outlier detection (an Istio DestinationRule)."""
 
-    max_connections: int = Field(default=1024, ge=1, alias="maxConnections")
-    max_pending_requests: int = Field(default=1024, ge=1, alias="maxPendingRequests")
-    consecutive_5xx_errors: int = Field(default=5, ge=1, alias="consecutive5xxErrors")
+    max_connections: Int = Field(default=1024, ge=1, alias="maxConnections")
+    max_pending_requests: Int = Field(default=1024, ge=1, alias="maxPendingRequests")
+    consecutive_5xx_errors: Int = Field(default=5, ge=1, alias="consecutive5xxErrors")
     interval: Duration = "10s"
     base_ejection_time: Duration = Field(default="30s", alias="baseEjectionTime")
-    max_ejection_percent: int = Field(default=50, ge=0, le=100, alias="maxEjectionPercent")
+    max_ejection_percent: Int = Field(default=50, ge=0, le=100, alias="maxEjectionPercent")
 
 
 class App(Strict):
@@ -443,10 +452,10 @@ class FunctionInput(Strict):
     ingress_gateway: IngressGateway = Field(default_factory=IngressGateway, alias="ingressGateway")
     shared: Shared = Field(default_factory=Shared)
     stage_name: StageName = Field(default="$default", alias="stageName")
-    integration_timeout_ms: int = Field(
+    integration_timeout_ms: Int = Field(
         default=MAX_TIMEOUT_MS, ge=MIN_TIMEOUT_MS, le=MAX_TIMEOUT_MS, alias="integrationTimeoutMs"
     )
-    poll_seconds: int = Field(default=15, ge=1, le=600, alias="pollSeconds")
+    poll_seconds: Int = Field(default=15, ge=1, le=600, alias="pollSeconds")
     ingress_mode: Literal["istio", "gatewayAPI"] = Field(default="istio", alias="ingressMode")
     dns: Dns = Field(default_factory=Dns)
 
@@ -460,15 +469,26 @@ def _unique(values: list[str], field: str) -> None:
         seen.add(value)
 
 
+def _whole_numbers(value: Any) -> Any:  # noqa: ANN401
+    """Integral floats (from protobuf Struct doubles) as ints, everywhere in a value."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    return value
+
+
 def parse_spec(raw: dict[str, Any]) -> EnvironmentSpec:
     """Validate an XR's spec, ignoring the fields Crossplane owns."""
     own = {k: v for k, v in raw.items() if k not in CROSSPLANE_SPEC_FIELDS}
-    return EnvironmentSpec.model_validate(own)
+    return EnvironmentSpec.model_validate(_whole_numbers(own))
 
 
 def parse_input(raw: dict[str, Any] | None) -> FunctionInput:
     """Validate the function input; no input means every platform default."""
-    return FunctionInput.model_validate(raw or {})
+    return FunctionInput.model_validate(_whole_numbers(raw or {}))
 
 
 MAX_QUOTED = 80
@@ -488,7 +508,7 @@ def describe_error(prefix: str, error: ValidationError) -> str:
     first = error.errors(include_url=False)[0]
     path = prefix
     for part in first["loc"]:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+        path += f"[{part}]" if isinstance(part, int) else f".{_short(str(part))}"
     return f"{path}{_explain(first)}"
 
 
@@ -520,6 +540,8 @@ def _explain(error: Any) -> str:  # noqa: ANN401
         "enum": f"{value!r} is not one of {ctx.get('expected')}",
         "string_too_long": f"{value!r} is longer than {ctx.get('max_length')} characters",
         "list_type": "must be a list",
+        "finite_number": "must be a finite number",
+        "int_parsing_size": "is too large",
         "string_type": "must be a string",
         "int_type": "must be an integer",
         "int_parsing": "must be an integer",

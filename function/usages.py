@@ -7,10 +7,13 @@ deletion stalls) or a vCluster before the charts installed into it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from function import apigateway, domain, loadbalancer, naming, vcluster
 from function.model import Context, Desired
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 from function.naming import Shape
 
 USAGE_API_VERSION = "protection.crossplane.io/v1beta1"
@@ -28,10 +31,10 @@ DEPENDENCIES = (
 )
 
 
-def _ref(ctx: Context, key: str, body: dict[str, Any]) -> dict[str, Any]:
+def _ref(ctx: Context, key: str, api_version: str, kind: str) -> dict[str, Any]:
     return {
-        "apiVersion": body["apiVersion"],
-        "kind": body["kind"],
+        "apiVersion": api_version,
+        "kind": kind,
         "resourceSelector": {
             "matchControllerRef": True,
             "matchLabels": {naming.LABEL_RESOURCE: key, naming.LABEL_ENVIRONMENT: ctx.spec.name},
@@ -39,27 +42,43 @@ def _ref(ctx: Context, key: str, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def build(ctx: Context, composed: dict[str, dict[str, Any]]) -> list[Desired]:
-    """A Usage for each dependency pair whose both ends already exist.
+def _kind(
+    ctx: Context, usage: str, side: str, key: str, composed: Mapping[str, Desired]
+) -> tuple[str, str] | None:
+    """ApiVersion and kind of one end: from its manifest, else as the Usage named it before."""
+    manifest = composed[key].manifest
+    if manifest is not None:
+        return str(manifest["apiVersion"]), str(manifest["kind"])
+    api_version = ctx.observed.text(usage, "spec", side, "apiVersion")
+    kind = ctx.observed.text(usage, "spec", side, "kind")
+    return (api_version, kind) if api_version and kind else None
 
-    Selectors only resolve to existing objects, so a Usage waits until both its
-    ends are observed; ``composed`` holds the manifests the other builders emit.
+
+def build(ctx: Context, composed: Mapping[str, Desired]) -> list[Desired]:
+    """A Usage for each dependency pair whose ends the spec asks for.
+
+    Selectors only resolve to existing objects, so a new Usage waits until both
+    ends are ready; an existing one is kept while the spec still asks for both
+    ends, even when one of them is held back for a while.
     """
-    kind = "ClusterUsage" if ctx.shape is Shape.LEGACY else "Usage"
+    usage_kind = "ClusterUsage" if ctx.shape is Shape.LEGACY else "Usage"
     desired = []
     for user, used in DEPENDENCIES:
         if user not in composed or used not in composed:
             continue
         key = f"usage-{user}-uses-{used}"
-        manifest = {
-            "apiVersion": USAGE_API_VERSION,
-            "kind": kind,
-            "metadata": ctx.metadata(key),
-            "spec": {
-                "of": _ref(ctx, used, composed[used]),
-                "by": _ref(ctx, user, composed[user]),
-                "replayDeletion": True,
-            },
-        }
-        desired.append(Desired(key, manifest, after=(user, used)))
+        ends = (_kind(ctx, key, "by", user, composed), _kind(ctx, key, "of", used, composed))
+        manifest = None
+        if ends[0] is not None and ends[1] is not None:
+            manifest = {
+                "apiVersion": USAGE_API_VERSION,
+                "kind": usage_kind,
+                "metadata": ctx.metadata(key),
+                "spec": {
+                    "of": _ref(ctx, used, *ends[1]),
+                    "by": _ref(ctx, user, *ends[0]),
+                    "replayDeletion": True,
+                },
+            }
+        desired.append(Desired(key, manifest, after=(user, used), waiting_for=f"{user}, {used}"))
     return desired
