@@ -15,13 +15,14 @@ WORKDIR /src
 # A venv without pip: the image's own pip installs into it, so none ships at runtime.
 RUN python -m venv --without-pip /venv
 
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY function/ function/
 
 # pip builds a wheel of the project from pyproject.toml and installs it with its
-# dependencies. Bytecode is compiled here, with hashes that stay valid after COPY,
-# because the runtime file system is read-only and nothing may write .pyc files there.
-RUN python -m pip --python /venv/bin/python install --no-cache-dir . \
+# dependencies, pinned by constraints.txt so that rebuilds give the same image.
+# Bytecode is compiled here, with hashes that stay valid after COPY, because the
+# runtime file system is read-only and nothing may write .pyc files there.
+RUN python -m pip --python /venv/bin/python install --no-cache-dir -c constraints.txt . \
     && python -m compileall -q -j 0 --invalidation-mode unchecked-hash /venv/lib \
     && /venv/bin/function-vcluster-environment serve --help
 

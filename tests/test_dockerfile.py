@@ -140,11 +140,12 @@ def test_build_stage_installs_project_into_venv(stages: list[Stage]) -> None:
     """The wheel is built from pyproject.toml and installed, with bytecode, into /venv."""
     build = stages[0]
     runs = " ".join(build.all("RUN"))
-    assert re.search(r"pip .*install --no-cache-dir \.", runs), runs
+    assert re.search(r"pip .*install --no-cache-dir -c constraints\.txt \.", runs), runs
     assert "/venv" in runs
     assert "compileall" in runs, "precompile bytecode: the runtime file system is read-only"
     copied = " ".join(build.all("COPY"))
     assert "pyproject.toml" in copied
+    assert "constraints.txt" in copied
     assert "function/" in copied
 
 
@@ -218,6 +219,7 @@ def _ignored(path: str, patterns: list[str]) -> bool:
         # The build context needs exactly what the build stage COPYs.
         ("pyproject.toml", False),
         ("README.md", False),
+        ("constraints.txt", False),
         ("function/main.py", False),
         ("function/__init__.py", False),
         # Everything else stays out: secrets, history, caches and tests change no layer.
@@ -234,3 +236,17 @@ def test_dockerignore_sends_only_the_build_inputs(path: str, ignored: bool) -> N
         if line.strip() and not line.lstrip().startswith("#")
     ]
     assert _ignored(path, patterns) is ignored
+
+
+def test_constraints_pin_every_runtime_dependency() -> None:
+    """The image's constraints pin each runtime dependency of pyproject.toml to one version."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    pins = {}
+    for line in (REPO / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"constraints.txt: {line!r} is not pinned with =="
+            pins[name.lower().replace("_", "-")] = version
+    for requirement in project["dependencies"]:
+        name = re.split(r"[<>=!~\[ ;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        assert name in pins, f"{name} is a runtime dependency but constraints.txt does not pin it"
