@@ -14,27 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from function import apigateway
+from function import apigateway, naming
 from function.model import Context, Desired, selector
-from function.naming import KindVersion
 from function.observed import text
-
-# Storage versions of provider-upjet-aws v2.6 (crds/MANIFEST.md).
-CERTIFICATE_KIND = KindVersion(
-    "Certificate", "acm.aws.upbound.io/v1beta2", "acm.aws.m.upbound.io/v1beta1"
-)
-CERTIFICATE_VALIDATION_KIND = KindVersion(
-    "CertificateValidation", "acm.aws.upbound.io/v1beta1", "acm.aws.m.upbound.io/v1beta1"
-)
-DOMAIN_NAME_KIND = KindVersion(
-    "DomainName", "apigatewayv2.aws.upbound.io/v1beta2", "apigatewayv2.aws.m.upbound.io/v1beta1"
-)
-API_MAPPING_KIND = KindVersion(
-    "APIMapping", "apigatewayv2.aws.upbound.io/v1beta1", "apigatewayv2.aws.m.upbound.io/v1beta1"
-)
-RECORD_KIND = KindVersion(
-    "Record", "route53.aws.upbound.io/v1beta2", "route53.aws.m.upbound.io/v1beta1"
-)
 
 CERTIFICATE = "certificate"
 VALIDATION_RECORD = "certificate-validation-record"
@@ -99,7 +81,7 @@ def _validation_record(ctx: Context) -> ValidationRecord | None:
 
 
 def _record(ctx: Context, key: str, for_provider: dict[str, Any]) -> dict[str, Any]:
-    manifest = ctx.aws(RECORD_KIND, key, for_provider)
+    manifest = ctx.aws(naming.RECORD, key, for_provider)
     # Route53 is global: the Record kind has no region field, and unknown fields are pruned.
     del manifest["spec"]["forProvider"]["region"]
     return manifest
@@ -109,7 +91,7 @@ def _certificate(ctx: Context) -> Desired:
     return Desired(
         CERTIFICATE,
         ctx.aws(
-            CERTIFICATE_KIND,
+            naming.CERTIFICATE,
             CERTIFICATE,
             {"domainName": _domain(ctx), "validationMethod": "DNS", "tags": ctx.tags()},
         ),
@@ -157,14 +139,14 @@ def _certificate_validation(ctx: Context) -> Desired:
         # Nothing to point at: the user creates the records listed in the status.
         return Desired(
             CERTIFICATE_VALIDATION,
-            ctx.aws(CERTIFICATE_VALIDATION_KIND, CERTIFICATE_VALIDATION, spec),
+            ctx.aws(naming.CERTIFICATE_VALIDATION, CERTIFICATE_VALIDATION, spec),
             (CERTIFICATE,),
         )
     fqdns = _validation_fqdns(ctx)
     manifest = None
     if fqdns is not None:
         spec["validationRecordFqdns"] = fqdns
-        manifest = ctx.aws(CERTIFICATE_VALIDATION_KIND, CERTIFICATE_VALIDATION, spec)
+        manifest = ctx.aws(naming.CERTIFICATE_VALIDATION, CERTIFICATE_VALIDATION, spec)
     return Desired(
         CERTIFICATE_VALIDATION,
         manifest,
@@ -175,7 +157,7 @@ def _certificate_validation(ctx: Context) -> Desired:
 
 def _domain_name(ctx: Context) -> Desired:
     manifest = ctx.aws(
-        DOMAIN_NAME_KIND,
+        naming.DOMAIN_NAME,
         DOMAIN_NAME,
         {
             "domainNameConfiguration": {
@@ -196,7 +178,7 @@ def _domain_name(ctx: Context) -> Desired:
 
 def _api_mapping(ctx: Context) -> Desired:
     manifest = ctx.aws(
-        API_MAPPING_KIND,
+        naming.API_MAPPING,
         API_MAPPING,
         {
             "apiIdSelector": selector(),

@@ -92,17 +92,7 @@ def _cors_filter(field: str, cors: CorsPolicy) -> dict[str, Any]:
                 f"takes at most {MAX_CORS_ITEMS}"
             )
             raise InvalidError(msg)
-    policy: dict[str, Any] = {
-        "allowOrigins": list(cors.origins),
-        "allowCredentials": cors.credentials,
-    }
-    if cors.methods:
-        policy["allowMethods"] = list(cors.methods)
-    if cors.headers:
-        policy["allowHeaders"] = list(cors.headers)
-    if cors.max_age_seconds is not None:
-        policy["maxAge"] = cors.max_age_seconds
-    return {"type": "CORS", "cors": policy}
+    return {"type": "CORS", "cors": cors.render(list(cors.origins), cors.max_age_seconds)}
 
 
 def _filters(route: Route) -> list[dict[str, Any]]:

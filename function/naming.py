@@ -61,6 +61,19 @@ AUTHORIZER = KindVersion(
 LOG_GROUP = KindVersion(
     "Group", "cloudwatchlogs.aws.upbound.io/v1beta1", "cloudwatchlogs.aws.m.upbound.io/v1beta1"
 )
+CERTIFICATE = KindVersion(
+    "Certificate", "acm.aws.upbound.io/v1beta2", "acm.aws.m.upbound.io/v1beta1"
+)
+CERTIFICATE_VALIDATION = KindVersion(
+    "CertificateValidation", "acm.aws.upbound.io/v1beta1", "acm.aws.m.upbound.io/v1beta1"
+)
+DOMAIN_NAME = KindVersion(
+    "DomainName", "apigatewayv2.aws.upbound.io/v1beta2", "apigatewayv2.aws.m.upbound.io/v1beta1"
+)
+API_MAPPING = KindVersion(
+    "APIMapping", "apigatewayv2.aws.upbound.io/v1beta1", "apigatewayv2.aws.m.upbound.io/v1beta1"
+)
+RECORD = KindVersion("Record", "route53.aws.upbound.io/v1beta2", "route53.aws.m.upbound.io/v1beta1")
 LB = KindVersion("LB", "elbv2.aws.upbound.io/v1beta2", "elbv2.aws.m.upbound.io/v1beta1")
 TARGET_GROUP = KindVersion(
     "LBTargetGroup", "elbv2.aws.upbound.io/v1beta2", "elbv2.aws.m.upbound.io/v1beta1"

@@ -80,6 +80,20 @@ class CorsPolicy:
     credentials: bool
     max_age_seconds: int | None  # None: the proxy's default
 
+    def render(self, origins: list[Any], max_age: Any) -> dict[str, Any]:  # noqa: ANN401
+        """The policy in the field names Istio and Gateway API share.
+
+        Each mode passes origins and max age in its own format.
+        """
+        policy: dict[str, Any] = {"allowOrigins": origins, "allowCredentials": self.credentials}
+        if self.methods:
+            policy["allowMethods"] = list(self.methods)
+        if self.headers:
+            policy["allowHeaders"] = list(self.headers)
+        if self.max_age_seconds is not None:
+            policy["maxAge"] = max_age
+        return policy
+
 
 @dataclass(frozen=True)
 class Route:
@@ -337,17 +351,7 @@ def _istio_origin(origin: str) -> dict[str, str]:
 
 
 def _istio_cors(cors: CorsPolicy) -> dict[str, Any]:
-    policy: dict[str, Any] = {
-        "allowOrigins": [_istio_origin(origin) for origin in cors.origins],
-        "allowCredentials": cors.credentials,
-    }
-    if cors.methods:
-        policy["allowMethods"] = list(cors.methods)
-    if cors.headers:
-        policy["allowHeaders"] = list(cors.headers)
-    if cors.max_age_seconds is not None:
-        policy["maxAge"] = f"{cors.max_age_seconds}s"
-    return policy
+    return cors.render([_istio_origin(o) for o in cors.origins], f"{cors.max_age_seconds}s")
 
 
 def _istio_http(ctx: Context, route: Route) -> dict[str, Any]:
