@@ -5,12 +5,15 @@ from __future__ import annotations
 import copy
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 
 from function import offline
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -69,3 +72,15 @@ def load(path: Path) -> dict[str, Any]:
 
 
 SEED = EXAMPLES / "claim-seed.yaml"
+
+
+@pytest.fixture
+def launcher(tmp_path: Path) -> Iterator[Any]:
+    """Function servers that live for one test, killed whatever its outcome."""
+    from test_server import Launcher  # noqa: PLC0415  # the server tests own the class
+
+    started = Launcher(tmp_path)
+    try:
+        yield started
+    finally:
+        started.close()

@@ -327,16 +327,6 @@ class Launcher:
             server.kill()
 
 
-@pytest.fixture
-def launcher(tmp_path: Path) -> Iterator[Launcher]:
-    """Servers that live for one test."""
-    started = Launcher(tmp_path)
-    try:
-        yield started
-    finally:
-        started.close()
-
-
 @pytest.fixture(scope="module")
 def module_launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
     """Servers shared by the tests of this module."""
