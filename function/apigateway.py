@@ -122,7 +122,7 @@ def _integration(ctx: Context) -> Desired:
     return Desired(INTEGRATION, manifest, tuple(after), waiting_for="the listener ARN")
 
 
-def _stage(ctx: Context) -> Desired:
+def _stage(ctx: Context, routes: list[ApiRoute]) -> Desired:
     spec: dict[str, Any] = {
         "apiIdSelector": selector(),
         "autoDeploy": True,
@@ -143,7 +143,7 @@ def _stage(ctx: Context) -> Desired:
             "throttlingBurstLimit": route.throttling.burst_limit,
             "throttlingRateLimit": route.throttling.rate_limit,
         }
-        for route in api_routes(ctx)
+        for route in routes
         if route.throttling is not None and route.key in ctx.observed
     ]
     if per_route:
@@ -281,7 +281,8 @@ def build(ctx: Context) -> list[Desired]:
                 after=(API,),
             )
         )
-    desired.extend(_route(ctx, route) for route in api_routes(ctx))
+    routes = api_routes(ctx)
+    desired.extend(_route(ctx, route) for route in routes)
     logs = ctx.spec.api_gateway.access_logs
     if logs.enabled:
         desired.append(
@@ -295,5 +296,5 @@ def build(ctx: Context) -> list[Desired]:
                 ),
             )
         )
-    desired.append(_stage(ctx))
+    desired.append(_stage(ctx, routes))
     return desired

@@ -15,10 +15,10 @@ from pydantic import ValidationError
 from function import apigateway, connection, domain, loadbalancer, routing, status, usages, vcluster
 from function.compose_errors import InvalidError
 from function.model import Context
-from function.naming import K8S_NAME_MAX, Names, Shape
+from function.naming import K8S_NAME_MAX, Shape
 from function.observed import Observed, dig
 from function.ordering import gate
-from function.spec import EnvironmentSpec, FunctionInput, describe_error, parse_input, parse_spec
+from function.spec import describe_error, parse_input, parse_spec
 
 DEFAULT_TTL_SECONDS = 60
 BUILDERS = (vcluster.build, routing.build, loadbalancer.build, apigateway.build, domain.build)
@@ -37,24 +37,22 @@ class Outcome:
     ttl_seconds: int = DEFAULT_TTL_SECONDS
 
 
-def _check(spec: EnvironmentSpec, platform: FunctionInput) -> None:
+def _check(ctx: Context) -> None:
     """Rules that need both the claim and the platform input."""
-    names = Names(spec.name)
+    spec, names = ctx.spec, ctx.names
     if len(names.host_namespace) > K8S_NAME_MAX:
         msg = (
             f"spec.name: '{spec.name}' makes namespace '{names.host_namespace}' longer than "
             f"{K8S_NAME_MAX} characters"
         )
         raise InvalidError(msg)
-    ctx_listener = spec.api_gateway.listener_arn or platform.shared.listener_arn
-    ctx_link = spec.api_gateway.vpc_link_id or platform.shared.vpc_link_id
-    if not spec.includes_api_gateway():
+    if not ctx.api_gateway:
         return
-    if not spec.vpc.subnet_ids and (ctx_listener is None or ctx_link is None):
-        needs = "the VPC link" if ctx_link is None else "the load balancer"
+    if not spec.vpc.subnet_ids and (ctx.listener_arn is None or ctx.vpc_link_id is None):
+        needs = "the VPC link" if ctx.vpc_link_id is None else "the load balancer"
         msg = f"spec.vpc.subnetIds: apiGatewaySupport needs at least one subnet for {needs}"
         raise InvalidError(msg)
-    if ctx_listener is None and (errors := names.aws_name_errors()):
+    if ctx.listener_arn is None and (errors := names.aws_name_errors()):
         msg = f"spec.name: '{spec.name}' {errors[0]}"
         raise InvalidError(msg)
 
@@ -82,9 +80,8 @@ def _context(
         spec = parse_spec(dict(raw_spec))
     except ValidationError as error:
         raise InvalidError(describe_error("spec", error)) from None
-    _check(spec, platform)
     namespace = dig(xr, "metadata", "namespace")
-    return Context(
+    ctx = Context(
         spec=spec,
         platform=platform,
         shape=Shape.NAMESPACED if isinstance(namespace, str) and namespace else Shape.LEGACY,
@@ -92,6 +89,8 @@ def _context(
         xr_namespace=namespace if isinstance(namespace, str) and namespace else None,
         observed=Observed(observed),
     )
+    _check(ctx)
+    return ctx
 
 
 def compose(

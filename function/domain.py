@@ -80,13 +80,6 @@ def _validation_record(ctx: Context) -> ValidationRecord | None:
     return None
 
 
-def _record(ctx: Context, key: str, for_provider: dict[str, Any]) -> dict[str, Any]:
-    manifest = ctx.aws(naming.RECORD, key, for_provider)
-    # Route53 is global: the Record kind has no region field, and unknown fields are pruned.
-    del manifest["spec"]["forProvider"]["region"]
-    return manifest
-
-
 def _certificate(ctx: Context) -> Desired:
     return Desired(
         CERTIFICATE,
@@ -102,8 +95,8 @@ def _validation_dns(ctx: Context, zone_id: str) -> Desired:
     record = _validation_record(ctx)
     manifest = None
     if record is not None:
-        manifest = _record(
-            ctx,
+        manifest = ctx.aws(
+            naming.RECORD,
             VALIDATION_RECORD,
             {
                 "zoneId": zone_id,
@@ -204,8 +197,8 @@ def _alias(ctx: Context, zone_id: str) -> Desired:
     target_zone = target_zone or ctx.observed.text(ALIAS_RECORD, *own, "zoneId")
     manifest = None
     if target is not None and target_zone is not None:
-        manifest = _record(
-            ctx,
+        manifest = ctx.aws(
+            naming.RECORD,
             ALIAS_RECORD,
             {
                 "zoneId": zone_id,

@@ -100,12 +100,13 @@ class Context:
         external_name: str | None = None,
     ) -> dict[str, Any]:
         """A provider-upjet-aws managed resource with region and provider config set."""
+        region = {"region": self.region} if kind.regional else {}
         return {
             "apiVersion": kind.api_version(self.shape),
             "kind": kind.kind,
             "metadata": self.metadata(key, external_name),
             "spec": {
-                "forProvider": {**for_provider, "region": self.region},
+                "forProvider": {**for_provider, **region},
                 "providerConfigRef": self.provider_config_ref(self.platform.provider_configs.aws),
             },
         }

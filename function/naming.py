@@ -33,6 +33,7 @@ class KindVersion:
     kind: str
     legacy: str
     namespaced: str
+    regional: bool = True  # route53 is global: its Record has no region field
 
     def api_version(self, shape: Shape) -> str:
         """The apiVersion for this kind in the given shape."""
@@ -73,7 +74,9 @@ DOMAIN_NAME = KindVersion(
 API_MAPPING = KindVersion(
     "APIMapping", "apigatewayv2.aws.upbound.io/v1beta1", "apigatewayv2.aws.m.upbound.io/v1beta1"
 )
-RECORD = KindVersion("Record", "route53.aws.upbound.io/v1beta2", "route53.aws.m.upbound.io/v1beta1")
+RECORD = KindVersion(
+    "Record", "route53.aws.upbound.io/v1beta2", "route53.aws.m.upbound.io/v1beta1", regional=False
+)
 LB = KindVersion("LB", "elbv2.aws.upbound.io/v1beta2", "elbv2.aws.m.upbound.io/v1beta1")
 TARGET_GROUP = KindVersion(
     "LBTargetGroup", "elbv2.aws.upbound.io/v1beta2", "elbv2.aws.m.upbound.io/v1beta1"
