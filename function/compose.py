@@ -14,9 +14,10 @@ from pydantic import ValidationError
 
 from function import apigateway, connection, domain, loadbalancer, routing, status, usages, vcluster
 from function.compose_errors import InvalidError
+from function.convert import plain
 from function.model import Context
 from function.naming import K8S_NAME_MAX, Shape
-from function.observed import Observed, dig
+from function.observed import Observed, Question, dig
 from function.ordering import gate
 from function.spec import describe_error, parse_input, parse_spec
 
@@ -35,6 +36,8 @@ class Outcome:
     connection: dict[str, str] = field(default_factory=dict)
     xr_ready: bool = False
     ttl_seconds: int = DEFAULT_TTL_SECONDS
+    # What was read of observed state: the same answers give the same Outcome.
+    answers: dict[Question, Any] = field(default_factory=dict)
 
 
 def _check(ctx: Context) -> None:
@@ -59,7 +62,7 @@ def _check(ctx: Context) -> None:
 
 def _context(
     xr: Mapping[str, Any],
-    observed: Mapping[str, Mapping[str, Any]],
+    observed: Observed,
     raw_input: Any,  # noqa: ANN401
 ) -> Context:
     if raw_input is not None and not isinstance(raw_input, Mapping):
@@ -77,7 +80,7 @@ def _context(
         msg = "spec: must be an object"
         raise InvalidError(msg)
     try:
-        spec = parse_spec(dict(raw_spec))
+        spec = parse_spec(dict(plain(raw_spec)))
     except ValidationError as error:
         raise InvalidError(describe_error("spec", error)) from None
     namespace = dig(xr, "metadata", "namespace")
@@ -87,7 +90,7 @@ def _context(
         shape=Shape.NAMESPACED if isinstance(namespace, str) and namespace else Shape.LEGACY,
         xr_name=str(dig(xr, "metadata", "name") or spec.name),
         xr_namespace=namespace if isinstance(namespace, str) and namespace else None,
-        observed=Observed(observed),
+        observed=observed,
     )
     _check(ctx)
     return ctx
@@ -98,23 +101,28 @@ def compose(
     observed: Mapping[str, Mapping[str, Any]],
     raw_input: Any = None,  # noqa: ANN401
 ) -> Outcome:
-    """Compose one environment from the observed XR, composed resources and input."""
+    """Compose one environment from the observed XR, composed resources and input.
+
+    The XR's spec, name and namespace are all that is read of it (``_context``).
+    """
+    seen = Observed(observed)
     try:
-        ctx = _context(xr, observed, raw_input)
+        ctx = _context(xr, seen, raw_input)
         # Builders may refuse a combination only they understand (e.g. a routing
         # feature the chosen ingress API lacks); that is bad input too.
         desired = [item for build in BUILDERS for item in build(ctx)]
-        desired += usages.build(ctx, {item.key: item for item in desired})
+        desired += usages.build(ctx, {item.key for item in desired})
         desired += connection.build(ctx)
     except InvalidError as error:
-        return Outcome(fatal=str(error))
+        return Outcome(fatal=str(error), answers=seen.answers())
     plan = gate(desired, ctx.observed)
     if plan.lost:
         # Sending desired state without them would delete them; a Fatal result
         # makes Crossplane keep everything as it is.
         return Outcome(
             fatal=f"cannot re-render observed resources {', '.join(plan.lost)}: "
-            "a value they need disappeared from observed state"
+            "a value they need disappeared from observed state",
+            answers=seen.answers(),
         )
     ready = {item.key: ctx.observed.ready(item.key) for item in plan.emit}
     not_ready = [key for key, ok in ready.items() if not ok]
@@ -127,4 +135,5 @@ def compose(
         xr_ready=xr_status["ready"],
         # Poll while waiting on AWS; otherwise let Crossplane's own watches drive us.
         ttl_seconds=DEFAULT_TTL_SECONDS if xr_status["ready"] else ctx.platform.poll_seconds,
+        answers=seen.answers(),
     )

@@ -11,7 +11,7 @@ import yaml
 from crossplane.function import cli as sdkcli
 from crossplane.function import logging
 
-from function import fn, offline, server
+from function import fn, memo, offline, server
 from function.simulate import simulate as run_simulation
 
 
@@ -38,6 +38,15 @@ def cli() -> None:
 
 @cli.command()
 @sdkcli.standard_options
+@click.option(
+    "--cache-mib",
+    type=click.IntRange(min=0),
+    default=memo.DEFAULT_BUDGET_MIB,
+    show_default=True,
+    envvar="FUNCTION_CACHE_MIB",
+    help="Memory for the last answer per XR, given again while its inputs are unchanged; "
+    "0 composes every call.",
+)
 def serve(  # noqa: PLR0913
     *,
     debug: bool,
@@ -46,6 +55,7 @@ def serve(  # noqa: PLR0913
     insecure: bool,
     max_recv_message_size: int,
     max_send_message_size: int | None,
+    cache_mib: int,
 ) -> None:
     """Serve RunFunction over gRPC."""
     logging.configure(level=logging.Level.DEBUG if debug else logging.Level.INFO)
@@ -54,7 +64,13 @@ def serve(  # noqa: PLR0913
         ("grpc.max_receive_message_length", max_recv_message_size * 1024 * 1024),
         ("grpc.max_send_message_length", send * 1024 * 1024),
     ]
-    server.serve(address, tls_certs_dir=tls_certs_dir, insecure=insecure, options=options)
+    server.serve(
+        address,
+        tls_certs_dir=tls_certs_dir,
+        insecure=insecure,
+        options=options,
+        cache_bytes=cache_mib * 1024 * 1024,
+    )
 
 
 @cli.command()

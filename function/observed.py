@@ -1,7 +1,9 @@
 """A read-only view of the observed composed resources.
 
 Builders read single values from here (an ARN, an id, readiness); they never copy
-an observed object into desired state.
+an observed object into desired state. Every question asked and its answer are
+kept, so a caller can later tell whether new observed state would give the same
+answers (``agrees``) without composing again.
 """
 
 from __future__ import annotations
@@ -9,7 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from function.convert import plain
 from function.readiness import is_ready
+
+# A question put to observed state: ("has", key), ("ready", key) or ("get", key, *path).
+Question = tuple[str, ...]
 
 
 def dig(obj: Any, *path: str) -> Any:  # noqa: ANN401
@@ -26,24 +32,45 @@ def text(value: Any) -> str | None:  # noqa: ANN401
     return value if isinstance(value, str) and value else None
 
 
+def same(a: Any, b: Any) -> bool:  # noqa: ANN401
+    """Equal and of the same types throughout: ``True == 1.0`` in Python, not in a Struct."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(value, b[key]) for key, value in a.items())
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
 class Observed:
     """Observed composed resources keyed by composition resource name."""
 
     def __init__(self, resources: Mapping[str, Mapping[str, Any]]) -> None:
-        """Wrap resources already converted from protobuf to plain dicts."""
+        """Wrap resources given as mappings: plain dicts, or views over protobuf Structs."""
         self._resources = resources
+        self._answers: dict[Question, Any] = {}
+
+    def _answer(self, question: Question) -> Any:  # noqa: ANN401
+        what, key, *path = question
+        if what == "has":
+            return key in self._resources
+        if what == "ready":
+            return is_ready(self._resources.get(key))
+        return plain(dig(self._resources.get(key), *path))
+
+    def _ask(self, *question: str) -> Any:  # noqa: ANN401
+        if question not in self._answers:
+            self._answers[question] = self._answer(question)
+        return self._answers[question]
 
     def __contains__(self, key: str) -> bool:
         """Whether Crossplane reports this composed resource as existing."""
-        return key in self._resources
-
-    def keys(self) -> list[str]:
-        """Names of every observed composed resource, sorted."""
-        return sorted(self._resources)
+        return bool(self._ask("has", key))
 
     def get(self, key: str, *path: str) -> Any:  # noqa: ANN401
-        """A nested value of an observed resource, or None."""
-        return dig(self._resources.get(key), *path)
+        """A nested value of an observed resource as plain data, or None."""
+        return self._ask("get", key, *path)
 
     def text(self, key: str, *path: str) -> str | None:
         """A nested non-empty string of an observed resource, or None."""
@@ -55,4 +82,12 @@ class Observed:
 
     def ready(self, key: str) -> bool:
         """Whether the resource exists and is ready."""
-        return is_ready(self._resources.get(key))
+        return bool(self._ask("ready", key))
+
+    def answers(self) -> dict[Question, Any]:
+        """Every question asked so far, with the answer given."""
+        return dict(self._answers)
+
+    def agrees(self, answers: Mapping[Question, Any]) -> bool:
+        """Whether these resources give the same answer to every one of ``answers``."""
+        return all(same(self._answer(question), old) for question, old in answers.items())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -88,16 +89,31 @@ def request(
     xr: Mapping[str, Any],
     observed: Mapping[str, Mapping[str, Any]],
     function_input: Mapping[str, Any] | None,
-    tag: str = "offline",
+    tag: str | None = None,
 ) -> fnv1.RunFunctionRequest:
-    """A RunFunctionRequest as Crossplane would send it."""
-    req = fnv1.RunFunctionRequest(meta=fnv1.RequestMeta(tag=tag))
+    """A RunFunctionRequest as Crossplane would send it, tagged as Crossplane tags it.
+
+    Crossplane's tag is the SHA-256 of the request's deterministic serialization, so
+    requests with the same tag are otherwise identical; ``tag`` overrides it.
+    """
+    req = fnv1.RunFunctionRequest()
     req.observed.composite.resource.update(dict(xr))
     for key, body in sorted(observed.items()):
         req.observed.resources[key].resource.update(dict(body))
     if function_input is not None:
         req.input.update(dict(function_input))
+    return retag(req) if tag is None else _with_tag(req, tag)
+
+
+def _with_tag(req: fnv1.RunFunctionRequest, tag: str) -> fnv1.RunFunctionRequest:
+    req.meta.tag = tag
     return req
+
+
+def retag(req: fnv1.RunFunctionRequest) -> fnv1.RunFunctionRequest:
+    """Set ``req``'s tag as Crossplane does, from everything else in it; returns ``req``."""
+    req.ClearField("meta")
+    return _with_tag(req, hashlib.sha256(req.SerializeToString(deterministic=True)).hexdigest())
 
 
 def desired_of(rsp: fnv1.RunFunctionResponse) -> dict[str, dict[str, Any]]:

@@ -8,7 +8,7 @@ request alone.
 
 Two more departures from the SDK's ``runtime.serve``, both for reliability:
 
-- RunFunction runs on its own thread and event loop (``_Worker``), so that SIGTERM
+- Composing runs on a thread of its own (``_Worker``), so that SIGTERM
   drains the calls that reached the server instead of cancelling those gRPC had not
   picked up yet.
 - With mTLS, the certificates are re-read when they change on disk (``CertificateReloader``),
@@ -22,8 +22,10 @@ import signal
 import ssl
 import sys
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 from crossplane.function import logging, runtime
@@ -32,15 +34,19 @@ from crossplane.function.proto.v1beta1 import run_function_pb2 as fnv1beta1
 from grpc_reflection.v1alpha import reflection
 
 from function.fn import FunctionRunner
+from function.memo import Memo
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine, Sequence
-    from concurrent.futures import Future
+    from collections.abc import Awaitable, Callable, Sequence
 
 # The layout of the Secret Crossplane's package runtime mounts at TLS_SERVER_CERTS_DIR.
 CERT, KEY, CA = "tls.crt", "tls.key", "ca.crt"
 Files = tuple[bytes, bytes, bytes]
 SWITCH_INTERVAL_S = 0.0005
+T = TypeVar("T")
+# SIGTERM: serve on until calls stop arriving for QUIET_S, at most DRAIN_MAX_S (_Arrivals).
+QUIET_S = 0.2
+DRAIN_MAX_S = 2.0
 
 
 def _deterministic(message: Any) -> bytes:  # noqa: ANN401
@@ -177,51 +183,75 @@ def credentials(tls_certs_dir: str) -> grpc.ServerCredentials:
 
 
 class _Worker:
-    """A thread with its own event loop that runs RunFunction.
+    """One thread that composes, so the gRPC loop stays free to accept calls.
 
-    RunFunction is CPU-bound and never awaits. Run on the gRPC loop, each call holds that
-    loop until it ends, so gRPC accepts the next call only then; the calls that reached
-    the server but were not accepted yet are cancelled, not drained, when SIGTERM stops
-    it. On a thread of its own, the work leaves the gRPC loop free to accept every call as
-    it arrives; the calls still run one at a time, as before.
+    Composing is CPU-bound and never awaits. Run on the gRPC loop, each call would hold
+    that loop until it ends, so gRPC would accept the next call only then; the calls that
+    reached the server but were not accepted yet are cancelled, not drained, when SIGTERM
+    stops it. On a thread of its own, the work leaves the loop free to accept every call
+    as it arrives (and to answer same-tag calls from the memo at once); compositions
+    still run one at a time, as before.
     """
 
     def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="run-function", daemon=True
-        )
-        self._thread.start()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compose")
 
-    def wrap(self, method: Callable[[Any, Any], Coroutine[Any, Any, Any]]) -> Callable[..., Any]:
-        """``method`` as a coroutine function of the caller's loop that runs on the worker."""
-
-        async def call(request: Any, context: Any) -> Any:  # noqa: ANN401
-            done: Future[Any] = asyncio.run_coroutine_threadsafe(
-                method(request, context), self._loop
-            )
-            return await asyncio.wrap_future(done)
-
-        return call
+    async def run(self, work: Callable[[], T]) -> T:
+        """``work()``, run on the worker thread, awaited from the caller's loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
 
     def close(self) -> None:
         """Stop the worker; the server has finished or cancelled every call by then."""
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
+        self._executor.shutdown(wait=True)
+
+
+class _Arrivals:
+    """When the last call arrived, so that SIGTERM can wait for a burst to be taken in.
+
+    gRPC cancels, on stop, the calls that reached the server but that its loop had not
+    taken in yet. A burst of calls answered quickly (from the memo) keeps the loop busy
+    enough for some to wait there, so the server serves on after SIGTERM until no call
+    has arrived for QUIET_S (at most DRAIN_MAX_S), and only then stops.
+    """
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+
+    def noting(
+        self, method: Callable[[Any, Any], Awaitable[Any]]
+    ) -> Callable[[Any, Any], Awaitable[Any]]:
+        """``method``, noting each call's arrival."""
+
+        async def call(request: Any, context: Any) -> Any:  # noqa: ANN401
+            self.last = time.monotonic()
+            return await method(request, context)
+
+        return call
+
+    async def quiet(self) -> None:
+        """Return once no call has arrived for QUIET_S, or after DRAIN_MAX_S."""
+        deadline = time.monotonic() + DRAIN_MAX_S
+        # Each sleep lasts until the quiet period would end if nothing arrived meanwhile;
+        # an Event cannot say "nothing happened for a while".
+        while (wait := min(self.last + QUIET_S, deadline) - time.monotonic()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(wait)
 
 
 async def _serve(
-    address: str, creds: grpc.ServerCredentials | None, options: Sequence[tuple[str, Any]]
+    address: str,
+    creds: grpc.ServerCredentials | None,
+    options: Sequence[tuple[str, Any]],
+    memo: Memo | None,
 ) -> None:
-    runner = FunctionRunner()
     worker = _Worker()
+    runner = FunctionRunner(memo, worker.run)
+    arrivals = _Arrivals()
     server = grpc.aio.server(options=options)
     server.add_generic_rpc_handlers(
         (
-            _handler(fnv1, worker.wrap(runner.RunFunction)),
+            _handler(fnv1, arrivals.noting(runner.RunFunction)),
             _handler(
-                fnv1beta1, worker.wrap(runtime.BetaFunctionRunner(wrapped=runner).RunFunction)
+                fnv1beta1, arrivals.noting(runtime.BetaFunctionRunner(wrapped=runner).RunFunction)
             ),
         )
     )
@@ -233,9 +263,14 @@ async def _serve(
     loop = asyncio.get_running_loop()
     grace = runtime.SHUTDOWN_GRACE_PERIOD_SECONDS
     stopping: list[asyncio.Task[None]] = []
-    # In-flight calls get the grace period to finish; new ones are refused.
+
+    async def drain_then_stop() -> None:
+        await arrivals.quiet()
+        # In-flight calls get the grace period to finish; new ones are refused.
+        await server.stop(grace)
+
     loop.add_signal_handler(
-        signal.SIGTERM, lambda: stopping.append(asyncio.ensure_future(server.stop(grace)))
+        signal.SIGTERM, lambda: stopping.append(asyncio.ensure_future(drain_then_stop()))
     )
     await server.start()
     try:
@@ -246,9 +281,17 @@ async def _serve(
 
 
 def serve(
-    address: str, *, tls_certs_dir: str | None, insecure: bool, options: Sequence[tuple[str, Any]]
+    address: str,
+    *,
+    tls_certs_dir: str | None,
+    insecure: bool,
+    options: Sequence[tuple[str, Any]],
+    cache_bytes: int,
 ) -> None:
-    """Serve until SIGTERM; insecure wins over certificates, on one listener only."""
+    """Serve until SIGTERM; insecure wins over certificates, on one listener only.
+
+    ``cache_bytes`` bounds the memory for remembered answers (``memo``); 0 turns it off.
+    """
     if insecure:
         creds = None
     elif tls_certs_dir is not None:
@@ -260,4 +303,5 @@ def serve(
     # must get it back quickly to pick up each call as it arrives (see _Worker). 0.5 ms
     # rather than Python's 5 ms: with 1 ms, SIGTERM during a burst still cancelled calls.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
-    asyncio.run(_serve(address, creds, options))
+    memo = Memo(cache_bytes) if cache_bytes > 0 else None
+    asyncio.run(_serve(address, creds, options, memo))

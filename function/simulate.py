@@ -61,7 +61,7 @@ def simulate(
     composite = dict(xr)
     result = Simulation()
     for number in range(1, max_rounds + 1):
-        rsp = runner(offline.request(composite, observed, function_input, tag=f"round-{number}"))
+        rsp = runner(offline.request(composite, observed, function_input))
         if (fatal := offline.fatal_of(rsp)) is not None:
             result.fatal = fatal
             return result

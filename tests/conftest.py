@@ -10,10 +10,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
-from function import offline
+from function import fn, offline
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+
+    from function.memo import Memo
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -72,6 +76,14 @@ def load(path: Path) -> dict[str, Any]:
 
 
 SEED = EXAMPLES / "claim-seed.yaml"
+
+
+def served(req: fnv1.RunFunctionRequest, memo: Memo) -> bytes:
+    """The bytes the server answers ``req`` with: remembered, else composed and remembered."""
+    remembered = memo.recall(req)
+    if remembered is not None:
+        return remembered.data
+    return bytes(fn.composed(req, memo).SerializeToString(deterministic=True))
 
 
 @pytest.fixture
