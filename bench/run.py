@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import gc
+import itertools
 import math
 import os
 import shlex
@@ -43,16 +45,22 @@ from function.fakeprovider import FakeProvider
 from function.simulate import simulate
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "examples" / "claim-seed.yaml"
 COMPOSITION = REPO / "compositions" / "composition-legacy.yaml"
 DOCS = REPO / "docs" / "benchmarks.md"
+GO_TEMPLATE = REPO / "bench" / "go-templating" / "seed.yaml"
 HOST = "127.0.0.1"
 METHOD = "/apiextensions.fn.proto.v1.FunctionRunnerService/RunFunction"
-OURS, FLOOR = "ours", "floor"
-SEED_LABEL = "seed"
+SEED_LABEL = report.SEED_LABEL
+CHANGING_LABEL = report.CHANGING_LABEL
+GO_TEMPLATING_LABEL = "seed, go template"
+OURS, COMPOSING, FLOOR, GO_TEMPLATING = report.SERVERS
+# Requests with an unread change: enough that no two in a row are alike.
+VARIANTS = 64
+CHANGED_RESOURCE = "api"
 APP_COUNTS = (1, 10, 100, 300)
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 5.0
@@ -110,12 +118,27 @@ class BenchError(RuntimeError):
 
 @dataclass(frozen=True)
 class Payload:
-    """One serialized request and what a correct answer from each server looks like."""
+    """Serialized requests, sent in turn, and what a correct answer from each server holds."""
 
     label: str
     apps: int
-    data: bytes
+    variants: tuple[bytes, ...]
     resources: int
+    turn: Iterator[bytes] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Start the turn at the first variant."""
+        # itertools.cycle advances atomically, so client threads may share one payload.
+        object.__setattr__(self, "turn", itertools.cycle(self.variants))
+
+    @property
+    def data(self) -> bytes:
+        """The first request (every request, for a payload of one variant)."""
+        return self.variants[0]
+
+    def next(self) -> bytes:
+        """The next request in turn."""
+        return next(self.turn)
 
 
 def _apps(count: int) -> list[dict[str, Any]]:
@@ -125,8 +148,19 @@ def _apps(count: int) -> list[dict[str, Any]]:
     ]
 
 
-def build_payload(label: str, apps: int) -> Payload:
-    """The seed claim with ``apps`` apps and the observed state of a converged simulation.
+@dataclass(frozen=True)
+class Converged:
+    """A claim's XR, function input and the observed state its simulation converged to."""
+
+    xr: dict[str, Any]
+    function_input: dict[str, Any] | None
+    observed: dict[str, dict[str, Any]]
+
+
+def converge(label: str, apps: int) -> Converged:
+    """The seed claim with ``apps`` apps, as observed once its simulation converged.
+
+    Every size is its own XR (its own name), as separate claims would be.
 
     Raises:
         BenchError: the simulation did not converge or the request is not fully composed.
@@ -134,6 +168,7 @@ def build_payload(label: str, apps: int) -> Payload:
     xr = offline.composite_from(offline.load_documents(SEED)[0])
     if apps:
         xr["spec"]["apps"] = _apps(apps)
+        xr["metadata"]["name"] = f"{xr['metadata']['name']}-{apps}"
     function_input = offline.input_from(offline.load_documents(COMPOSITION))
     result = simulate(xr, function_input)
     if not result.converged or result.fatal is not None:
@@ -141,19 +176,50 @@ def build_payload(label: str, apps: int) -> Payload:
         raise BenchError(msg)
     last = result.rounds[-1]
     observed = FakeProvider(xr["metadata"]["name"]).apply(last.desired, last.observed_before)
-    req = offline.request(xr, observed, function_input, tag=f"bench-{label}")
-    rsp = fn.run(req)
+    rsp = fn.run(offline.request(xr, observed, function_input))
     if offline.fatal_of(rsp) is not None or len(rsp.desired.resources) != len(observed):
         msg = f"{label}: the request does not compose every observed resource"
         raise BenchError(msg)
-    return Payload(label, apps, req.SerializeToString(), len(observed))
+    return Converged(xr, function_input, observed)
 
 
-def build_payloads() -> list[Payload]:
-    """The seed claim, then the seed claim with each of APP_COUNTS apps."""
-    payloads = [build_payload(SEED_LABEL, 0)]
-    payloads += [build_payload(f"{n} app{'s' * (n > 1)}", n) for n in APP_COUNTS]
-    return payloads
+def steady(state: Converged, label: str, apps: int) -> Payload:
+    """One request, sent again and again: a steady-state reconcile of a converged claim."""
+    req = offline.request(state.xr, state.observed, state.function_input)
+    return Payload(label, apps, (req.SerializeToString(),), len(state.observed))
+
+
+def build_payload(label: str, apps: int) -> Payload:
+    """The steady-state request of the seed claim with ``apps`` apps."""
+    return steady(converge(label, apps), label, apps)
+
+
+def unread_changes(state: Converged, label: str) -> Payload:
+    """VARIANTS requests differing only where the function never reads, each with its own tag.
+
+    A provider writing an observed resource bumps its resourceVersion; realtime compositions
+    then call the function with that change and nothing else. The XR is a second one (its
+    own name), so that its answers and the steady-state request's do not displace each other.
+    """
+    xr = copy.deepcopy(state.xr)
+    xr["metadata"]["name"] = f"{xr['metadata']['name']}-changing"
+    variants = []
+    for number in range(VARIANTS):
+        observed = copy.deepcopy(state.observed)
+        observed[CHANGED_RESOURCE]["metadata"]["resourceVersion"] = str(number + 1)
+        req = offline.request(xr, observed, state.function_input)
+        variants.append(req.SerializeToString())
+    return Payload(label, 0, tuple(variants), len(state.observed))
+
+
+def go_template_payload(state: Converged, template: Path) -> Payload:
+    """The seed request with function-go-templating's input in place of ours."""
+    documents = offline.load_documents(template)
+    if len(documents) != 1:
+        msg = f"{template}: expected one GoTemplate document, found {len(documents)}"
+        raise BenchError(msg)
+    req = offline.request(state.xr, state.observed, documents[0])
+    return Payload(GO_TEMPLATING_LABEL, 0, (req.SerializeToString(),), len(state.observed))
 
 
 # --- servers ----------------------------------------------------------------------------
@@ -196,9 +262,9 @@ class Server:
 
     @classmethod
     def launch(cls, name: str, argv: Sequence[str], log: IO[bytes]) -> Server:
-        """Start a server on a free port; ``argv`` is completed with ``--address``."""
+        """Start a server on a free port; ``argv`` (a whole command) gets ``--address``."""
         address = f"{HOST}:{free_port()}"
-        command = [sys.executable, *argv, "--address", address]
+        command = [*argv, "--address", address]
         env = {k: v for k, v in os.environ.items() if k not in SDK_ENV}
         server = cls(name, command, address, log)
         server.proc = subprocess.Popen(
@@ -294,11 +360,15 @@ class Errors:
 
 
 def wrong_answer(server: Server, payload: Payload, raw: bytes) -> str | None:
-    """Why an answer is wrong, or None: ours composes everything, the floor echoes nothing."""
+    """Why an answer is wrong, or None.
+
+    Ours and go-templating compose every resource; the floor echoes the request's empty
+    desired state.
+    """
     rsp = fnv1.RunFunctionResponse.FromString(raw)
     if (fatal := offline.fatal_of(rsp)) is not None:
         return f"Fatal: {fatal}"
-    expected = payload.resources if server.name == OURS else 0
+    expected = 0 if server.name == FLOOR else payload.resources
     if len(rsp.desired.resources) != expected:
         return f"{len(rsp.desired.resources)} desired resources, expected {expected}"
     return None
@@ -306,9 +376,10 @@ def wrong_answer(server: Server, payload: Payload, raw: bytes) -> str | None:
 
 def timed_call(server: Server, payload: Payload, errors: Errors) -> float | None:
     """One checked call; its latency in seconds, or None when it failed."""
+    data = payload.next()
     start = time.perf_counter()
     try:
-        raw = server.call(payload.data)
+        raw = server.call(data)
     except grpc.RpcError as error:
         errors.add(server.name, f"{payload.label}: {error.code()}")
         return None
@@ -330,8 +401,8 @@ def interleaved_latency(
 ) -> Samples:
     """Concurrency 1: every (server, request) pair once per round, the order rotating.
 
-    Rotating the order each round means neither server always follows the other, and
-    machine drift over the run lands on every pair alike.
+    Rotating the order each round means no pair always follows another, and machine
+    drift over the run lands on every pair alike.
     """
     samples: Samples = {(s.name, p.label): [] for s, p in pairs}
     for server, payload in pairs:
@@ -350,26 +421,7 @@ def interleaved_latency(
     return samples
 
 
-@dataclass
-class Throughput:
-    """Calls completed at concurrency 8 and the server CPU time they took."""
-
-    calls: int = 0
-    seconds: float = 0.0
-    cpu_seconds: float = 0.0
-
-    @property
-    def per_second(self) -> float:
-        """Completed calls per second of wall time."""
-        return self.calls / self.seconds if self.seconds else 0.0
-
-    @property
-    def cpu_ms_per_call(self) -> float:
-        """Server CPU milliseconds per completed call."""
-        return 1000 * self.cpu_seconds / self.calls if self.calls else math.nan
-
-
-def _slice(server: Server, payload: Payload, seconds: float, errors: Errors) -> Throughput:
+def _slice(server: Server, payload: Payload, seconds: float, errors: Errors) -> report.Throughput:
     """CLIENTS threads calling one server back to back for ``seconds``."""
     counts = [0] * CLIENTS
     barrier = threading.Barrier(CLIENTS + 1)
@@ -391,23 +443,19 @@ def _slice(server: Server, payload: Payload, seconds: float, errors: Errors) -> 
     for thread in threads:
         thread.join(timeout=seconds + CALL_TIMEOUT_S + 5)
     elapsed = time.monotonic() - start
-    return Throughput(sum(counts), elapsed, server.cpu_seconds() - cpu_before)
+    return report.Throughput(sum(counts), elapsed, server.cpu_seconds() - cpu_before)
 
 
 def alternating_throughput(
-    servers: Sequence[Server], payload: Payload, mode: Mode, errors: Errors
-) -> dict[str, Throughput]:
-    """Concurrency 8 in ``mode.slices`` slices per server, alternating which goes first."""
-    totals = {s.name: Throughput() for s in servers}
+    pairs: Sequence[tuple[Server, Payload]], mode: Mode, errors: Errors
+) -> dict[str, report.Throughput]:
+    """Concurrency 8 in ``mode.slices`` slices per server, the order rotating every slice."""
+    totals = {s.name: report.Throughput() for s, _ in pairs}
     per_slice = mode.throughput_seconds / mode.slices
     for number in range(mode.slices):
-        order = servers if number % 2 == 0 else list(reversed(servers))
-        for server in order:
-            part = _slice(server, payload, per_slice, errors)
-            total = totals[server.name]
-            total.calls += part.calls
-            total.seconds += part.seconds
-            total.cpu_seconds += part.cpu_seconds
+        shift = number % len(pairs)
+        for server, payload in [*pairs[shift:], *pairs[:shift]]:
+            totals[server.name] += _slice(server, payload, per_slice, errors)
     return totals
 
 
@@ -422,24 +470,80 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 # --- the run ----------------------------------------------------------------------------
 
 
-def measure(mode: Mode, servers: dict[str, Server], payloads: list[Payload]) -> report.Result:
+@dataclass(frozen=True)
+class Requests:
+    """Every payload of a run."""
+
+    seed: Payload
+    changing: Payload
+    sizes: list[Payload]  # the seed, then each of APP_COUNTS
+    go_template: Payload | None
+
+
+def latency_pairs(servers: dict[str, Server], requests: Requests) -> list[tuple[Server, Payload]]:
+    """The seed at concurrency 1: ours three ways, and the floor."""
+    return [
+        (servers[OURS], requests.seed),
+        (servers[OURS], requests.changing),
+        (servers[COMPOSING], requests.seed),
+        (servers[FLOOR], requests.seed),
+    ]
+
+
+def go_templating_pairs(
+    servers: dict[str, Server], requests: Requests
+) -> list[tuple[Server, Payload]]:
+    """The seed at concurrency 1 against function-go-templating, in a phase of its own.
+
+    Go's collector and scheduler keep a core busy after each call, which slows whatever
+    call comes next: the floor ratios are measured without function-go-templating.
+    """
+    if requests.go_template is None or GO_TEMPLATING not in servers:
+        return []
+    return [
+        (servers[OURS], requests.seed),
+        (servers[COMPOSING], requests.seed),
+        (servers[GO_TEMPLATING], requests.go_template),
+        (servers[FLOOR], requests.seed),
+    ]
+
+
+def _latencies(
+    pairs: Sequence[tuple[Server, Payload]], samples: Samples
+) -> dict[tuple[str, str], report.Latency]:
+    return {
+        (s.name, p.label): report.Latency(
+            statistics.median(samples[s.name, p.label] or [math.nan]),
+            percentile(samples[s.name, p.label], 0.99),
+            len(samples[s.name, p.label]),
+        )
+        for s, p in pairs
+    }
+
+
+def measure(mode: Mode, servers: dict[str, Server], requests: Requests) -> report.Result:
     """Run every measurement against started servers and collect the figures."""
     errors = Errors()
-    seed = payloads[0]
-    ours, floor = servers[OURS], servers[FLOOR]
     load_before = os.getloadavg()[0]
     started = time.monotonic()
     rss_idle = {name: s.peak_rss_kib() for name, s in servers.items()}
 
-    latency = interleaved_latency(
-        [(ours, seed), (floor, seed)], mode.latency_requests, mode.warmup_requests, errors
+    pairs = latency_pairs(servers, requests)
+    latency = interleaved_latency(pairs, mode.latency_requests, mode.warmup_requests, errors)
+    go_pairs = go_templating_pairs(servers, requests)
+    go_latency = (
+        interleaved_latency(go_pairs, mode.latency_requests, mode.warmup_requests, errors)
+        if go_pairs
+        else {}
     )
     errors_before = errors.total
-    throughput = alternating_throughput([ours, floor], seed, mode, errors)
+    # At concurrency 8, each server gets the steady-state request.
+    steady = {s.name: (s, p) for s, p in [*pairs, *go_pairs] if p is not requests.changing}
+    throughput = alternating_throughput(list(steady.values()), mode, errors)
     throughput_errors = errors.total - errors_before
     rss_seed = {name: s.peak_rss_kib() for name, s in servers.items()}
     scaling = interleaved_latency(
-        [(s, p) for p in payloads for s in (ours, floor)],
+        [(servers[n], p) for p in requests.sizes for n in (OURS, COMPOSING, FLOOR)],
         mode.scaling_rounds,
         max(1, mode.warmup_requests // 5),
         errors,
@@ -447,49 +551,74 @@ def measure(mode: Mode, servers: dict[str, Server], payloads: list[Payload]) -> 
     rss_end = {name: s.peak_rss_kib() for name, s in servers.items()}
 
     return report.Result(
-        latency_p50={n: statistics.median(latency[n, seed.label]) for n in servers},
-        latency_p99={n: percentile(latency[n, seed.label], 0.99) for n in servers},
-        latency_count={n: len(latency[n, seed.label]) for n in servers},
-        throughput_rps={n: t.per_second for n, t in throughput.items()},
-        throughput_calls={n: t.calls for n, t in throughput.items()},
-        throughput_seconds={n: t.seconds for n, t in throughput.items()},
+        latency=_latencies(pairs, latency),
+        go_latency=_latencies(go_pairs, go_latency),
+        throughput=throughput,
         throughput_errors=throughput_errors,
-        cpu_ms_per_call={n: t.cpu_ms_per_call for n, t in throughput.items()},
         rss_idle_kib=rss_idle,
         rss_seed_kib=rss_seed,
         rss_end_kib=rss_end,
         scaling_p50={
             (n, p.label): statistics.median(scaling[n, p.label] or [math.nan])
-            for p in payloads
-            for n in servers
+            for p in requests.sizes
+            for n in (OURS, COMPOSING, FLOOR)
         },
         scaling_count=min(len(v) for v in scaling.values()),
-        payloads=[(p.label, p.apps, len(p.data), p.resources) for p in payloads],
+        payloads=[(p.label, p.apps, len(p.data), p.resources) for p in requests.sizes],
         errors=dict(errors.counts),
         error_samples=list(errors.samples),
         seconds=time.monotonic() - started,
         load=(load_before, os.getloadavg()[0]),
         clients=CLIENTS,
         mode=mode.__dict__,
+        go_templating=None
+        if GO_TEMPLATING not in servers
+        else report.GoTemplating(
+            binary=str(servers[GO_TEMPLATING].command[0]),
+            template=str(GO_TEMPLATE.relative_to(REPO)),
+        ),
     )
 
 
-def run(mode: Mode) -> report.Result:
-    """Build the requests, start both servers, measure, and always stop the servers."""
-    payloads = build_payloads()
-    commands = {
-        OURS: ["-m", "function", "serve", "--insecure"],
-        FLOOR: [str(Path(__file__).with_name("floor.py"))],
+def build_requests(*, go_templating: bool) -> Requests:
+    """Converge the seed claim and every size once, and serialize their requests."""
+    seed_state = converge(SEED_LABEL, 0)
+    seed = steady(seed_state, SEED_LABEL, 0)
+    sizes = [seed] + [build_payload(f"{n} app{'s' * (n > 1)}", n) for n in APP_COUNTS]
+    return Requests(
+        seed=seed,
+        changing=unread_changes(seed_state, CHANGING_LABEL),
+        sizes=sizes,
+        go_template=go_template_payload(seed_state, GO_TEMPLATE) if go_templating else None,
+    )
+
+
+def commands(go_templating: Path | None) -> dict[str, list[str]]:
+    """How each server is started (without ``--address``)."""
+    ours = [sys.executable, "-m", "function", "serve", "--insecure"]
+    found = {
+        OURS: ours,
+        COMPOSING: [*ours, "--cache-mib", "0"],
+        FLOOR: [sys.executable, str(Path(__file__).with_name("floor.py"))],
     }
+    if go_templating is not None:
+        found[GO_TEMPLATING] = [str(go_templating), "--insecure"]
+    return found
+
+
+def run(mode: Mode, go_templating: Path | None) -> report.Result:
+    """Build the requests, start the servers, measure, and always stop the servers."""
+    requests = build_requests(go_templating=go_templating is not None)
     servers: dict[str, Server] = {}
     with contextlib.ExitStack() as stack:
-        for name, argv in commands.items():
-            log = stack.enter_context(tempfile.TemporaryFile(prefix=f"bench-{name}-"))
+        for name, argv in commands(go_templating).items():
+            log = stack.enter_context(tempfile.TemporaryFile(prefix="bench-server-"))
             servers[name] = Server.launch(name, argv, log)
             stack.callback(servers[name].stop)
-        for server in servers.values():
-            server.wait_ready(payloads[0].data)
-        return measure(mode, servers, payloads)
+        for name, server in servers.items():
+            first = requests.go_template if name == GO_TEMPLATING else requests.seed
+            server.wait_ready(first.data if first is not None else requests.seed.data)
+        return measure(mode, servers, requests)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -502,12 +631,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help=f"write {DOCS.relative_to(REPO)} (default: only in full mode)",
     )
+    parser.add_argument(
+        "--go-templating",
+        type=Path,
+        default=os.environ.get("GO_TEMPLATING_BIN") or None,
+        help="a function-go-templating binary to measure beside ours, given "
+        f"{GO_TEMPLATE.relative_to(REPO)} as input (default: $GO_TEMPLATING_BIN)",
+    )
     args = parser.parse_args(argv)
     mode = SMOKE if args.smoke else FULL
     write_docs = (not args.smoke) if args.write_docs is None else args.write_docs
     command = shlex.join(["python", "bench/run.py", *(argv or sys.argv[1:])])
     try:
-        result = run(mode)
+        result = run(mode, args.go_templating)
     except BenchError as error:
         print(f"bench: {error}", file=sys.stderr)
         return 2

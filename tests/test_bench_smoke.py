@@ -35,6 +35,7 @@ def test_bench_smoke_completes_without_errors() -> None:
     assert len(summaries) == 1, output
     assert summaries[0] == completed.stdout.splitlines()[-1], output
     assert " errors=0 " in f" {summaries[0].removeprefix('bench summary:')} ", output
-    assert "go-templating=blocked" in summaries[0], output
+    # CI has no function-go-templating binary (the Go module proxy refuses crossplane modules).
+    assert "go-templating=not-measured" in summaries[0], output
     # Smoke mode must leave the committed figures alone.
     assert (DOCS.read_bytes() if DOCS.exists() else None) == docs_before
