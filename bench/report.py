@@ -425,7 +425,9 @@ def markdown(result: Result, command: str, *, smoke: bool) -> str:
     mode = result.mode
     slice_s = mode["throughput_seconds"] / mode["slices"]
     today = dt.datetime.now(tz=dt.UTC).date().isoformat()
-    by = "`make bench` (`python bench/run.py`)" if command == FULL_COMMAND else f"`{command}`"
+    go = result.go_templating
+    env = f"GO_TEMPLATING_BIN={go.binary} " if go is not None else ""
+    by = f"`{env}make bench` (`python bench/run.py`)" if command == FULL_COMMAND else f"`{command}`"
     kind = "a smoke run (too short to be representative)" if smoke else "one full run"
     count = len(result.servers)
     return f"""# Benchmarks
