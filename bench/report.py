@@ -503,7 +503,7 @@ of parsing the larger request alone.
   the same machine conditions. CPU per call is the server process's user + system time
   over the calls it completed.
 - **Memory.** Peak RSS is `VmHWM` from `/proc/PID/status` of each server process. Ours
-  (memo on) ends holding the answers of five XRs, the 300-app claim's among them.
+  (memo on) ends holding the answers of six XRs, the 300-app claim's among them.
 - **Profile.** `python bench/hotspots.py [--apps N]` runs `function.fn.run` in-process on
   the same request under pyinstrument and prints where the time goes.
 

@@ -124,21 +124,34 @@ class Payload:
     apps: int
     variants: tuple[bytes, ...]
     resources: int
-    turn: Iterator[bytes] = field(init=False, repr=False, compare=False)
+    # Our function's answer to each variant, composed in-process; empty for another input.
+    answers: tuple[bytes, ...] = ()
+    turn: Iterator[int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Start the turn at the first variant."""
         # itertools.cycle advances atomically, so client threads may share one payload.
-        object.__setattr__(self, "turn", itertools.cycle(self.variants))
+        object.__setattr__(self, "turn", itertools.cycle(range(len(self.variants))))
 
     @property
     def data(self) -> bytes:
         """The first request (every request, for a payload of one variant)."""
         return self.variants[0]
 
-    def next(self) -> bytes:
-        """The next request in turn."""
-        return next(self.turn)
+    def next(self) -> tuple[bytes, bytes | None]:
+        """The next request in turn, and our answer to it if known."""
+        index = next(self.turn)
+        return self.variants[index], self.answers[index] if self.answers else None
+
+
+def _ours(variants: Sequence[bytes]) -> tuple[bytes, ...]:
+    """Our answers to serialized requests, composed in-process."""
+    return tuple(
+        bytes(
+            fn.run(fnv1.RunFunctionRequest.FromString(data)).SerializeToString(deterministic=True)
+        )
+        for data in variants
+    )
 
 
 def _apps(count: int) -> list[dict[str, Any]]:
@@ -186,7 +199,8 @@ def converge(label: str, apps: int) -> Converged:
 def steady(state: Converged, label: str, apps: int) -> Payload:
     """One request, sent again and again: a steady-state reconcile of a converged claim."""
     req = offline.request(state.xr, state.observed, state.function_input)
-    return Payload(label, apps, (req.SerializeToString(),), len(state.observed))
+    variants = (req.SerializeToString(),)
+    return Payload(label, apps, variants, len(state.observed), _ours(variants))
 
 
 def build_payload(label: str, apps: int) -> Payload:
@@ -209,7 +223,7 @@ def unread_changes(state: Converged, label: str) -> Payload:
         observed[CHANGED_RESOURCE]["metadata"]["resourceVersion"] = str(number + 1)
         req = offline.request(xr, observed, state.function_input)
         variants.append(req.SerializeToString())
-    return Payload(label, 0, tuple(variants), len(state.observed))
+    return Payload(label, 0, tuple(variants), len(state.observed), _ours(variants))
 
 
 def go_template_payload(state: Converged, template: Path) -> Payload:
@@ -359,12 +373,14 @@ class Errors:
         return sum(self.counts.values())
 
 
-def wrong_answer(server: Server, payload: Payload, raw: bytes) -> str | None:
+def wrong_answer(server: Server, payload: Payload, raw: bytes, ours: bytes | None) -> str | None:
     """Why an answer is wrong, or None.
 
-    Ours and go-templating compose every resource; the floor echoes the request's empty
-    desired state.
+    Ours must be the in-process composition, byte for byte; go-templating must compose
+    every resource; the floor echoes the request's empty desired state.
     """
+    if server.name in {OURS, COMPOSING} and raw != ours:
+        return "not the answer composing in-process gives"
     rsp = fnv1.RunFunctionResponse.FromString(raw)
     if (fatal := offline.fatal_of(rsp)) is not None:
         return f"Fatal: {fatal}"
@@ -376,7 +392,7 @@ def wrong_answer(server: Server, payload: Payload, raw: bytes) -> str | None:
 
 def timed_call(server: Server, payload: Payload, errors: Errors) -> float | None:
     """One checked call; its latency in seconds, or None when it failed."""
-    data = payload.next()
+    data, ours = payload.next()
     start = time.perf_counter()
     try:
         raw = server.call(data)
@@ -384,7 +400,7 @@ def timed_call(server: Server, payload: Payload, errors: Errors) -> float | None
         errors.add(server.name, f"{payload.label}: {error.code()}")
         return None
     elapsed = time.perf_counter() - start
-    if (problem := wrong_answer(server, payload, raw)) is not None:
+    if (problem := wrong_answer(server, payload, raw, ours)) is not None:
         errors.add(server.name, f"{payload.label}: {problem}")
         return None
     return elapsed

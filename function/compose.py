@@ -127,11 +127,13 @@ def compose(
     ready = {item.key: ctx.observed.ready(item.key) for item in plan.emit}
     not_ready = [key for key, ok in ready.items() if not ok]
     xr_status = status.build(ctx, plan, not_ready)
+    details = connection.details(ctx)
+    # Everything that reads observed state has run: the answers are complete.
     return Outcome(
         resources={item.key: item.manifest for item in plan.emit if item.manifest is not None},
         ready=ready,
         status=xr_status,
-        connection=connection.details(ctx),
+        connection=details,
         xr_ready=xr_status["ready"],
         # Poll while waiting on AWS; otherwise let Crossplane's own watches drive us.
         ttl_seconds=DEFAULT_TTL_SECONDS if xr_status["ready"] else ctx.platform.poll_seconds,

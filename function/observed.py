@@ -33,13 +33,15 @@ def text(value: Any) -> str | None:  # noqa: ANN401
 
 
 def same(a: Any, b: Any) -> bool:  # noqa: ANN401
-    """Equal and of the same types throughout: ``True == 1.0`` in Python, not in a Struct."""
+    """Equal and of the same types and signs throughout, as a Struct tells values apart."""
     if type(a) is not type(b):
         return False
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(same(value, b[key]) for key, value in a.items())
     if isinstance(a, list):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float):
+        return a.hex() == b.hex()  # -0.0 == 0.0, yet a Struct keeps the sign
     return bool(a == b)
 
 

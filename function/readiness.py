@@ -17,7 +17,8 @@ def is_ready(resource: Mapping[str, Any] | None) -> bool:
     """
     if resource is None:
         return False
-    if resource.get("kind") in _READY_WHEN_PRESENT:
+    kind = resource.get("kind")
+    if isinstance(kind, str) and kind in _READY_WHEN_PRESENT:
         return True
     status = resource.get("status")
     conditions = status.get("conditions") if isinstance(status, Mapping) else None

@@ -189,8 +189,8 @@ class _Worker:
     that loop until it ends, so gRPC would accept the next call only then; the calls that
     reached the server but were not accepted yet are cancelled, not drained, when SIGTERM
     stops it. On a thread of its own, the work leaves the loop free to accept every call
-    as it arrives (and to answer same-tag calls from the memo at once); compositions
-    still run one at a time, as before.
+    as it arrives (and to answer from the memo at once); compositions still run one at
+    a time, as before.
     """
 
     def __init__(self) -> None:

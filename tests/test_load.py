@@ -28,7 +28,7 @@ from conftest import ROOT, skip_or_fail
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from test_server import CHANNEL_OPTIONS, V1_METHOD, Launcher, Server
 
-from function import offline
+from function import fn, offline
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 bench: Any = importlib.import_module("run")
 
 CLIENTS = 16
-# 8 clients with one XR each, 8 with MANY_XRS each: 136 XRs, about 3.4 MiB of answers.
+# 8 clients with one XR each, 8 with MANY_XRS each: 136 XRs, about 5 MiB of answers.
 MANY_XRS = 16
 LOAD_CACHE_MIB = 1
 # CI runs the default; developers may shorten it locally, e.g. LOAD_SECONDS=10.
@@ -70,20 +70,27 @@ def _raw(channel: grpc.Channel) -> Callable[..., bytes]:
     )
 
 
-def _problem(raw: bytes, resources: int) -> str | None:
-    """Why an answer is wrong, or None: no Fatal and every observed resource composed."""
+def _expected(data: bytes) -> bytes:
+    """The answer to a serialized request, composed in-process: what the server must send."""
+    rsp = fn.run(fnv1.RunFunctionRequest.FromString(data))
+    assert offline.fatal_of(rsp) is None
+    return bytes(rsp.SerializeToString(deterministic=True))
+
+
+def _problem(raw: bytes, expected: bytes) -> str | None:
+    """Why an answer is wrong, or None: it must be the in-process composition, byte for byte."""
+    if raw == expected:
+        return None
     rsp = fnv1.RunFunctionResponse.FromString(raw)
     if (fatal := offline.fatal_of(rsp)) is not None:
         return f"Fatal: {fatal}"
-    if len(rsp.desired.resources) != resources:
-        return f"{len(rsp.desired.resources)} desired resources, expected {resources}"
-    return None
+    return f"an answer of {len(raw)} bytes, not the {len(expected)} composing gives"
 
 
-def _outcome(future: grpc.Future, resources: int) -> str | None:
+def _outcome(future: grpc.Future, expected: bytes) -> str | None:
     """Why a call that was started as a future failed or is wrong, or None."""
     try:
-        return _problem(future.result(), resources)
+        return _problem(future.result(), expected)
     except grpc.RpcError as error:
         return f"{error.code()}: {error.details()}"
 
@@ -115,15 +122,15 @@ class Tally:
 
 
 def _client(
-    target: str, requests: list[bytes], resources: int, deadline: float, tally: Tally
+    target: str, requests: list[tuple[bytes, bytes]], deadline: float, tally: Tally
 ) -> None:
     with grpc.insecure_channel(target, options=OWN_CONNECTION) as channel:
         call = _raw(channel)
-        for data in itertools.cycle(requests):
+        for data, expected in itertools.cycle(requests):
             if time.monotonic() >= deadline:
                 return
             try:
-                problem = _problem(call(data, timeout=CALL_TIMEOUT_S), resources)
+                problem = _problem(call(data, timeout=CALL_TIMEOUT_S), expected)
             except grpc.RpcError as error:
                 problem = f"{error.code()}: {error.details()}"
             tally.add(problem)
@@ -148,11 +155,17 @@ def _reconciles(state: Any, name: str) -> list[bytes]:  # state: a bench.Converg
     return requests
 
 
-def _workload(state: Any, client: int) -> list[bytes]:  # state: a bench.Converged
-    """Even clients reconcile one XR of their own; odd ones take turns over MANY_XRS."""
+def _workload(state: Any, client: int) -> list[tuple[bytes, bytes]]:  # a bench.Converged
+    """Even clients reconcile one XR of their own; odd ones take turns over MANY_XRS.
+
+    Each request comes with its expected answer, so a stale or foreign answer from the
+    memo fails the test.
+    """
     count = 1 if client % 2 == 0 else MANY_XRS
     return [
-        data for number in range(count) for data in _reconciles(state, f"load-{client}-{number}")
+        (data, _expected(data))
+        for number in range(count)
+        for data in _reconciles(state, f"load-{client}-{number}")
     ]
 
 
@@ -169,7 +182,7 @@ def test_sixteen_clients_without_errors_or_memory_growth(
     if not Path("/proc/self/status").exists():
         skip_or_fail("reading a process's RSS needs Linux's /proc")
     state = bench.converge("seed", 0)
-    resources = len(state.observed)
+    workloads = [_workload(state, client) for client in range(CLIENTS)]
     server = launcher.start(["--insecure", "--cache-mib", str(LOAD_CACHE_MIB)])
     pid = server.process.pid
     rss_start = _rss_kib(pid)
@@ -179,7 +192,7 @@ def test_sixteen_clients_without_errors_or_memory_growth(
     threads = [
         threading.Thread(
             target=_client,
-            args=(server.target, _workload(state, client), resources, deadline, tally),
+            args=(server.target, workloads[client], deadline, tally),
             daemon=True,
         )
         for client in range(CLIENTS)
@@ -257,7 +270,8 @@ def test_request_over_the_receive_limit_is_refused_and_the_server_keeps_serving(
         with pytest.raises(grpc.RpcError) as caught:
             call(_padded(payload.data, 4 * MIB + 1024), timeout=CALL_TIMEOUT_S)
         assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-        assert _problem(call(payload.data, timeout=CALL_TIMEOUT_S), payload.resources) is None
+        answer = call(payload.data, timeout=CALL_TIMEOUT_S)
+        assert _problem(answer, _expected(payload.data)) is None
     assert server.process.poll() is None
     assert server.terminate() == 0, server.output()
 
@@ -267,8 +281,9 @@ def test_raised_receive_limit_accepts_and_composes_a_5_mib_request(launcher: Lau
     payload = bench.build_payload("seed", 0)
     server = launcher.start(["--insecure", "--max-recv-message-size", "8"])
     with grpc.insecure_channel(server.target, options=CHANNEL_OPTIONS) as channel:
-        raw = _raw(channel)(_padded(payload.data, 5 * MIB), timeout=CALL_TIMEOUT_S)
-    assert _problem(raw, payload.resources) is None
+        padded = _padded(payload.data, 5 * MIB)
+        raw = _raw(channel)(padded, timeout=CALL_TIMEOUT_S)
+    assert _problem(raw, _expected(padded)) is None
     assert server.terminate() == 0, server.output()
 
 
@@ -289,27 +304,43 @@ def _wait_until_not_listening(server: Server, timeout: float) -> None:
     pytest.fail(f"server still listening {timeout} s after SIGTERM")
 
 
+@pytest.mark.parametrize(
+    ("memo", "why"),
+    [
+        pytest.param(
+            ["--cache-mib", "0"],
+            "Every call composes: they queue for the worker thread.",
+            id="composing",
+        ),
+        pytest.param(
+            [],
+            "Every call after the first is answered from the memo on the gRPC loop.",
+            id="remembered",
+        ),
+    ],
+)
 def test_sigterm_drains_in_flight_calls_refuses_new_ones_and_exits_zero(
-    launcher: Launcher, capsys: pytest.CaptureFixture[str]
+    launcher: Launcher, capsys: pytest.CaptureFixture[str], memo: list[str], why: str
 ) -> None:
     """On SIGTERM in-flight calls complete, new ones are refused, and exit is 0 within the grace."""
     payload = bench.build_payload(f"{DRAIN_APPS} apps", DRAIN_APPS)
-    server = launcher.start(["--insecure"])
+    expected = _expected(payload.data)
+    server = launcher.start(["--insecure", *memo])
     with grpc.insecure_channel(server.target, options=CHANNEL_OPTIONS) as channel:
         call = _raw(channel)
         durations = []
         for _ in range(5):
             begun = time.monotonic()
-            assert _problem(call(payload.data, timeout=CALL_TIMEOUT_S), payload.resources) is None
+            assert _problem(call(payload.data, timeout=CALL_TIMEOUT_S), expected) is None
             durations.append(time.monotonic() - begun)
         # One connection, many calls: how Crossplane calls a function.
         futures = [call.future(payload.data, timeout=CALL_TIMEOUT_S) for _ in range(DRAIN_CALLS)]
-        # The server runs them one at a time: after a few call times, most still wait.
+        # After a few call times, most still wait (to be composed, or to be taken in).
         time.sleep(4 * statistics.median(durations))
         in_flight = sum(not future.done() for future in futures)
         server.process.send_signal(signal.SIGTERM)
         signalled = time.monotonic()
-        assert in_flight > 0, "every call finished before SIGTERM: nothing was drained"
+        assert in_flight > 0, f"every call finished before SIGTERM: nothing was drained ({why})"
 
         _wait_until_not_listening(server, GRACE_S)
         with pytest.raises(grpc.RpcError) as same_connection:
@@ -319,16 +350,17 @@ def test_sigterm_drains_in_flight_calls_refuses_new_ones_and_exits_zero(
             pytest.raises(grpc.RpcError) as new_connection,
         ):
             _raw(other)(payload.data, timeout=CALL_TIMEOUT_S)
-        outcomes = [_outcome(future, payload.resources) for future in futures]
+        outcomes = [_outcome(future, expected) for future in futures]
 
     assert same_connection.value.code() == grpc.StatusCode.UNAVAILABLE
     assert new_connection.value.code() == grpc.StatusCode.UNAVAILABLE
-    assert outcomes == [None] * DRAIN_CALLS
+    assert outcomes == [None] * DRAIN_CALLS, why
     code = server.process.wait(timeout=GRACE_S + EXIT_MARGIN_S)
     stopped = time.monotonic() - signalled
     with capsys.disabled():
         sys.stdout.write(
-            f"\nsigterm: {in_flight}/{DRAIN_CALLS} calls in flight, all answered; "
+            f"\nsigterm ({' '.join(memo) or 'memo on'}): {in_flight}/{DRAIN_CALLS} calls in "
+            "flight, all answered; "
             f"exit {code} after {stopped:.2f} s\n"
         )
     assert code == 0, server.output()

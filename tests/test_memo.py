@@ -65,11 +65,19 @@ def converged_call() -> Call:
 
 
 def _wire(rsp: fnv1.RunFunctionResponse) -> bytes:
-    return rsp.SerializeToString(deterministic=True)
+    return bytes(rsp.SerializeToString(deterministic=True))
 
 
 def _status(call: Call, key: str) -> JsonDict:
-    return call.observed[key].setdefault("status", {})
+    status: JsonDict = call.observed[key].setdefault("status", {})
+    return status
+
+
+def _delete(key: str) -> Callable[[Call], None]:
+    def change(call: Call) -> None:
+        del call.observed[key]
+
+    return change
 
 
 def _not_ready(call: Call) -> None:
@@ -144,7 +152,7 @@ CASES: list[tuple[str, str, Callable[[Call], None], bool]] = [
     (
         "deleted",
         "An observed resource that disappears is created again.",
-        lambda call: call.observed.pop("stage"),
+        _delete("stage"),
         False,
     ),
     (
@@ -232,6 +240,33 @@ def test_memo_remembers_nothing(budget: int, name: str | None, why: str) -> None
 
 
 @pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        pytest.param(
+            _set("api", "status", "atProvider", "id", value="other1"),
+            "A value the answer copies changed under the same fixed tag.",
+            id="read-value",
+        ),
+        pytest.param(
+            lambda call: call.xr["metadata"].update(name="other"),
+            "Another XR sent with the same fixed tag gets its own answer.",
+            id="other-xr",
+        ),
+    ],
+)
+def test_fixed_tags_stand_for_nothing(change: Callable[[Call], None], why: str) -> None:
+    """Clients that send a fixed tag ('test') get composed answers, never another request's."""
+    memo = Memo(BUDGET)
+    call = converged_call()
+    call.tag = "test"
+    served(call.request(), memo)
+    change(call)
+    req = call.request()
+    assert served(req, memo) == _wire(fn.run(req)), why
+    assert memo.hits == 0, why
+
+
+@pytest.mark.parametrize(
     ("a", "b", "expected", "why"),
     [
         pytest.param(
@@ -242,6 +277,9 @@ def test_memo_remembers_nothing(budget: int, name: str | None, why: str) -> None
             id="bool-number",
         ),
         pytest.param(1.0, 1.0, True, "Equal numbers are the same.", id="number"),
+        pytest.param(
+            -0.0, 0.0, False, "-0.0 == 0.0 in Python; a Struct keeps the sign.", id="signed-zero"
+        ),
         pytest.param({"a": [1.0]}, {"a": [1.0]}, True, "Equal nesting is the same.", id="nested"),
         pytest.param(
             {"a": [True]}, {"a": [1.0]}, False, "Types count inside lists too.", id="nested-type"

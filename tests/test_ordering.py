@@ -44,6 +44,7 @@ def _ready(kind: str = "API") -> dict[str, Any]:
         ),
         pytest.param({"kind": "API", "status": {"conditions": ["x", 3]}}, False, id="junk"),
         pytest.param({"kind": "ProviderConfig"}, True, id="kind-without-conditions"),
+        pytest.param({"kind": {"a": 1}, "status": {}}, False, id="kind-not-a-string"),
     ],
 )
 def test_readiness(resource: dict[str, Any] | None, expected: bool) -> None:

@@ -559,11 +559,12 @@ def test_v1beta1_service_answers_like_v1(insecure_server: Server) -> None:
 
 
 def test_same_request_gives_identical_bytes(insecure_server: Server, launcher: Launcher) -> None:
-    """Same input, same wire bytes, from one process or from two.
+    """Same input, same wire bytes: composed, remembered, or composed by another process.
 
     protobuf's upb runtime orders map entries (every Struct) with a per-process
     seed, so the server serializes responses deterministically; without that two
-    replicas would answer the same request with different bytes.
+    replicas would answer the same request with different bytes. The second call is
+    answered from the memo; the other process composes every call.
     """
     body = _seed_request().SerializeToString()
     with _channel(insecure_server.target, None) as channel:
@@ -571,7 +572,7 @@ def test_same_request_gives_identical_bytes(insecure_server: Server, launcher: L
         second = _raw_call(channel, body)
     assert first == second
 
-    other = launcher.start(["--insecure"])
+    other = launcher.start(["--insecure", "--cache-mib", "0"])
     with _channel(other.target, None) as channel:
         third = _raw_call(channel, body)
 
