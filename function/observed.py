@@ -41,7 +41,7 @@ def same(a: Any, b: Any) -> bool:  # noqa: ANN401
     if isinstance(a, list):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, float):
-        return a.hex() == b.hex()  # -0.0 == 0.0, yet a Struct keeps the sign
+        return bool(a.hex() == b.hex())  # -0.0 == 0.0, yet a Struct keeps the sign
     return bool(a == b)
 
 
