@@ -19,6 +19,7 @@ import itertools
 import json
 import os
 import re
+import subprocess
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -110,16 +111,38 @@ _MAC_RE: Final = re.compile(r"([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}")
 # --------------------------------------------------------------------------- #
 
 
+@functools.cache
+def _origin_checkout(repo: Path) -> Path | None:
+    """The local checkout ``repo`` was cloned from, if its ``origin`` is a directory."""
+    try:
+        url = subprocess.run(
+            ["git", "-C", str(repo), "config", "--get", "remote.origin.url"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    origin = Path(url.removeprefix("file://"))
+    return origin.resolve() if url and origin.is_dir() else None
+
+
 def crds_dir() -> Path:
     """Return the shared CRD directory (it may not exist).
 
     Returns:
-        ``$SHARED_CRDS_DIR`` if set, else ``<repo root>/../shared/crds``.
+        ``$SHARED_CRDS_DIR`` if set, else ``<repo root>/../shared/crds``; for a clone of a
+        local checkout (``git clone . /tmp/x``) without one, the one beside that checkout.
     """
     override = os.environ.get(CRDS_ENV_VAR)
     if override:
         return Path(override)
-    return Path(__file__).resolve().parent.parent.parent / "shared" / "crds"
+    repo = Path(__file__).resolve().parent.parent
+    beside = repo.parent / "shared" / "crds"
+    origin = _origin_checkout(repo) if not beside.is_dir() else None
+    from_origin = origin.parent / "shared" / "crds" if origin is not None else None
+    return from_origin if from_origin is not None and from_origin.is_dir() else beside
 
 
 @dataclass(frozen=True, slots=True)
