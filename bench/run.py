@@ -144,7 +144,7 @@ class Payload:
         return self.variants[index], self.answers[index] if self.answers else None
 
 
-def _ours(variants: Sequence[bytes]) -> tuple[bytes, ...]:
+def composed_answers(variants: Sequence[bytes]) -> tuple[bytes, ...]:
     """Our answers to serialized requests, composed in-process."""
     return tuple(
         bytes(
@@ -200,7 +200,7 @@ def steady(state: Converged, label: str, apps: int) -> Payload:
     """One request, sent again and again: a steady-state reconcile of a converged claim."""
     req = offline.request(state.xr, state.observed, state.function_input)
     variants = (req.SerializeToString(),)
-    return Payload(label, apps, variants, len(state.observed), _ours(variants))
+    return Payload(label, apps, variants, len(state.observed), composed_answers(variants))
 
 
 def build_payload(label: str, apps: int) -> Payload:
@@ -223,7 +223,7 @@ def unread_changes(state: Converged, label: str) -> Payload:
         observed[CHANGED_RESOURCE]["metadata"]["resourceVersion"] = str(number + 1)
         req = offline.request(xr, observed, state.function_input)
         variants.append(req.SerializeToString())
-    return Payload(label, 0, tuple(variants), len(state.observed), _ours(variants))
+    return Payload(label, 0, tuple(variants), len(state.observed), composed_answers(variants))
 
 
 def go_template_payload(state: Converged, template: Path) -> Payload:

@@ -34,7 +34,7 @@ def _observed(req: fnv1.RunFunctionRequest) -> dict[str, convert.StructView]:
     """The observed composed resources, read in place."""
     return {
         name: convert.StructView(composed.resource)
-        for name, composed in sorted(req.observed.resources.items())
+        for name, composed in req.observed.resources.items()
     }
 
 

@@ -41,8 +41,6 @@ from function.observed import Observed, Question, dig, text
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from google.protobuf import struct_pb2
-
 DEFAULT_BUDGET_MIB = 32
 # What one remembered answer costs besides its bytes: a rough figure for the Python
 # objects of a question and its answer, so that the budget bounds memory, not only bytes.
@@ -66,10 +64,9 @@ class Encoded:
         return self.data
 
 
-def _meta(tag: str, template: fnv1.RunFunctionResponse) -> bytes:
-    """The serialized meta field of a response like ``template`` but tagged ``tag``."""
-    head = fnv1.RunFunctionResponse()
-    head.meta.CopyFrom(template.meta)
+def _meta(tag: str, meta: fnv1.ResponseMeta) -> bytes:
+    """The serialized meta field of a response with ``meta``, tagged ``tag``."""
+    head = fnv1.RunFunctionResponse(meta=meta)
     head.meta.tag = tag
     return bytes(head.SerializeToString(deterministic=True))
 
@@ -80,17 +77,17 @@ class _Entry:
     inputs: tuple[bytes, ...]
     digests: dict[str, bytes]
     answers: dict[Question, Any]
-    template: fnv1.RunFunctionResponse  # a response holding only the answer's meta
+    meta: fnv1.ResponseMeta  # the answer's, for its TTL
     data: bytes  # the whole answer, its meta field first
     head: int  # how many leading bytes of data are the meta field
     cost: int  # bytes, roughly: what the entry holds
 
     def retagged(self, tag: str, digests: dict[str, bytes]) -> _Entry:
         """The same answer to a request with another tag and other unread values."""
-        head = _meta(tag, self.template)
+        head = _meta(tag, self.meta)
         data = head + self.data[self.head :]
         cost = _cost(data, self.inputs, digests, self.answers)
-        return _Entry(tag, self.inputs, digests, self.answers, self.template, data, len(head), cost)
+        return _Entry(tag, self.inputs, digests, self.answers, self.meta, data, len(head), cost)
 
 
 def _cost(
@@ -105,17 +102,6 @@ def _cost(
     )
 
 
-def _field(struct: struct_pb2.Struct, *path: str) -> bytes:
-    """The serialized value at ``path``, or ``b""`` if there is none."""
-    for key in path[:-1]:
-        value = struct.fields.get(key)
-        if value is None or value.WhichOneof("kind") != "struct_value":
-            return b""
-        struct = value.struct_value
-    value = struct.fields.get(path[-1])
-    return b"" if value is None else value.SerializeToString(deterministic=True)
-
-
 def _identity(req: fnv1.RunFunctionRequest) -> Identity | None:
     """Which XR the request is for; None if it names none (no answer is kept for it then)."""
     xr = convert.StructView(req.observed.composite.resource)
@@ -127,12 +113,10 @@ def _identity(req: fnv1.RunFunctionRequest) -> Identity | None:
 
 
 def _inputs(req: fnv1.RunFunctionRequest) -> tuple[bytes, ...]:
-    """Everything besides observed resources that the answer is made from."""
-    xr = req.observed.composite.resource
+    """Besides the XR's name and namespace (its identity), what the answer is made from."""
+    spec = req.observed.composite.resource.fields.get("spec")
     return (
-        _field(xr, "spec"),
-        _field(xr, "metadata", "name"),
-        _field(xr, "metadata", "namespace"),
+        b"" if spec is None else spec.SerializeToString(deterministic=True),
         b"1" if req.HasField("input") else b"0",
         req.input.SerializeToString(deterministic=True),
         req.desired.SerializeToString(deterministic=True),
@@ -211,14 +195,15 @@ class Memo:
             return
         # Deterministic serialization writes fields in field-number order, meta (1) first,
         # so another tag's answer is its meta field and the rest of these bytes.
-        head = _meta(req.meta.tag, rsp)
+        head = _meta(req.meta.tag, rsp.meta)
         data = bytes(rsp.SerializeToString(deterministic=True))
         if not data.startswith(head):
             return  # a protobuf runtime that orders fields otherwise: nothing is kept
         inputs, digests = _inputs(req), _digests(req)
-        template = fnv1.RunFunctionResponse(meta=rsp.meta)
+        meta = fnv1.ResponseMeta()
+        meta.CopyFrom(rsp.meta)
         cost = _cost(data, inputs, digests, answers)
-        entry = _Entry(req.meta.tag, inputs, digests, answers, template, data, len(head), cost)
+        entry = _Entry(req.meta.tag, inputs, digests, answers, meta, data, len(head), cost)
         with self._lock:
             self._store(identity, entry)
 

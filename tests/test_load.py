@@ -28,7 +28,7 @@ from conftest import ROOT, skip_or_fail
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from test_server import CHANNEL_OPTIONS, V1_METHOD, Launcher, Server
 
-from function import fn, offline
+from function import offline
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -72,9 +72,9 @@ def _raw(channel: grpc.Channel) -> Callable[..., bytes]:
 
 def _expected(data: bytes) -> bytes:
     """The answer to a serialized request, composed in-process: what the server must send."""
-    rsp = fn.run(fnv1.RunFunctionRequest.FromString(data))
-    assert offline.fatal_of(rsp) is None
-    return bytes(rsp.SerializeToString(deterministic=True))
+    (answer,) = bench.composed_answers([data])
+    assert offline.fatal_of(fnv1.RunFunctionResponse.FromString(answer)) is None
+    return bytes(answer)
 
 
 def _problem(raw: bytes, expected: bytes) -> str | None:
