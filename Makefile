@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 
-.PHONY: setup demo test lint typecheck unit bench bench-smoke clean
+.PHONY: setup demo test test-real lint typecheck unit bench bench-smoke clean
 
 $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
@@ -38,6 +38,11 @@ bench: setup
 ## The same in a few seconds, without touching docs/ (CI runs it through tests/test_bench_smoke.py).
 bench-smoke: setup
 	$(BIN)/python bench/run.py --smoke
+
+## The real-tool suites (tests/realtools): the Crossplane CLI and core, kube-apiserver and etcd
+## from ../shared/bin (or $$CROSSPLANE_BIN, ... ; see tests/realtools/toolbox.py).
+test-real: setup
+	$(BIN)/python -m pytest tests/realtools
 
 ## Everything CI runs.
 test: lint typecheck unit

@@ -1,0 +1,1 @@
+"""The real-tool suites: the Crossplane CLI and core, kube-apiserver, etcd."""
