@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 
-.PHONY: setup demo test test-real lint typecheck unit bench bench-smoke clean
+.PHONY: setup demo configuration image test test-real lint typecheck unit bench bench-smoke clean
 
 $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
@@ -43,6 +43,17 @@ bench-smoke: setup
 ## from ../shared/bin (or $$CROSSPLANE_BIN, ... ; see tests/realtools/toolbox.py).
 test-real: setup
 	$(BIN)/python -m pytest tests/realtools
+
+## The Configuration package (XRDs + Compositions + dependencies): dist/configuration.xpkg.
+configuration:
+	rm -rf dist/configuration && mkdir -p dist/configuration
+	cp configuration/crossplane.yaml xrds/*.yaml compositions/*.yaml dist/configuration/
+	$${CROSSPLANE_BIN:-../shared/bin/crossplane} xpkg build --package-root dist/configuration \
+		--package-file dist/configuration.xpkg
+
+## The runtime image and the function package embedding it, without Docker (needs root).
+image:
+	hack/image.sh dist/image
 
 ## Everything CI runs.
 test: lint typecheck unit

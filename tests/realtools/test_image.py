@@ -23,7 +23,7 @@ from conftest import ROOT, SEED, platform_input, skip_or_fail
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 
 from function import fn, offline
-from realtools import toolbox
+from realtools import toolbox, xpkg
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -92,18 +92,11 @@ def test_image_configuration(built: Built) -> None:
 
 def test_package_embeds_the_image(built: Built) -> None:
     """The package's metadata layer is the Function and its input CRD, beside the image."""
-    with tarfile.open(built.out / "function.xpkg") as package:
-        manifest = json.load(package.extractfile("manifest.json"))  # type: ignore[arg-type]
-        layers = manifest[0]["Layers"]
-        found = []
-        for name in layers:
-            with tarfile.open(fileobj=package.extractfile(name)) as layer:
-                if "package.yaml" in layer.getnames():
-                    stream = layer.extractfile("package.yaml")
-                    assert stream is not None
-                    found = [d["kind"] for d in yaml.safe_load_all(stream) if d]
+    found = [d["kind"] for d in xpkg.package_yaml(built.out / "function.xpkg")]
     assert found == ["Function", "CustomResourceDefinition"]
-    assert len(layers) > 1, "the runtime image's layers are missing from the package"
+    assert len(xpkg.layers(built.out / "function.xpkg")) > 1, (
+        "the runtime image's layers are missing from the package"
+    )
 
 
 def _free_port() -> int:
