@@ -17,6 +17,11 @@ if TYPE_CHECKING:
 HERE = Path(__file__).resolve().parent
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Know xdist's group mark when xdist is not loaded (``-p no:xdist``)."""
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
+
+
 def pytest_collection_modifyitems(items: Iterable[pytest.Item]) -> None:
     """Mark the tests of this folder, so ``-m "not realtools"`` leaves them out."""
     for item in items:
