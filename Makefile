@@ -28,8 +28,9 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy function
 
+## loadgroup: tests marked with one xdist_group (a rendered example) share a worker.
 unit: setup
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 ## RunFunction latency, throughput and peak RSS against the SDK floor (~90 s); writes docs/benchmarks.md.
 bench: setup

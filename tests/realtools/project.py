@@ -1,0 +1,80 @@
+"""The one place the real-tool suites import the project's ``function`` package from.
+
+``function/`` may be reorganised; only the imports below then need new paths. Everything
+the suites need from the project goes through the names defined here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+
+from function import fn, offline
+from function.fakeprovider import FakeProvider
+from function.simulate import simulate
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+# The annotation that names a composed resource within its XR.
+RESOURCE_NAME_ANNOTATION = offline.RESOURCE_NAME_ANNOTATION
+
+
+def fake_at_provider(
+    xr_name: str, key: str, manifest: Mapping[str, Any], others: Iterable[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """``status.atProvider`` as ``simulate``'s fake provider reports ``manifest`` (AWS ids, ARNs).
+
+    Ids are derived from the XR name and ``key``, so a second loop seeded the same way
+    sees the same ids as ``simulate`` does.
+    """
+    observed = {str(index): dict(other) for index, other in enumerate(others)}
+    applied = FakeProvider(xr_name).apply({key: manifest}, observed)[key]
+    return dict(applied.get("status", {}).get("atProvider") or {})
+
+
+@dataclass(frozen=True)
+class SimulatedRound:
+    """What ``simulate`` saw in one round: the function's answer to that round's observed state."""
+
+    number: int
+    status: dict[str, Any]
+    xr_ready: bool
+    desired: dict[str, dict[str, Any]]
+    ready: dict[str, bool]
+
+
+@dataclass(frozen=True)
+class Simulated:
+    """Every round of ``simulate`` for one XR, and whether it converged."""
+
+    rounds: list[SimulatedRound]
+    converged: bool
+    fatal: str | None
+
+
+def simulated(xr: Mapping[str, Any], function_input: Mapping[str, Any] | None) -> Simulated:
+    """Run ``simulate`` and keep, per round, the readiness the function gave each resource."""
+    answers: list[fnv1.RunFunctionResponse] = []
+
+    def runner(req: fnv1.RunFunctionRequest) -> fnv1.RunFunctionResponse:
+        answers.append(fn.run(req))
+        return answers[-1]
+
+    result = simulate(xr, function_input, runner=runner)
+    rounds = [
+        SimulatedRound(
+            number=round_.number,
+            status=round_.status,
+            xr_ready=round_.xr_ready,
+            desired=round_.desired,
+            ready={
+                key: answer.desired.resources[key].ready == fnv1.READY_TRUE
+                for key in round_.desired
+            },
+        )
+        for round_, answer in zip(result.rounds, answers, strict=False)
+    ]
+    return Simulated(rounds=rounds, converged=result.converged, fatal=result.fatal)
