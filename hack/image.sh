@@ -56,6 +56,7 @@ buildah "${store[@]}" config \
 buildah "${store[@]}" commit --quiet --rm "$ctr" "docker-archive:$out/image.tar:$tag" >/dev/null
 rm -rf "$out/storage" "$out/run"
 
-"$crossplane" xpkg build --package-root package --embed-runtime-image-tarball "$out/image.tar" \
+"$crossplane" xpkg build --package-root package --examples-root examples \
+  --embed-runtime-image-tarball "$out/image.tar" \
   --package-file "$out/function.xpkg"
 echo "image $tag: $out/image.tar ($(du -m "$out/image.tar" | cut -f1) MiB); package: $out/function.xpkg"

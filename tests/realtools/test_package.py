@@ -6,17 +6,15 @@ one: the result holds package.yaml (metadata and the input CRD) and the examples
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 import shutil
 import tarfile
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import yaml
 from conftest import EXAMPLES, ROOT
 
+from realtools import xpkg
 from realtools.crank import CrankError
 
 if TYPE_CHECKING:
@@ -27,35 +25,12 @@ if TYPE_CHECKING:
 PACKAGE = ROOT / "package"
 
 
-def _layers(xpkg: Path) -> dict[str, bytes]:
-    """Every file of every layer of the package image, by its path in the layer."""
-    files: dict[str, bytes] = {}
-    with tarfile.open(xpkg) as image:
-        manifest = json.loads(_read(image, "manifest.json"))
-        (entry,) = manifest
-        for layer in entry["Layers"]:
-            with tarfile.open(fileobj=io.BytesIO(gzip.decompress(_read(image, layer)))) as tar:
-                for member in tar.getmembers():
-                    if member.isfile():
-                        files[member.name] = _read(tar, member.name)
-    return files
-
-
-def _read(archive: tarfile.TarFile, name: str) -> bytes:
-    handle = archive.extractfile(name)
-    assert handle is not None, name
-    return handle.read()
-
-
-def _yaml_stream(data: bytes) -> list[dict[str, Any]]:
-    return [d for d in yaml.safe_load_all(data.decode("utf-8")) if d]
-
-
 def _examples() -> list[dict[str, Any]]:
+    # The CLI walks the examples root recursively.
     return [
         document
-        for path in sorted(EXAMPLES.glob("*.yaml"))
-        for document in _yaml_stream(path.read_bytes())
+        for path in sorted(EXAMPLES.rglob("*.yaml"))
+        for document in xpkg.documents(path.read_bytes())
     ]
 
 
@@ -65,19 +40,19 @@ def built(cli: Crank, tmp_path_factory: pytest.TempPathFactory) -> dict[str, byt
     output = tmp_path_factory.mktemp("xpkg") / "function.xpkg"
     cli.build_package(PACKAGE, EXAMPLES, output)
     assert tarfile.is_tarfile(output)
-    return _layers(output)
+    return xpkg.files(output)
 
 
 def test_package_holds_metadata_and_input_crd(built: dict[str, bytes]) -> None:
     """package.yaml is crossplane.yaml's Function metadata followed by the input CRD, unchanged."""
     # The CLI re-serialises each object through its Go type, which adds an empty CRD status.
     documents = [
-        {k: v for k, v in d.items() if k != "status"} for d in _yaml_stream(built["package.yaml"])
+        {k: v for k, v in d.items() if k != "status"} for d in xpkg.documents(built["package.yaml"])
     ]
-    expected = _yaml_stream((PACKAGE / "crossplane.yaml").read_bytes()) + [
+    expected = xpkg.documents((PACKAGE / "crossplane.yaml").read_bytes()) + [
         document
         for path in sorted((PACKAGE / "input").glob("*.yaml"))
-        for document in _yaml_stream(path.read_bytes())
+        for document in xpkg.documents(path.read_bytes())
     ]
     assert documents == expected
     assert documents[0]["kind"] == "Function"
@@ -86,7 +61,7 @@ def test_package_holds_metadata_and_input_crd(built: dict[str, bytes]) -> None:
 
 def test_package_holds_the_examples(built: dict[str, bytes]) -> None:
     """The examples layer carries every example document (claims, XRs and the Function)."""
-    assert sorted(map(json.dumps, _yaml_stream(built[".up/examples.yaml"]))) == sorted(
+    assert sorted(map(json.dumps, xpkg.documents(built[".up/examples.yaml"]))) == sorted(
         map(json.dumps, _examples())
     )
 
