@@ -42,16 +42,22 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Crank:
 
 
 @pytest.fixture(scope="session")
-def renderer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crank]:
-    """The CLI with Crossplane core, rendering through the function served once per session."""
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FunctionServer]:
+    """The function, served insecurely once per session for render to call."""
+    server = FunctionServer(tmp_path_factory.mktemp("served") / "function.log").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def renderer(served: FunctionServer, tmp_path_factory: pytest.TempPathFactory) -> Crank:
+    """The CLI with Crossplane core, rendering through the served function."""
     binary = toolbox.need("crossplane")
     core = toolbox.need("crossplane-core")
     workdir = tmp_path_factory.mktemp("render")
-    server = FunctionServer(workdir / "function.log").start()
-    try:
-        yield Crank(binary, workdir, core=core, functions=server.functions_file(workdir))
-    finally:
-        server.stop()
+    return Crank(binary, workdir, core=core, functions=served.functions_file(workdir))
 
 
 @pytest.fixture(scope="session")

@@ -42,9 +42,15 @@ def _free_port() -> int:
 
 @dataclass
 class FunctionServer:
-    """The function's own ``serve --insecure`` on a loopback port, for render to call."""
+    """A function served insecurely on a loopback port, for render to call.
+
+    By default the project's own ``serve``; ``command`` runs another function binary instead
+    (it must take ``--insecure --address``, as every SDK-built function does).
+    """
 
     log: Path
+    name: str = "function-vcluster-environment"
+    command: list[str] | None = None
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
@@ -56,11 +62,12 @@ class FunctionServer:
     def start(self) -> FunctionServer:
         """Start the console script next to this interpreter and wait until it listens."""
         script = Path(sys.executable).parent / "function-vcluster-environment"
-        if not script.is_file():
+        if self.command is None and not script.is_file():
             msg = f"{script} not found: run make setup"
             raise CrankError(msg)
         self.port = _free_port()
-        command = [str(script), "serve", "--insecure", "--address", self.target]
+        prefix = self.command if self.command is not None else [str(script), "serve"]
+        command = [*prefix, "--insecure", "--address", self.target]
         with self.log.open("wb") as sink:
             self.process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT
@@ -89,23 +96,26 @@ class FunctionServer:
             self.process.kill()
             self.process.wait(timeout=10)
 
-    def functions_file(self, directory: Path) -> Path:
+    def function(self) -> dict[str, Any]:
         """A Function manifest that makes render call this server (Development runtime)."""
-        function = {
+        return {
             "apiVersion": "pkg.crossplane.io/v1",
             "kind": "Function",
             "metadata": {
-                "name": "function-vcluster-environment",
+                "name": self.name,
                 "annotations": {
                     "render.crossplane.io/runtime": "Development",
                     "render.crossplane.io/runtime-development-target": self.target,
                 },
             },
-            "spec": {"package": "xpkg.crossplane.io/example-org/function-vcluster-environment:v0"},
+            "spec": {"package": f"xpkg.crossplane.io/example-org/{self.name}:v0"},
         }
-        path = directory / "functions.yaml"
-        path.write_text(yaml.safe_dump(function), encoding="utf-8")
-        return path
+
+    def functions_file(self, directory: Path, *others: FunctionServer) -> Path:
+        """The Function manifests of this server and ``others``, for render's functions file."""
+        return write_documents(
+            directory / "functions.yaml", [self.function(), *(o.function() for o in others)]
+        )
 
 
 @dataclass

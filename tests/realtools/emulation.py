@@ -28,7 +28,7 @@ EXTERNAL_NAME = "crossplane.io/external-name"
 COMPOSITE_LABEL = "crossplane.io/composite"
 
 # Kinds no provider writes a status for: they count as ready once they exist.
-NO_STATUS_KINDS = frozenset({"Secret", "ProviderConfig", "ClusterProviderConfig"})
+NO_STATUS_KINDS = frozenset({"Secret", "ConfigMap", "ProviderConfig", "ClusterProviderConfig"})
 # Crossplane's own Usages: core resolves their selectors and sets only Ready (Available).
 USAGE_GROUP = "protection.crossplane.io"
 
