@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 
-.PHONY: setup demo test lint typecheck unit bench bench-smoke clean
+.PHONY: setup demo test lint typecheck unit golden bench bench-smoke clean
 
 $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
@@ -30,6 +30,10 @@ typecheck: setup
 
 unit: setup
 	$(BIN)/python -m pytest -n 2
+
+## Re-record tests/golden/ from the current code: only for a change meant to change the output.
+golden: setup
+	GOLDEN_UPDATE=1 $(BIN)/python -m pytest tests/test_golden.py -p no:xdist
 
 ## RunFunction latency, throughput and peak RSS against the SDK floor (~90 s); writes docs/benchmarks.md.
 bench: setup
