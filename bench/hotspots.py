@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from run import SEED_LABEL, build_payload
 
-from function import fn
+from function.serving import fn
 
 if TYPE_CHECKING:
     from pyinstrument.frame import Frame

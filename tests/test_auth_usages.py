@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from conftest import EXAMPLES, SEED, as_shape, load, platform_input
 
-from function import naming
 from function.compose import Outcome, compose
-from function.fakeprovider import FakeProvider
-from function.simulate import simulate
+from function.model import naming
+from function.offline.fakeprovider import FakeProvider
+from function.offline.simulate import simulate
 
 AUTH = EXAMPLES / "claim-auth-throttling.yaml"
 

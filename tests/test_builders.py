@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from conftest import SEED, as_shape, load, platform_input
 
-from function import naming
 from function.compose import Outcome, compose
-from function.fakeprovider import FakeProvider
-from function.naming import Names
-from function.simulate import simulate
+from function.model import naming
+from function.model.naming import Names
+from function.offline.fakeprovider import FakeProvider
+from function.offline.simulate import simulate
 
 LISTENER = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/net/shared/0123456789abcdef/0123456789abcdef"  # noqa: E501
 AWS_KEYS = {

@@ -11,22 +11,22 @@ import crdcheck
 import pytest
 from conftest import SEED, as_shape, load, platform_input
 
-from function import domain, naming
 from function.compose import Outcome, compose
-from function.fakeprovider import FakeProvider
-from function.simulate import simulate
+from function.model import keys, naming
+from function.offline.fakeprovider import FakeProvider
+from function.offline.simulate import simulate
 
 ZONE = "Z0123456789ABCDEFGHIJ"
 DOMAIN = "api.mycompany.com"  # the seed claim's
 ALL_KEYS = {
-    domain.CERTIFICATE,
-    domain.VALIDATION_RECORD,
-    domain.CERTIFICATE_VALIDATION,
-    domain.DOMAIN_NAME,
-    domain.API_MAPPING,
-    domain.ALIAS_RECORD,
+    keys.CERTIFICATE,
+    keys.VALIDATION_RECORD,
+    keys.CERTIFICATE_VALIDATION,
+    keys.DOMAIN_NAME,
+    keys.API_MAPPING,
+    keys.ALIAS_RECORD,
 }
-RECORDS = {domain.VALIDATION_RECORD, domain.ALIAS_RECORD}
+RECORDS = {keys.VALIDATION_RECORD, keys.ALIAS_RECORD}
 WITH_ZONE = {"dns": {"hostedZoneId": ZONE}}
 Observed = dict[str, dict[str, Any]]
 Change = Callable[[Observed], None]
@@ -87,8 +87,8 @@ def _forget(key: str, field: str) -> Change:
 
 
 def _pending_certificate(observed: Observed) -> None:
-    observed[domain.CERTIFICATE]["status"]["atProvider"]["status"] = "PENDING_VALIDATION"
-    _not_ready(domain.CERTIFICATE_VALIDATION)(observed)
+    observed[keys.CERTIFICATE]["status"]["atProvider"]["status"] = "PENDING_VALIDATION"
+    _not_ready(keys.CERTIFICATE_VALIDATION)(observed)
 
 
 # --- what is composed -----------------------------------------------------------------------
@@ -136,31 +136,31 @@ def test_what_is_composed(
     ("zone", "key", "changes", "reason"),
     [
         pytest.param(
-            False, domain.DOMAIN_NAME, [_not_ready(domain.CERTIFICATE_VALIDATION)],
+            False, keys.DOMAIN_NAME, [_not_ready(keys.CERTIFICATE_VALIDATION)],
             "waiting for certificate-validation to be ready",
             id="domain-name-waits-for-issued-certificate",
         ),
         pytest.param(
-            False, domain.API_MAPPING, [_not_ready(domain.DOMAIN_NAME)],
+            False, keys.API_MAPPING, [_not_ready(keys.DOMAIN_NAME)],
             "waiting for domain-name to be ready", id="mapping-waits-for-domain-name",
         ),
         pytest.param(
-            False, domain.API_MAPPING, [_not_ready("stage")],
+            False, keys.API_MAPPING, [_not_ready("stage")],
             "waiting for stage to be ready", id="mapping-waits-for-stage",
         ),
         pytest.param(
-            True, domain.VALIDATION_RECORD,
-            [_forget(domain.CERTIFICATE, "domainValidationOptions")],
+            True, keys.VALIDATION_RECORD,
+            [_forget(keys.CERTIFICATE, "domainValidationOptions")],
             "waiting for the certificate's DNS validation record",
             id="validation-record-waits-for-acm-values",
         ),
         pytest.param(
-            True, domain.CERTIFICATE_VALIDATION, [_not_ready(domain.VALIDATION_RECORD)],
+            True, keys.CERTIFICATE_VALIDATION, [_not_ready(keys.VALIDATION_RECORD)],
             "waiting for certificate-validation-record to be ready",
             id="validation-waits-for-its-record",
         ),
         pytest.param(
-            True, domain.ALIAS_RECORD, [_forget(domain.DOMAIN_NAME, "domainNameConfiguration")],
+            True, keys.ALIAS_RECORD, [_forget(keys.DOMAIN_NAME, "domainNameConfiguration")],
             "waiting for the domain name's target domain name and hosted zone",
             id="alias-waits-for-target",
         ),
@@ -182,25 +182,25 @@ def test_gating(zone: bool, key: str, changes: list[Change], reason: str) -> Non
     ("zone", "key", "changes"),
     [
         pytest.param(
-            False, domain.DOMAIN_NAME,
-            [_absent(domain.CERTIFICATE), _not_ready(domain.CERTIFICATE_VALIDATION)],
+            False, keys.DOMAIN_NAME,
+            [_absent(keys.CERTIFICATE), _not_ready(keys.CERTIFICATE_VALIDATION)],
             id="domain-name-survives-certificate-flap",
         ),
         pytest.param(
-            True, domain.VALIDATION_RECORD,
-            [_forget(domain.CERTIFICATE, "domainValidationOptions")],
+            True, keys.VALIDATION_RECORD,
+            [_forget(keys.CERTIFICATE, "domainValidationOptions")],
             id="validation-record-falls-back-to-own-spec",
         ),
         pytest.param(
-            True, domain.CERTIFICATE_VALIDATION, [_forget(domain.VALIDATION_RECORD, "fqdn")],
+            True, keys.CERTIFICATE_VALIDATION, [_forget(keys.VALIDATION_RECORD, "fqdn")],
             id="validation-falls-back-to-own-fqdns",
         ),
         pytest.param(
-            True, domain.ALIAS_RECORD, [_forget(domain.DOMAIN_NAME, "domainNameConfiguration")],
+            True, keys.ALIAS_RECORD, [_forget(keys.DOMAIN_NAME, "domainNameConfiguration")],
             id="alias-falls-back-to-own-target",
         ),
         pytest.param(
-            True, domain.API_MAPPING, [_not_ready(domain.DOMAIN_NAME), _not_ready("stage")],
+            True, keys.API_MAPPING, [_not_ready(keys.DOMAIN_NAME), _not_ready("stage")],
             id="mapping-kept-while-dependencies-recover",
         ),
     ],
@@ -225,12 +225,12 @@ def test_manifests_follow_aws_facts() -> None:
     """DNS-validated certificate in the API's region, domain as external name, no record region."""
     observed = _converged_observed(zone=True)
     outcome = _compose(copy.deepcopy(observed), zone=True)
-    certificate = _fp(outcome, domain.CERTIFICATE)
+    certificate = _fp(outcome, keys.CERTIFICATE)
     assert certificate["domainName"] == DOMAIN
     assert certificate["validationMethod"] == "DNS"
     assert certificate["region"] == _fp(outcome, "api")["region"]
 
-    name = outcome.resources[domain.DOMAIN_NAME]
+    name = outcome.resources[keys.DOMAIN_NAME]
     assert name["metadata"]["annotations"][naming.EXTERNAL_NAME] == DOMAIN
     assert name["spec"]["forProvider"]["domainNameConfiguration"] == {
         "certificateArnSelector": {"matchControllerRef": True},
@@ -238,18 +238,18 @@ def test_manifests_follow_aws_facts() -> None:
         "securityPolicy": "TLS_1_2",
     }
 
-    option = observed[domain.CERTIFICATE]["status"]["atProvider"]["domainValidationOptions"][0]
-    record = _fp(outcome, domain.VALIDATION_RECORD)
+    option = observed[keys.CERTIFICATE]["status"]["atProvider"]["domainValidationOptions"][0]
+    record = _fp(outcome, keys.VALIDATION_RECORD)
     assert (record["name"], record["type"], record["records"]) == (
         option["resourceRecordName"],
         option["resourceRecordType"],
         [option["resourceRecordValue"]],
     )
-    fqdn = observed[domain.VALIDATION_RECORD]["status"]["atProvider"]["fqdn"]
-    assert _fp(outcome, domain.CERTIFICATE_VALIDATION)["validationRecordFqdns"] == [fqdn]
+    fqdn = observed[keys.VALIDATION_RECORD]["status"]["atProvider"]["fqdn"]
+    assert _fp(outcome, keys.CERTIFICATE_VALIDATION)["validationRecordFqdns"] == [fqdn]
 
-    target = observed[domain.DOMAIN_NAME]["status"]["atProvider"]["domainNameConfiguration"]
-    assert _fp(outcome, domain.ALIAS_RECORD) == {
+    target = observed[keys.DOMAIN_NAME]["status"]["atProvider"]["domainNameConfiguration"]
+    assert _fp(outcome, keys.ALIAS_RECORD) == {
         "zoneId": ZONE,
         "name": DOMAIN,
         "type": "A",
@@ -260,7 +260,7 @@ def test_manifests_follow_aws_facts() -> None:
         },
     }
     assert {"apiIdSelector", "domainNameSelector", "stageSelector"} <= set(
-        _fp(outcome, domain.API_MAPPING)
+        _fp(outcome, keys.API_MAPPING)
     )
     for key in RECORDS:
         assert "region" not in _fp(outcome, key)
@@ -285,10 +285,10 @@ def test_crd_valid_in_both_shapes(shape: str, zone: bool) -> None:
         pytest.param(False, [], True, id="no-zone-live-once-mapped"),
         pytest.param(True, [], True, id="zone-live-once-mapped-and-aliased"),
         pytest.param(
-            False, [_not_ready(domain.API_MAPPING)], False, id="not-live-before-mapping"
+            False, [_not_ready(keys.API_MAPPING)], False, id="not-live-before-mapping"
         ),
         pytest.param(
-            True, [_not_ready(domain.ALIAS_RECORD)], False, id="not-live-before-alias"
+            True, [_not_ready(keys.ALIAS_RECORD)], False, id="not-live-before-alias"
         ),
     ],
 )  # fmt: skip
@@ -324,8 +324,8 @@ def test_status(zone: bool, lists_records: bool) -> None:
     """status.customDomain names the domain, its DNS target and, without a zone, the records."""
     observed = _converged_observed(zone)
     outcome = _compose(copy.deepcopy(observed), zone=zone)
-    target = observed[domain.DOMAIN_NAME]["status"]["atProvider"]["domainNameConfiguration"]
-    option = observed[domain.CERTIFICATE]["status"]["atProvider"]["domainValidationOptions"][0]
+    target = observed[keys.DOMAIN_NAME]["status"]["atProvider"]["domainNameConfiguration"]
+    option = observed[keys.CERTIFICATE]["status"]["atProvider"]["domainValidationOptions"][0]
     expected: dict[str, Any] = {
         "enabled": True,
         "domain": DOMAIN,
@@ -355,9 +355,9 @@ def test_status(zone: bool, lists_records: bool) -> None:
 )
 def test_pending_names_the_records_while_not_issued(zone: bool, asks_user: bool) -> None:
     """Until ACM issues the certificate, pending tells the user which record to create."""
-    observed = _changed(zone, _absent(domain.DOMAIN_NAME), _pending_certificate)
+    observed = _changed(zone, _absent(keys.DOMAIN_NAME), _pending_certificate)
     outcome = _compose(observed, zone=zone)
-    option = observed[domain.CERTIFICATE]["status"]["atProvider"]["domainValidationOptions"][0]
+    option = observed[keys.CERTIFICATE]["status"]["atProvider"]["domainValidationOptions"][0]
     asks = [line for line in outcome.status["pending"] if line.startswith("certificate:")]
     assert bool(asks) is asks_user
     if asks_user:

@@ -29,10 +29,11 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1beta1 import run_function_pb2 as fnv1beta1
 from google.protobuf import json_format
 
-from function import fn, offline
-from function.fakeprovider import FakeProvider
 from function.main import cli
-from function.simulate import simulate
+from function.offline import documents
+from function.offline.fakeprovider import FakeProvider
+from function.offline.simulate import simulate
+from function.serving import fn
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -48,7 +49,7 @@ V1BETA1_METHOD = "/apiextensions.fn.proto.v1beta1.FunctionRunnerService/RunFunct
 
 
 def _input(shape: str) -> dict[str, Any]:
-    found = offline.input_from(offline.load_documents(COMPOSITIONS / SHAPES[shape]))
+    found = documents.input_from(documents.load_documents(COMPOSITIONS / SHAPES[shape]))
     assert found is not None
     return found
 
@@ -157,11 +158,11 @@ def test_flapping_answers(path: Path, shape: str) -> None:
         del gone[key]
         variants.append((f"{key} gone", gone))
     for name, state in variants:
-        rsp = fn.run(offline.request(xr, state, function_input))
-        status = offline.status_of(rsp)
+        rsp = fn.run(documents.request(xr, state, function_input))
+        status = documents.status_of(rsp)
         answers[name] = {
             "sha256": _sha256(rsp.SerializeToString(deterministic=True)),
-            "fatal": offline.fatal_of(rsp),
+            "fatal": documents.fatal_of(rsp),
             "pending": status.get("pending"),
         }
     _compare(f"flapping/{path.stem}-{shape}.yaml", _dump(answers))
@@ -197,18 +198,18 @@ def test_cli_output(run: str, path: Path) -> None:
 
 def _grpc_requests() -> list[tuple[str, str, bytes]]:
     """(name, method, request bytes): first and converged calls, memo hits, a refusal, v1beta1."""
-    xr = offline.composite_from(load(SEED))
+    xr = documents.composite_from(load(SEED))
     function_input = _input("legacy")
-    first = offline.request(xr, {}, function_input)
+    first = documents.request(xr, {}, function_input)
     converged_xr, observed = _converged(SEED, "legacy")
-    converged = offline.request(converged_xr, observed, function_input)
+    converged = documents.request(converged_xr, observed, function_input)
     # A field nothing reads changes the tag but not the answer: the memo gives it again.
     touched = copy.deepcopy(observed)
     touched["api"].setdefault("metadata", {})["resourceVersion"] = "2"
-    unread = offline.request(converged_xr, touched, function_input)
+    unread = documents.request(converged_xr, touched, function_input)
     broken = copy.deepcopy(xr)
     broken["spec"]["vpc"]["subnetIds"] = ["12345"]
-    refused = offline.request(broken, {}, function_input)
+    refused = documents.request(broken, {}, function_input)
     beta = fnv1beta1.RunFunctionRequest.FromString(first.SerializeToString(deterministic=True))
     deterministic = [
         ("first", V1_METHOD, first),

@@ -28,7 +28,7 @@ from conftest import ROOT, skip_or_fail
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from test_server import CHANNEL_OPTIONS, V1_METHOD, Launcher, Server
 
-from function import offline
+from function.offline import documents
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -73,7 +73,7 @@ def _raw(channel: grpc.Channel) -> Callable[..., bytes]:
 def _expected(data: bytes) -> bytes:
     """The answer to a serialized request, composed in-process: what the server must send."""
     (answer,) = bench.composed_answers([data])
-    assert offline.fatal_of(fnv1.RunFunctionResponse.FromString(answer)) is None
+    assert documents.fatal_of(fnv1.RunFunctionResponse.FromString(answer)) is None
     return bytes(answer)
 
 
@@ -82,7 +82,7 @@ def _problem(raw: bytes, expected: bytes) -> str | None:
     if raw == expected:
         return None
     rsp = fnv1.RunFunctionResponse.FromString(raw)
-    if (fatal := offline.fatal_of(rsp)) is not None:
+    if (fatal := documents.fatal_of(rsp)) is not None:
         return f"Fatal: {fatal}"
     return f"an answer of {len(raw)} bytes, not the {len(expected)} composing gives"
 
@@ -150,7 +150,7 @@ def _reconciles(state: Any, name: str) -> list[bytes]:  # state: a bench.Converg
         observed["api"]["metadata"]["resourceVersion"] = version
         if api_id is not None:
             observed["api"]["status"]["atProvider"]["id"] = api_id
-        req = offline.request(xr, observed, state.function_input)
+        req = documents.request(xr, observed, state.function_input)
         requests.append(req.SerializeToString())
     return requests
 

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from conftest import SEED, load, platform_input, served
 
-from function import fn, offline
-from function.fakeprovider import FakeProvider
-from function.memo import Memo
-from function.observed import same
-from function.simulate import simulate
+from function.model.observed import same
+from function.offline import documents
+from function.offline.fakeprovider import FakeProvider
+from function.offline.simulate import simulate
+from function.serving import fn
+from function.serving.memo import Memo
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -38,12 +39,12 @@ class Call:
 
     def request(self) -> fnv1.RunFunctionRequest:
         """The request Crossplane would send for this call."""
-        req = offline.request(self.xr, self.observed, self.inp)
+        req = documents.request(self.xr, self.observed, self.inp)
         if self.desired is not None:
             req.desired.composite.resource.update(self.desired)
         if self.context is not None:
             req.context.update(self.context)
-        offline.retag(req)
+        documents.retag(req)
         if self.tag is not None:
             req.meta.tag = self.tag
         return req

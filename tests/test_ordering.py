@@ -8,14 +8,15 @@ from typing import Any
 import pytest
 from conftest import SEED, as_shape, load, platform_input
 
-from function import fn, offline
 from function.compose import compose
-from function.fakeprovider import FakeProvider
-from function.model import Desired
-from function.observed import Observed
+from function.model.context import Desired
+from function.model.observed import Observed
+from function.model.readiness import is_ready
+from function.offline import documents
+from function.offline.fakeprovider import FakeProvider
+from function.offline.simulate import simulate
 from function.ordering import gate
-from function.readiness import is_ready
-from function.simulate import simulate
+from function.serving import fn
 
 
 def _ready(kind: str = "API") -> dict[str, Any]:
@@ -53,35 +54,36 @@ def test_readiness(resource: dict[str, Any] | None, expected: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    ("item", "observed", "emitted", "reason"),
+    ("item", "after", "observed", "emitted", "reason"),
     [
-        pytest.param(Desired("b", {"k": 1}, ("a",)), {}, False, "waiting for a to be ready",
+        pytest.param(Desired("b", {"k": 1}), ("a",), {}, False, "waiting for a to be ready",
                      id="dependency-absent"),
-        pytest.param(Desired("b", {"k": 1}, ("a",)), {"a": {"kind": "API"}}, False,
+        pytest.param(Desired("b", {"k": 1}), ("a",), {"a": {"kind": "API"}}, False,
                      "waiting for a to be ready", id="dependency-not-ready"),
-        pytest.param(Desired("b", {"k": 1}, ("a",)), {"a": _ready()}, True, None,
+        pytest.param(Desired("b", {"k": 1}), ("a",), {"a": _ready()}, True, None,
                      id="dependency-ready"),
-        pytest.param(Desired("b", None, (), "the ARN"), {}, False, "waiting for the ARN",
+        pytest.param(Desired("b", None, "the ARN"), (), {}, False, "waiting for the ARN",
                      id="value-missing"),
-        pytest.param(Desired("b", {"k": 1}, ("a",)), {"b": {"kind": "X"}}, True, None,
+        pytest.param(Desired("b", {"k": 1}), ("a",), {"b": {"kind": "X"}}, True, None,
                      id="observed-kept-though-dependency-gone"),
     ],
 )  # fmt: skip
 def test_gate(
     item: Desired,
+    after: tuple[str, ...],
     observed: dict[str, Any],
     emitted: bool,
     reason: str | None,
 ) -> None:
     """A new resource waits for its dependencies; an observed one is never held back."""
-    plan = gate([item], Observed(observed))
+    plan = gate([item], Observed(observed), {"b": after})
     assert (item in plan.emit) is emitted
     assert plan.held == (() if reason is None else (("b", reason),))
 
 
 def test_gate_reports_unrenderable_observed_resource() -> None:
     """An observed resource whose manifest cannot be rebuilt is reported, not silently dropped."""
-    plan = gate([Desired("b", None, (), "the ARN")], Observed({"b": {"kind": "X"}}))
+    plan = gate([Desired("b", None, "the ARN")], Observed({"b": {"kind": "X"}}), {"b": ()})
     assert plan.lost == ("b",)
 
 
@@ -158,7 +160,7 @@ def test_ready_xr_and_ttl() -> None:
 def test_identical_calls_identical_bytes() -> None:
     """The same request gives byte-identical responses, and status does not flip between calls."""
     xr, observed = _converged_state()
-    req = offline.request(xr, observed, platform_input())
+    req = documents.request(xr, observed, platform_input())
     first, second = fn.run(req), fn.run(copy.deepcopy(req))
     assert first.SerializeToString() == second.SerializeToString()
     assert first.SerializeToString(deterministic=True) == second.SerializeToString(
@@ -169,7 +171,7 @@ def test_identical_calls_identical_bytes() -> None:
 def test_response_sets_readiness_for_every_resource() -> None:
     """No composed resource is left READY_UNSPECIFIED."""
     xr, observed = _converged_state()
-    rsp = fn.run(offline.request(xr, observed, platform_input()))
+    rsp = fn.run(documents.request(xr, observed, platform_input()))
     assert rsp.desired.resources
     assert {r.ready for r in rsp.desired.resources.values()} == {fn.fnv1.READY_TRUE}
     assert rsp.desired.composite.ready == fn.fnv1.READY_TRUE
@@ -179,8 +181,8 @@ def test_response_sets_readiness_for_every_resource() -> None:
 def test_status_merges_with_earlier_steps() -> None:
     """Status fields set by an earlier function survive; ours are set alongside."""
     xr, observed = _converged_state()
-    req = offline.request(xr, observed, platform_input())
+    req = documents.request(xr, observed, platform_input())
     req.desired.composite.resource.update({"status": {"fromEarlierStep": "kept"}})
-    status = offline.status_of(fn.run(req))
+    status = documents.status_of(fn.run(req))
     assert status["fromEarlierStep"] == "kept"
     assert status["ready"] is True

@@ -13,14 +13,17 @@ import crdcheck
 import pytest
 from conftest import EXAMPLES, SEED, as_shape, load, platform_input, skip_or_fail
 
-from function import gatewayapi, naming, routing
+from function.builders import destinationrules, gatewayapi, istio
 from function.compose import compose
-from function.fakeprovider import FakeProvider
-from function.model import Context
-from function.naming import Shape
-from function.observed import Observed
-from function.simulate import simulate
-from function.spec import parse_input, parse_spec
+from function.model import keys, naming
+from function.model.context import Context, Desired
+from function.model.naming import Shape
+from function.model.observed import Observed
+from function.model.platform import parse_input
+from function.model.spec import parse_spec
+from function.offline.fakeprovider import FakeProvider
+from function.offline.simulate import simulate
+from function.ordering import needs
 
 ISTIO, GATEWAY_API = "istio", "gatewayAPI"
 MODES = (ISTIO, GATEWAY_API)
@@ -68,13 +71,20 @@ def _context(xr: dict[str, Any], function_input: dict[str, Any]) -> Context:
     )
 
 
+def _routing(ctx: Context) -> list[Desired]:
+    """Every ingress builder's resources, in the pipeline's order."""
+    return [
+        d for build in (istio.build, gatewayapi.build, destinationrules.build) for d in build(ctx)
+    ]
+
+
 def _composed(
     apps: list[dict[str, Any]], mode: str | None = None, *, shape: str = "legacy", **spec: Any
 ) -> dict[str, dict[str, Any]]:
     """The routing builder's Objects by key (gating aside: routes wait only for the namespace)."""
     ctx = _context(_xr(apps, shape=shape, **spec), _input(mode))
-    desired = routing.build(ctx)
-    assert all(d.after == ("namespace",) for d in desired)
+    desired = _routing(ctx)
+    assert all(needs(ctx, d, {"namespace"}) == ("namespace",) for d in desired)
     return {d.key: d.manifest for d in desired if d.manifest is not None}
 
 
@@ -84,14 +94,14 @@ def _manifest(resources: dict[str, dict[str, Any]], key: str) -> dict[str, Any]:
 
 
 def _istio_routes(resources: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {r["name"]: r for r in _manifest(resources, routing.ROUTES)["spec"]["http"]}
+    return {r["name"]: r for r in _manifest(resources, keys.INGRESS_ROUTES)["spec"]["http"]}
 
 
 def _gateway_rules(resources: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {
         rule["name"]: rule
         for key in resources
-        if key.startswith(gatewayapi.HTTPROUTE)
+        if key.startswith(keys.HTTPROUTE)
         for rule in _manifest(resources, key)["spec"]["rules"]
     }
 
@@ -291,7 +301,7 @@ def test_gateway_api_http_route() -> None:
         _xr([{**API, "hosts": ["b.example.com", "a.example.com"]}]),
         _input(GATEWAY_API, gatewayName="edge", gatewayNamespace="gateways", gatewaySection="http"),
     )
-    (desired,) = [d for d in routing.build(ctx) if d.key.startswith(gatewayapi.HTTPROUTE)]
+    (desired,) = [d for d in _routing(ctx) if d.key.startswith(keys.HTTPROUTE)]
     assert desired.key == "ingress-httproute-api"
     assert desired.manifest is not None
     route = desired.manifest["spec"]["forProvider"]["manifest"]
@@ -416,7 +426,7 @@ def test_mode_selection(
     """``routing.build`` dispatches on the environment's, else the platform's, ingressMode."""
     spec = {} if spec_mode is None else {"ingressMode": spec_mode}
     ctx = _context(_xr([API], **spec), _input(input_mode))
-    kinds = {d.manifest["spec"]["forProvider"]["manifest"]["kind"] for d in routing.build(ctx)}
+    kinds = {d.manifest["spec"]["forProvider"]["manifest"]["kind"] for d in _routing(ctx)}
     assert kind in kinds, reason
 
 

@@ -31,8 +31,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from function import offline
-from function.simulate import simulate
+from function.offline import documents
+from function.offline.simulate import simulate
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -347,11 +347,11 @@ def insecure_server(module_launcher: Launcher) -> Server:
 
 
 def _seed_xr() -> dict[str, object]:
-    return offline.composite_from(yaml.safe_load(SEED.read_text(encoding="utf-8")))
+    return documents.composite_from(yaml.safe_load(SEED.read_text(encoding="utf-8")))
 
 
 def _seed_request() -> fnv1.RunFunctionRequest:
-    return offline.request(_seed_xr(), {}, None, tag="test-server")
+    return documents.request(_seed_xr(), {}, None, tag="test-server")
 
 
 def _channel(target: str, tls: grpc.ChannelCredentials | None) -> grpc.Channel:
@@ -396,9 +396,9 @@ def _raw_call(channel: grpc.Channel, body: bytes) -> bytes:
 
 def _assert_first_wave(rsp: fnv1.RunFunctionResponse) -> None:
     """The seed claim's first answer: the independent resources and a gateway status."""
-    assert offline.fatal_of(rsp) is None
-    assert set(offline.desired_of(rsp)) == FIRST_WAVE
-    status = offline.status_of(rsp)
+    assert documents.fatal_of(rsp) is None
+    assert set(documents.desired_of(rsp)) == FIRST_WAVE
+    status = documents.status_of(rsp)
     assert status["apiGateway"]["enabled"] is True
     assert status["ready"] is False
     assert rsp.desired.composite.ready == fnv1.READY_FALSE
@@ -611,7 +611,7 @@ def test_empty_body_is_a_fatal_result_not_a_crash(insecure_server: Server) -> No
     """Zero bytes is a valid, empty RunFunctionRequest: the function must say why it is bad."""
     with _channel(insecure_server.target, None) as channel:
         rsp = fnv1.RunFunctionResponse.FromString(_raw_call(channel, b""))
-    fatal = offline.fatal_of(rsp)
+    fatal = documents.fatal_of(rsp)
     assert fatal is not None
     assert "spec" in fatal
     assert not rsp.desired.resources

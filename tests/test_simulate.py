@@ -15,8 +15,8 @@ import crdcheck
 import pytest
 from conftest import SEED, as_shape, example_files, load, platform_input, skip_or_fail
 
-from function import naming
-from function.simulate import Simulation, simulate
+from function.model import naming
+from function.offline.simulate import Simulation, simulate
 
 if TYPE_CHECKING:
     from pathlib import Path

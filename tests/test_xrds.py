@@ -21,18 +21,17 @@ import yaml
 from celpy import celtypes
 from pydantic import BaseModel, ValidationError
 
-from function import offline
-from function.simulate import simulate
-from function.spec import (
+from function.model.platform import FunctionInput, parse_input
+from function.model.spec import (
     LOG_RETENTION_DAYS,
     MAX_ROUTES,
     MAX_SUBNETS,
     EnvironmentSpec,
-    FunctionInput,
     Include,
-    parse_input,
     parse_spec,
 )
+from function.offline import documents
+from function.offline.simulate import simulate
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -469,7 +468,7 @@ def test_example_is_valid_for_its_xrd(document: dict[str, Any]) -> None:
 def _composition_inputs() -> list[Any]:
     params = []
     for path in sorted(COMPOSITIONS.glob("*.yaml")):
-        found = offline.input_from(offline.load_documents(path))
+        found = documents.input_from(documents.load_documents(path))
         if found is not None:
             params.append(pytest.param(found, id=path.name))
     return params
@@ -487,7 +486,7 @@ def test_function_status_fits_status_schema(document: dict[str, Any]) -> None:
     """Every status the function writes, round after round, survives the XRD's pruning."""
     inputs = _composition_inputs()
     function_input = inputs[0].values[0] if inputs else None
-    result = simulate(offline.composite_from(document), function_input)
+    result = simulate(documents.composite_from(document), function_input)
     assert result.fatal is None
     status_schema = _schema(_load(XRD_LEGACY))["properties"]["status"]
     schema = {"type": "object", "properties": {"status": status_schema}}

@@ -10,15 +10,15 @@ from crossplane.function import logging, response
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 
-from function import convert
 from function.compose import Outcome, compose
+from function.model import convert
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     import grpc
 
-    from function.memo import Encoded, Memo
+    from function.serving.memo import Encoded, Memo
 
     # What the memo hands out is already serialized; both serialize the same way.
     Answer = fnv1.RunFunctionResponse | Encoded

@@ -1,16 +1,18 @@
-"""The values every builder receives and returns."""
+"""The values every builder receives and returns: a Context in, Desired resources out."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from function import naming
-from function.naming import KindVersion, Names, Shape
-from function.spec import EnvironmentSpec, FunctionInput, Include
+from function.model import naming
+from function.model.naming import KindVersion, Names, Shape
+from function.model.spec import Include
 
 if TYPE_CHECKING:
-    from function.observed import Observed
+    from function.model.observed import Observed
+    from function.model.platform import FunctionInput
+    from function.model.spec import EnvironmentSpec
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,15 @@ class Context:
         return self.spec.includes(Include.API_GATEWAY)
 
     @property
+    def custom_domain(self) -> bool:
+        """Whether the custom domain is composed: API Gateway, a domain, and not opted out."""
+        return (
+            self.api_gateway
+            and self.spec.domain is not None
+            and self.spec.api_gateway.custom_domain
+        )
+
+    @property
     def listener_arn(self) -> str | None:
         """A listener given by the claim or the platform; None means compose one."""
         return self.spec.api_gateway.listener_arn or self.platform.shared.listener_arn
@@ -53,6 +64,11 @@ class Context:
     def ingress_mode(self) -> str:
         """Istio (Gateway + VirtualService) or gatewayAPI (HTTPRoute on a shared Gateway)."""
         return self.spec.ingress_mode or self.platform.ingress_mode
+
+    @property
+    def gateway_api(self) -> bool:
+        """Whether the routes are Gateway API HTTPRoutes rather than an Istio VirtualService."""
+        return self.ingress_mode == "gatewayAPI"
 
     @property
     def hosted_zone_id(self) -> str | None:
@@ -128,17 +144,18 @@ class Context:
 
 @dataclass(frozen=True)
 class Desired:
-    """One composed resource a builder wants, and what it waits for.
+    """One composed resource a builder wants.
 
     ``manifest`` is None while a value it needs (an ARN, an id) is not known yet;
-    ``waiting_for`` then says which. ``after`` names composed resources that must
-    be ready before this one is first created.
+    ``waiting_for`` then says which. What it waits for before it is first created
+    is not said here but in ``edges``, under its ``role``: its key, unless many
+    keys share one row there (every JWT route is a ``keys.JWT_ROUTE``).
     """
 
     key: str
     manifest: dict[str, Any] | None
-    after: tuple[str, ...] = ()
     waiting_for: str = ""
+    role: str | None = None
 
 
 def selector() -> dict[str, bool]:

@@ -27,23 +27,17 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from function.compose_errors import InvalidError
-from function.model import Context, Desired
-from function.vcluster import NAMESPACE
+from function.model import keys, naming
+from function.model.context import Context, Desired
+from function.model.errors import InvalidError
+from function.model.routes import plan
 
 if TYPE_CHECKING:
-    from function.routing import Backend, CorsPolicy, Route
+    from function.model.routes import Backend, CorsPolicy, Route
 
-HTTPROUTE = "ingress-httproute"  # one per app: ingress-httproute-<app name>
-API_VERSION = "gateway.networking.k8s.io/v1"
 MAX_CORS_ITEMS = 64  # the HTTPRoute CORS filter's maxItems for origins and headers
 _UNITS = (("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1))
 _DURATION = re.compile(r"^([0-9]{1,5}(h|m|s|ms)){1,4}$")  # GEP-2257, as in the CRD
-
-
-def key(app: str) -> str:
-    """The composed-resource key of an app's HTTPRoute."""
-    return f"{HTTPROUTE}-{app}"
 
 
 def _duration(field: str, milliseconds: int) -> str:
@@ -148,7 +142,7 @@ def _http_route(ctx: Context, resource: str, routes: list[Route]) -> dict[str, A
     if first.hosts:
         spec["hostnames"] = list(first.hosts)
     return {
-        "apiVersion": API_VERSION,
+        "apiVersion": naming.GATEWAY_API_VERSION,
         "kind": "HTTPRoute",
         "metadata": {
             "name": f"{ctx.names.env}-{first.app}",
@@ -159,18 +153,20 @@ def _http_route(ctx: Context, resource: str, routes: list[Route]) -> dict[str, A
     }
 
 
-def build(ctx: Context, routes: list[Route]) -> list[Desired]:
-    """An HTTPRoute per app, from the validated routes ``routing.plan`` ordered.
+def build(ctx: Context) -> list[Desired]:
+    """An HTTPRoute per app, in ``ingressMode`` gatewayAPI, in ``routes.plan``'s order.
 
     Raises:
         InvalidError: A route needs something the standard-channel HTTPRoute lacks.
     """
+    if not ctx.gateway_api:
+        return []
     by_app: dict[str, list[Route]] = {}
-    for route in routes:
+    for route in plan(ctx):
         by_app.setdefault(route.app, []).append(route)
     desired = []
     for app, app_routes in by_app.items():
-        resource = key(app)
-        manifest = _http_route(ctx, resource, app_routes)
-        desired.append(Desired(resource, ctx.k8s_object(resource, manifest), after=(NAMESPACE,)))
+        key = keys.httproute(app)
+        manifest = _http_route(ctx, key, app_routes)
+        desired.append(Desired(key, ctx.k8s_object(key, manifest), role=keys.HTTPROUTE))
     return desired

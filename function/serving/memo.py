@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-from function import convert
-from function.observed import Observed, Question, dig, text
+from function.model import convert
+from function.model.observed import Observed, Question, dig, text
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

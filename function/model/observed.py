@@ -8,14 +8,17 @@ answers (``agrees``) without composing again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, overload
 
-from function.convert import plain
-from function.readiness import is_ready
+from function.model.convert import plain
+from function.model.readiness import is_ready
 
 # A question put to observed state: ("has", key), ("ready", key) or ("get", key, *path).
 Question = tuple[str, ...]
+# A composed resource's key, then a path into one of its parts.
+Field = tuple[str, ...]
+T = TypeVar("T")
 
 
 def dig(obj: Any, *path: str) -> Any:  # noqa: ANN401
@@ -74,13 +77,55 @@ class Observed:
         """A nested value of an observed resource as plain data, or None."""
         return self._ask("get", key, *path)
 
-    def text(self, key: str, *path: str) -> str | None:
-        """A nested non-empty string of an observed resource, or None."""
-        return text(self.get(key, *path))
+    def reported(self, key: str, *path: str) -> Any:  # noqa: ANN401
+        """A value AWS reported for a resource (under ``status.atProvider``), or None."""
+        return self.get(key, "status", "atProvider", *path)
+
+    def sent(self, key: str, *path: str) -> Any:  # noqa: ANN401
+        """A value this function sent for a resource (under ``spec.forProvider``), or None."""
+        return self.get(key, "spec", "forProvider", *path)
 
     def at_provider(self, key: str, field: str) -> str | None:
         """A string from ``status.atProvider``: the values AWS assigned."""
-        return self.text(key, "status", "atProvider", field)
+        return text(self.reported(key, field))
+
+    @overload
+    def reported_or_sent(self, reported: Field, sent: Field) -> str | None: ...
+
+    @overload
+    def reported_or_sent(
+        self,
+        reported: Field,
+        sent: Field,
+        read: Callable[[Any], T | None],
+        read_sent: Callable[[Any], T | None] | None = None,
+    ) -> T | None: ...
+
+    def reported_or_sent(
+        self,
+        reported: Field,
+        sent: Field,
+        read: Callable[[Any], Any] = text,
+        read_sent: Callable[[Any], Any] | None = None,
+    ) -> Any:
+        """The value AWS reports at ``reported``, else the one this function sent at ``sent``.
+
+        A dependent copies a value its dependency reports (an ARN, an id). When the
+        dependency flaps and stops reporting it, the dependent, once created, keeps
+        the value it was sent last time: dropping it would make Crossplane delete it.
+
+        Args:
+            reported: the dependency's key, then a path under its ``status.atProvider``.
+            sent: the dependent's key, then a path under its ``spec.forProvider``.
+            read: turns the raw value into the wanted one, or None if it is missing or
+                malformed; a non-empty string by default.
+            read_sent: the same for the sent value, where it is kept in another form
+                (a list holding the one string AWS reports); ``read`` by default.
+        """
+        value = read(self.reported(*reported))
+        if value is not None:
+            return value
+        return (read_sent or read)(self.sent(*sent))
 
     def ready(self, key: str) -> bool:
         """Whether the resource exists and is ready."""

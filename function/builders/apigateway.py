@@ -11,19 +11,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from function import loadbalancer, naming
-from function.compose_errors import InvalidError
-from function.model import Context, Desired, selector
-from function.spec import App, RouteAuth, Throttling
+from function.model import keys, naming
+from function.model.context import Context, Desired, selector
+from function.model.errors import InvalidError
+from function.model.reported import listener_arn
+from function.model.spec import App, RouteAuth, Throttling
 
-API = "api"
-VPC_LINK = "vpc-link"
-INTEGRATION = "integration"
-ROUTE_PROXY = "route-proxy"
-ROUTE_ROOT = "route-root"
-STAGE = "stage"
-ACCESS_LOGS = "access-log-group"
-AUTHORIZER = "authorizer"
 AUTHORIZER_NAME = "jwt"
 
 ACCESS_LOG_FORMAT = json.dumps(
@@ -61,7 +54,7 @@ def _api(ctx: Context) -> dict[str, Any]:
             "allowCredentials": cors.allow_credentials,
             "maxAge": cors.max_age,
         }
-    return ctx.aws(naming.API, API, spec)
+    return ctx.aws(naming.API, keys.API, spec)
 
 
 def _vpc_link(ctx: Context) -> dict[str, Any]:
@@ -72,35 +65,22 @@ def _vpc_link(ctx: Context) -> dict[str, Any]:
     }
     if ctx.spec.vpc.security_group_ids:
         spec["securityGroupIds"] = list(ctx.spec.vpc.security_group_ids)
-    return ctx.aws(naming.VPC_LINK, VPC_LINK, spec)
-
-
-def listener_arn(ctx: Context) -> str | None:
-    """The listener the integration targets: given, composed and observed, or as created."""
-    return (
-        ctx.listener_arn
-        or ctx.observed.at_provider(loadbalancer.LISTENER, "arn")
-        or ctx.observed.text(INTEGRATION, "spec", "forProvider", "integrationUri")
-    )
+    return ctx.aws(naming.VPC_LINK, keys.VPC_LINK, spec)
 
 
 def _integration(ctx: Context) -> Desired:
     uri = listener_arn(ctx)
-    after: list[str] = [API]
-    if ctx.listener_arn is None:
-        after.append(loadbalancer.LISTENER)
     connection: dict[str, Any]
     if ctx.vpc_link_id is not None:
         connection = {"connectionId": ctx.vpc_link_id}
     else:
         connection = {"connectionIdSelector": selector()}
-        after.append(VPC_LINK)
     timeout = ctx.spec.api_gateway.integration_timeout_ms or ctx.platform.integration_timeout_ms
     manifest = None
     if uri is not None:
         manifest = ctx.aws(
             naming.INTEGRATION,
-            INTEGRATION,
+            keys.INTEGRATION,
             {
                 "apiIdSelector": selector(),
                 "description": f"{ctx.spec.name}: VPC link to the ingress gateway listener",
@@ -119,7 +99,7 @@ def _integration(ctx: Context) -> Desired:
                 },
             },
         )
-    return Desired(INTEGRATION, manifest, tuple(after), waiting_for="the listener ARN")
+    return Desired(keys.INTEGRATION, manifest, waiting_for="the listener ARN")
 
 
 def _stage(ctx: Context, routes: list[ApiRoute]) -> Desired:
@@ -148,12 +128,10 @@ def _stage(ctx: Context, routes: list[ApiRoute]) -> Desired:
     ]
     if per_route:
         spec["routeSettings"] = per_route
-    after = [API]
     if not ctx.spec.api_gateway.access_logs.enabled:
-        return Desired(STAGE, ctx.aws(naming.STAGE, STAGE, spec, ctx.stage_name), tuple(after))
-    after.append(ACCESS_LOGS)
-    log_arn = ctx.observed.at_provider(ACCESS_LOGS, "arn") or ctx.observed.text(
-        STAGE, "spec", "forProvider", "accessLogSettings", "destinationArn"
+        return Desired(keys.STAGE, ctx.aws(naming.STAGE, keys.STAGE, spec, ctx.stage_name))
+    log_arn = ctx.observed.reported_or_sent(
+        (keys.ACCESS_LOGS, "arn"), (keys.STAGE, "accessLogSettings", "destinationArn")
     )
     if log_arn is not None:
         # CloudWatch reports a group ARN ending in ':*'; the stage wants it without.
@@ -161,12 +139,12 @@ def _stage(ctx: Context, routes: list[ApiRoute]) -> Desired:
             "destinationArn": log_arn.removesuffix(":*"),
             "format": ACCESS_LOG_FORMAT,
         }
-    manifest: dict[str, Any] | None = ctx.aws(naming.STAGE, STAGE, spec, ctx.stage_name)
-    if log_arn is None and STAGE not in ctx.observed:
+    manifest: dict[str, Any] | None = ctx.aws(naming.STAGE, keys.STAGE, spec, ctx.stage_name)
+    if log_arn is None and keys.STAGE not in ctx.observed:
         # A new stage waits for its log group; a live one (logs just switched on)
         # keeps serving without them until the ARN is known.
         manifest = None
-    return Desired(STAGE, manifest, tuple(after), waiting_for="the access log group ARN")
+    return Desired(keys.STAGE, manifest, waiting_for="the access log group ARN")
 
 
 @dataclass(frozen=True)
@@ -187,22 +165,22 @@ def _default_auth(ctx: Context) -> RouteAuth:
 
 def _app_routes(app: App, default: RouteAuth, *, preflight: bool) -> list[ApiRoute]:
     prefix = app.path_prefix.rstrip("/")
-    stem = f"route-{app.name}" if prefix else "route"
+    # An app on '/' shares the catch-all routes' keys, which then take its settings.
+    name = app.name if prefix else None
     paths = (("proxy", f"{prefix}/{{proxy+}}"), ("root", prefix or "/"))
     routes = []
     if app.api_routes:
         auth = app.auth or default
         routes += [
-            ApiRoute(f"{stem}-{suffix}" if prefix else f"route-{suffix}", f"ANY {path}", auth,
-                     app.throttling, app.name)
+            ApiRoute(keys.api_route(name, suffix), f"ANY {path}", auth, app.throttling, app.name)
             for suffix, path in paths
-        ]  # fmt: skip
+        ]
     if preflight:
         # Browsers send CORS preflights without credentials: a JWT route would
         # refuse them before the ingress could answer, so OPTIONS stays public.
         routes += [
-            ApiRoute(f"{stem}-preflight-{suffix}", f"OPTIONS {path}", RouteAuth(type="NONE"),
-                     app.throttling, app.name)
+            ApiRoute(keys.api_route(name, f"preflight-{suffix}"), f"OPTIONS {path}",
+                     RouteAuth(type="NONE"), app.throttling, app.name)
             for suffix, path in paths
         ]  # fmt: skip
     return routes
@@ -217,8 +195,8 @@ def api_routes(ctx: Context) -> list[ApiRoute]:
     """
     default = _default_auth(ctx)
     routes: dict[str, ApiRoute] = {
-        ROUTE_PROXY: ApiRoute(ROUTE_PROXY, "ANY /{proxy+}", default, None, None),
-        ROUTE_ROOT: ApiRoute(ROUTE_ROOT, "ANY /", default, None, None),
+        keys.ROUTE_PROXY: ApiRoute(keys.ROUTE_PROXY, "ANY /{proxy+}", default, None, None),
+        keys.ROUTE_ROOT: ApiRoute(keys.ROUTE_ROOT, "ANY /", default, None, None),
     }
     by_route_key: dict[str, ApiRoute] = {}
     for index, app in enumerate(ctx.spec.apps):
@@ -246,30 +224,30 @@ def _route(ctx: Context, route: ApiRoute) -> Desired:
         # Explicit even when NONE, so a public route is a visible decision.
         "authorizationType": route.auth.type,
     }
-    after = [API, INTEGRATION]
+    role = keys.PUBLIC_ROUTE
     if route.auth.type == "JWT":
         spec["authorizerIdSelector"] = selector()
-        after.append(AUTHORIZER)
+        role = keys.JWT_ROUTE
         if route.auth.scopes:
             spec["authorizationScopes"] = list(route.auth.scopes)
-    return Desired(route.key, ctx.aws(naming.ROUTE, route.key, spec), tuple(after))
+    return Desired(route.key, ctx.aws(naming.ROUTE, route.key, spec), role=role)
 
 
 def build(ctx: Context) -> list[Desired]:
     """Every API Gateway resource, or none without ``apiGatewaySupport``."""
     if not ctx.api_gateway:
         return []
-    desired = [Desired(API, _api(ctx))]
+    desired = [Desired(keys.API, _api(ctx))]
     if ctx.vpc_link_id is None:
-        desired.append(Desired(VPC_LINK, _vpc_link(ctx)))
+        desired.append(Desired(keys.VPC_LINK, _vpc_link(ctx)))
     desired.append(_integration(ctx))
     if (jwt := ctx.spec.api_gateway.jwt) is not None:
         desired.append(
             Desired(
-                AUTHORIZER,
+                keys.AUTHORIZER,
                 ctx.aws(
                     naming.AUTHORIZER,
-                    AUTHORIZER,
+                    keys.AUTHORIZER,
                     {
                         "apiIdSelector": selector(),
                         "name": AUTHORIZER_NAME,
@@ -278,7 +256,6 @@ def build(ctx: Context) -> list[Desired]:
                         "jwtConfiguration": {"issuer": jwt.issuer, "audience": list(jwt.audiences)},
                     },
                 ),
-                after=(API,),
             )
         )
     routes = api_routes(ctx)
@@ -287,10 +264,10 @@ def build(ctx: Context) -> list[Desired]:
     if logs.enabled:
         desired.append(
             Desired(
-                ACCESS_LOGS,
+                keys.ACCESS_LOGS,
                 ctx.aws(
                     naming.LOG_GROUP,
-                    ACCESS_LOGS,
+                    keys.ACCESS_LOGS,
                     {"retentionInDays": logs.retention_days, "tags": ctx.tags()},
                     ctx.names.access_log_group,
                 ),

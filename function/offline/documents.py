@@ -1,4 +1,4 @@
-"""Running the function without a cluster: load files, build requests, read responses."""
+"""Files in, requests out, responses read: the function without a cluster."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-from function import convert
+from function.model import convert
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping

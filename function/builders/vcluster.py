@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from function import naming
-from function.model import Context, Desired
-from function.spec import Chart, Include
+from function.model import keys, naming
+from function.model.context import Context, Desired
+from function.model.spec import Include
 
-NAMESPACE = "namespace"
-VCLUSTER = "vcluster"
-VCLUSTER_PROVIDER_CONFIG = "vcluster-provider-config"
-GRAFANA = "grafana"
-PROMETHEUS = "prometheus"
+if TYPE_CHECKING:
+    from function.model.platform import Chart
+
 MONITORING_NAMESPACE = "monitoring"
 
 
@@ -102,16 +100,16 @@ def build(ctx: Context) -> list[Desired]:
     """The vCluster and, when included, Grafana and Prometheus inside it."""
     names = ctx.names
     namespace = ctx.k8s_object(
-        NAMESPACE,
+        keys.NAMESPACE,
         {
             "apiVersion": "v1",
             "kind": "Namespace",
-            "metadata": {"name": names.host_namespace, "labels": ctx.labels(NAMESPACE)},
+            "metadata": {"name": names.host_namespace, "labels": ctx.labels(keys.NAMESPACE)},
         },
     )
     vcluster = _release(
         ctx,
-        VCLUSTER,
+        keys.VCLUSTER,
         ctx.platform.charts.vcluster,
         release_name=names.vcluster_release,
         namespace=names.host_namespace,
@@ -120,20 +118,20 @@ def build(ctx: Context) -> list[Desired]:
     )
     vcluster["spec"]["forProvider"]["skipCreateNamespace"] = True
     desired = [
-        Desired(NAMESPACE, namespace),
-        Desired(VCLUSTER, vcluster, after=(NAMESPACE,)),
+        Desired(keys.NAMESPACE, namespace),
+        Desired(keys.VCLUSTER, vcluster),
     ]
     monitoring = [
         (key, part, chart)
         for key, part, chart in (
-            (GRAFANA, Include.GRAFANA, ctx.platform.charts.grafana),
-            (PROMETHEUS, Include.PROMETHEUS, ctx.platform.charts.prometheus),
+            (keys.GRAFANA, Include.GRAFANA, ctx.platform.charts.grafana),
+            (keys.PROMETHEUS, Include.PROMETHEUS, ctx.platform.charts.prometheus),
         )
         if ctx.spec.includes(part)
     ]
     if not monitoring:
         return desired
-    desired.append(Desired(VCLUSTER_PROVIDER_CONFIG, _provider_config(ctx), after=(VCLUSTER,)))
+    desired.append(Desired(keys.VCLUSTER_PROVIDER_CONFIG, _provider_config(ctx)))
     in_vcluster = ctx.provider_config_ref(names.vcluster_provider_config, composed=True)
     desired.extend(
         Desired(
@@ -147,7 +145,6 @@ def build(ctx: Context) -> list[Desired]:
                 chart_values=_monitoring_values(ctx, part),
                 provider_config=in_vcluster,
             ),
-            after=(VCLUSTER, VCLUSTER_PROVIDER_CONFIG),
         )
         for key, part, chart in monitoring
     )
@@ -159,7 +156,7 @@ def _provider_config(ctx: Context) -> dict[str, Any]:
     names = ctx.names
     metadata: dict[str, Any] = {
         "name": names.vcluster_provider_config,
-        "labels": ctx.labels(VCLUSTER_PROVIDER_CONFIG),
+        "labels": ctx.labels(keys.VCLUSTER_PROVIDER_CONFIG),
     }
     if ctx.xr_namespace is not None and ctx.shape is naming.Shape.NAMESPACED:
         metadata["namespace"] = ctx.xr_namespace

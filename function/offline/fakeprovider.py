@@ -13,8 +13,8 @@ import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from function.observed import dig
-from function.offline import RESOURCE_NAME_ANNOTATION
+from function.model.observed import dig
+from function.offline.documents import RESOURCE_NAME_ANNOTATION
 
 ACCOUNT = "123456789012"
 

@@ -7,13 +7,8 @@ composed when the claim or the platform brings its own listener.
 
 from __future__ import annotations
 
-from function import naming
-from function.model import Context, Desired, selector
-
-LOAD_BALANCER = "nlb"
-TARGET_GROUP = "target-group"
-LISTENER = "listener"
-TARGET_GROUP_BINDING = "target-group-binding"
+from function.model import keys, naming
+from function.model.context import Context, Desired, selector
 
 
 def build(ctx: Context) -> list[Desired]:
@@ -37,16 +32,14 @@ def build(ctx: Context) -> list[Desired]:
 
     # An ip target group needs the VPC id: the claim's, else the one AWS reports
     # for the load balancer created in the claim's subnets.
-    vpc_id = (
-        ctx.spec.vpc.vpc_id
-        or observed.at_provider(LOAD_BALANCER, "vpcId")
-        or observed.text(TARGET_GROUP, "spec", "forProvider", "vpcId")
+    vpc_id = ctx.spec.vpc.vpc_id or observed.reported_or_sent(
+        (keys.LOAD_BALANCER, "vpcId"), (keys.TARGET_GROUP, "vpcId")
     )
     target_group = None
     if vpc_id is not None:
         target_group = ctx.aws(
             naming.TARGET_GROUP,
-            TARGET_GROUP,
+            keys.TARGET_GROUP,
             {
                 "name": names.target_group,
                 "port": ingress.service_port,
@@ -68,7 +61,7 @@ def build(ctx: Context) -> list[Desired]:
         )
     listener = ctx.aws(
         naming.LISTENER,
-        LISTENER,
+        keys.LISTENER,
         {
             "loadBalancerArnSelector": selector(),
             "port": ingress.service_port,
@@ -78,20 +71,21 @@ def build(ctx: Context) -> list[Desired]:
         },
     )
     # The binding lives in Kubernetes and has no reference resolver: copy the ARN.
-    target_group_arn = observed.at_provider(TARGET_GROUP, "arn") or observed.text(
-        TARGET_GROUP_BINDING, "spec", "forProvider", "manifest", "spec", "targetGroupARN"
+    target_group_arn = observed.reported_or_sent(
+        (keys.TARGET_GROUP, "arn"),
+        (keys.TARGET_GROUP_BINDING, "manifest", "spec", "targetGroupARN"),
     )
     binding = None
     if target_group_arn is not None:
         binding = ctx.k8s_object(
-            TARGET_GROUP_BINDING,
+            keys.TARGET_GROUP_BINDING,
             {
                 "apiVersion": "elbv2.k8s.aws/v1beta1",
                 "kind": "TargetGroupBinding",
                 "metadata": {
                     "name": names.target_group_binding,
                     "namespace": ingress.namespace,
-                    "labels": ctx.labels(TARGET_GROUP_BINDING),
+                    "labels": ctx.labels(keys.TARGET_GROUP_BINDING),
                 },
                 "spec": {
                     "serviceRef": {"name": ingress.service_name, "port": ingress.service_port},
@@ -101,18 +95,8 @@ def build(ctx: Context) -> list[Desired]:
             },
         )
     return [
-        Desired(LOAD_BALANCER, ctx.aws(naming.LB, LOAD_BALANCER, lb_spec)),
-        Desired(
-            TARGET_GROUP,
-            target_group,
-            after=() if ctx.spec.vpc.vpc_id else (LOAD_BALANCER,),
-            waiting_for="the VPC id of the load balancer",
-        ),
-        Desired(LISTENER, listener, after=(LOAD_BALANCER, TARGET_GROUP)),
-        Desired(
-            TARGET_GROUP_BINDING,
-            binding,
-            after=(TARGET_GROUP,),
-            waiting_for="the target group ARN",
-        ),
+        Desired(keys.LOAD_BALANCER, ctx.aws(naming.LB, keys.LOAD_BALANCER, lb_spec)),
+        Desired(keys.TARGET_GROUP, target_group, waiting_for="the VPC id of the load balancer"),
+        Desired(keys.LISTENER, listener),
+        Desired(keys.TARGET_GROUP_BINDING, binding, waiting_for="the target group ARN"),
     ]

@@ -1,24 +1,23 @@
 """Connection details: how a consumer learns the environment's endpoint.
 
 A legacy XR publishes them through Crossplane's connection details (set by
-``fn``); a Crossplane v2 XR has none, so it gets a composed Secret instead.
+``serving.fn``); a Crossplane v2 XR has none, so it gets a composed Secret instead.
 """
 
 from __future__ import annotations
 
 import base64
 
-from function import status
-from function.model import Context, Desired
-from function.naming import Shape
-
-SECRET = "connection-secret"  # noqa: S105  # a resource name, not a credential
+from function.model import keys
+from function.model.context import Context, Desired
+from function.model.naming import Shape
+from function.model.reported import endpoint
 
 
 def details(ctx: Context) -> dict[str, str]:
     """The connection details known so far."""
-    endpoint = status.endpoint(ctx)
-    return {} if endpoint is None else {"endpoint": endpoint}
+    found = endpoint(ctx)
+    return {} if found is None else {"endpoint": found}
 
 
 def build(ctx: Context) -> list[Desired]:
@@ -32,9 +31,9 @@ def build(ctx: Context) -> list[Desired]:
         "metadata": {
             "name": f"{ctx.xr_name}-connection",
             "namespace": ctx.xr_namespace,
-            "labels": ctx.labels(SECRET),
+            "labels": ctx.labels(keys.CONNECTION_SECRET),
         },
         "type": "connection.crossplane.io/v1alpha1",
         "data": data,
     }
-    return [Desired(SECRET, secret)]
+    return [Desired(keys.CONNECTION_SECRET, secret)]

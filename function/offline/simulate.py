@@ -8,8 +8,9 @@ from typing import Any
 
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-from function import fn, offline
-from function.fakeprovider import FakeProvider
+from function.offline import documents
+from function.offline.fakeprovider import FakeProvider
+from function.serving import fn
 
 MAX_ROUNDS = 25
 
@@ -61,12 +62,12 @@ def simulate(
     composite = dict(xr)
     result = Simulation()
     for number in range(1, max_rounds + 1):
-        rsp = runner(offline.request(composite, observed, function_input))
-        if (fatal := offline.fatal_of(rsp)) is not None:
+        rsp = runner(documents.request(composite, observed, function_input))
+        if (fatal := documents.fatal_of(rsp)) is not None:
             result.fatal = fatal
             return result
-        desired = offline.desired_of(rsp)
-        status = offline.status_of(rsp)
+        desired = documents.desired_of(rsp)
+        status = documents.status_of(rsp)
         xr_ready = rsp.desired.composite.ready == fnv1.READY_TRUE
         result.rounds.append(
             Round(

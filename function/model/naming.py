@@ -91,6 +91,10 @@ HELM_PROVIDER_CONFIG = KindVersion(
 OBJECT = KindVersion(
     "Object", "kubernetes.crossplane.io/v1alpha2", "kubernetes.m.crossplane.io/v1alpha1"
 )
+USAGE_API_VERSION = "protection.crossplane.io/v1beta1"  # Usage and ClusterUsage alike
+# Inside Objects on the host cluster, so the same in both shapes.
+ISTIO_API_VERSION = "networking.istio.io/v1"
+GATEWAY_API_VERSION = "gateway.networking.k8s.io/v1"
 
 
 @dataclass(frozen=True)
