@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 
-.PHONY: setup demo test lint typecheck unit golden bench bench-smoke clean
+.PHONY: setup demo test test-all lint typecheck unit unit-all golden bench bench-smoke clean
 
 $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
@@ -28,7 +28,11 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy function
 
+## The fast loop's tests: everything but the slow ones (servers, load, property tests).
 unit: setup
+	$(BIN)/python -m pytest -n 2 -m "not slow"
+
+unit-all: setup
 	$(BIN)/python -m pytest -n 2
 
 ## Re-record tests/golden/ from the current code: only for a change meant to change the output.
@@ -43,8 +47,11 @@ bench: setup
 bench-smoke: setup
 	$(BIN)/python bench/run.py --smoke
 
-## Everything CI runs.
+## The fast loop while working: lint, type check and every test not marked slow.
 test: lint typecheck unit
+
+## Everything CI runs: the fast loop and the slow tests too.
+test-all: lint typecheck unit-all
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -81,11 +81,16 @@ def _check(ctx: Context) -> None:
         raise InvalidError(msg)
 
 
-def _context(
+def context(
     xr: Mapping[str, Any],
     observed: Observed,
     raw_input: Any,  # noqa: ANN401
 ) -> Context:
+    """The typed Context of a request: the XR's spec and the input validated, and checked.
+
+    Raises:
+        InvalidError: The spec or the input is invalid; the message names the field.
+    """
     if raw_input is not None and not isinstance(raw_input, Mapping):
         msg = "input: must be an object"
         raise InvalidError(msg)
@@ -136,11 +141,11 @@ def compose(
 ) -> Outcome:
     """Compose one environment from the observed XR, composed resources and input.
 
-    The XR's spec, name and namespace are all that is read of it (``_context``).
+    The XR's spec, name and namespace are all that is read of it (``context``).
     """
     seen = Observed(observed)
     try:
-        ctx = _context(xr, seen, raw_input)
+        ctx = context(xr, seen, raw_input)
         wanted = desired(ctx)
     except InvalidError as error:
         return Outcome(fatal=str(error), answers=seen.answers())

@@ -90,7 +90,7 @@ def served(req: fnv1.RunFunctionRequest, memo: Memo) -> bytes:
 @pytest.fixture
 def launcher(tmp_path: Path) -> Iterator[Any]:
     """Function servers that live for one test, killed whatever its outcome."""
-    from test_server import Launcher  # noqa: PLC0415  # the server tests own the class
+    from servers import Launcher  # noqa: PLC0415  # grpc and cryptography only when needed
 
     started = Launcher(tmp_path)
     try:

@@ -225,6 +225,7 @@ def _grpc_requests() -> list[tuple[str, str, bytes]]:
     ]
 
 
+@pytest.mark.slow  # a real server in a subprocess
 def test_grpc_bytes(launcher: Any) -> None:
     """A real ``serve`` process answers each request with the recorded bytes."""
     server = launcher.start(["--insecure"])

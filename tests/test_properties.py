@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from crossplane.function.proto.v1 import run_function_pb2 as fnv1
     from pydantic import BaseModel
 
+pytestmark = pytest.mark.slow  # thousands of random claims and observed states
+
 FATAL = fn.fnv1.SEVERITY_FATAL
 READY_TRUE = fn.fnv1.READY_TRUE
 READY_FALSE = fn.fnv1.READY_FALSE

@@ -12,7 +12,7 @@ import pytest
 from conftest import SEED, as_shape, load, platform_input
 
 from function.compose import Outcome, compose
-from function.model import keys, naming
+from function.model import keys
 from function.offline.fakeprovider import FakeProvider
 from function.offline.simulate import simulate
 
@@ -219,51 +219,6 @@ def test_observed_resource_is_kept_unchanged(zone: bool, key: str, changes: list
 def _fp(outcome: Outcome, key: str) -> dict[str, Any]:
     for_provider: dict[str, Any] = outcome.resources[key]["spec"]["forProvider"]
     return for_provider
-
-
-def test_manifests_follow_aws_facts() -> None:
-    """DNS-validated certificate in the API's region, domain as external name, no record region."""
-    observed = _converged_observed(zone=True)
-    outcome = _compose(copy.deepcopy(observed), zone=True)
-    certificate = _fp(outcome, keys.CERTIFICATE)
-    assert certificate["domainName"] == DOMAIN
-    assert certificate["validationMethod"] == "DNS"
-    assert certificate["region"] == _fp(outcome, "api")["region"]
-
-    name = outcome.resources[keys.DOMAIN_NAME]
-    assert name["metadata"]["annotations"][naming.EXTERNAL_NAME] == DOMAIN
-    assert name["spec"]["forProvider"]["domainNameConfiguration"] == {
-        "certificateArnSelector": {"matchControllerRef": True},
-        "endpointType": "REGIONAL",
-        "securityPolicy": "TLS_1_2",
-    }
-
-    option = observed[keys.CERTIFICATE]["status"]["atProvider"]["domainValidationOptions"][0]
-    record = _fp(outcome, keys.VALIDATION_RECORD)
-    assert (record["name"], record["type"], record["records"]) == (
-        option["resourceRecordName"],
-        option["resourceRecordType"],
-        [option["resourceRecordValue"]],
-    )
-    fqdn = observed[keys.VALIDATION_RECORD]["status"]["atProvider"]["fqdn"]
-    assert _fp(outcome, keys.CERTIFICATE_VALIDATION)["validationRecordFqdns"] == [fqdn]
-
-    target = observed[keys.DOMAIN_NAME]["status"]["atProvider"]["domainNameConfiguration"]
-    assert _fp(outcome, keys.ALIAS_RECORD) == {
-        "zoneId": ZONE,
-        "name": DOMAIN,
-        "type": "A",
-        "alias": {
-            "name": target["targetDomainName"],
-            "zoneId": target["hostedZoneId"],
-            "evaluateTargetHealth": False,
-        },
-    }
-    assert {"apiIdSelector", "domainNameSelector", "stageSelector"} <= set(
-        _fp(outcome, keys.API_MAPPING)
-    )
-    for key in RECORDS:
-        assert "region" not in _fp(outcome, key)
 
 
 @pytest.mark.parametrize("shape", ["legacy", "namespaced"])

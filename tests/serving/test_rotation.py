@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 import pytest
-from test_server import (
+from servers import (
     CALL_TIMEOUT_S,
     CHANNEL_OPTIONS,
     HOST,
@@ -41,7 +41,10 @@ if TYPE_CHECKING:
 
     from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
+pytestmark = pytest.mark.slow  # real servers and certificate rotation on disk
+
 CERT, KEY, CA = "tls.crt", "tls.key", "ca.crt"
+
 # A fresh channel must mean a fresh connection, hence a fresh handshake: without a
 # local subchannel pool, gRPC may share one connection between equal channels.
 FRESH_CONNECTION = [*CHANNEL_OPTIONS, ("grpc.use_local_subchannel_pool", 1)]

@@ -26,7 +26,7 @@ import grpc
 import pytest
 from conftest import ROOT, skip_or_fail
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
-from test_server import CHANNEL_OPTIONS, V1_METHOD, Launcher, Server
+from servers import CHANNEL_OPTIONS, V1_METHOD, Launcher, Server
 
 from function.offline import documents
 
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 sys.path.insert(0, str(ROOT / "bench"))
 bench: Any = importlib.import_module("run")
+
+pytestmark = pytest.mark.slow  # a minute of load on a real server, and SIGTERM drains
 
 CLIENTS = 16
 # 8 clients with one XR each, 8 with MANY_XRS each: 136 XRs, about 5 MiB of answers.

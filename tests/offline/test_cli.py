@@ -13,6 +13,8 @@ from conftest import COMPOSITIONS, EXAMPLES, ROOT, SEED
 if TYPE_CHECKING:
     from pathlib import Path
 
+pytestmark = pytest.mark.slow  # the command line in subprocesses
+
 LEGACY = str(COMPOSITIONS / "composition-legacy.yaml")
 
 

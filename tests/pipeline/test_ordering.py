@@ -7,50 +7,21 @@ from typing import Any
 
 import pytest
 from conftest import SEED, as_shape, load, platform_input
+from contexts import claim, context
 
-from function.compose import compose
+from function.compose import compose, desired
+from function.model import keys
 from function.model.context import Desired
 from function.model.observed import Observed
-from function.model.readiness import is_ready
 from function.offline import documents
 from function.offline.fakeprovider import FakeProvider
 from function.offline.simulate import simulate
-from function.ordering import gate
+from function.ordering import gate, needs
 from function.serving import fn
 
 
 def _ready(kind: str = "API") -> dict[str, Any]:
     return {"kind": kind, "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
-
-
-@pytest.mark.parametrize(
-    ("resource", "expected"),
-    [
-        pytest.param(None, False, id="absent"),
-        pytest.param({"kind": "API"}, False, id="no-status"),
-        pytest.param({"kind": "API", "status": "broken"}, False, id="status-wrong-type"),
-        pytest.param(
-            {"kind": "API", "status": {"conditions": {}}}, False, id="conditions-not-list"
-        ),
-        pytest.param(_ready(), True, id="ready-true"),
-        pytest.param(
-            {"kind": "API", "status": {"conditions": [{"type": "Ready", "status": "False"}]}},
-            False,
-            id="ready-false",
-        ),
-        pytest.param(
-            {"kind": "API", "status": {"conditions": [{"type": "Synced", "status": "True"}]}},
-            False,
-            id="only-synced",
-        ),
-        pytest.param({"kind": "API", "status": {"conditions": ["x", 3]}}, False, id="junk"),
-        pytest.param({"kind": "ProviderConfig"}, True, id="kind-without-conditions"),
-        pytest.param({"kind": {"a": 1}, "status": {}}, False, id="kind-not-a-string"),
-    ],
-)
-def test_readiness(resource: dict[str, Any] | None, expected: bool) -> None:
-    """Ready only with an observed Ready=True condition (or for kinds that have none)."""
-    assert is_ready(resource) is expected
 
 
 @pytest.mark.parametrize(
@@ -85,6 +56,41 @@ def test_gate_reports_unrenderable_observed_resource() -> None:
     """An observed resource whose manifest cannot be rebuilt is reported, not silently dropped."""
     plan = gate([Desired("b", None, "the ARN")], Observed({"b": {"kind": "X"}}), {"b": ()})
     assert plan.lost == ("b",)
+
+
+LISTENER = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/net/a/0123/4567"
+
+
+@pytest.mark.parametrize(
+    ("reason", "spec", "key", "role", "expected"),
+    [
+        pytest.param("the integration needs the API, the listener and the VPC link it composes",
+                     {}, keys.INTEGRATION, None,
+                     (keys.API, keys.LISTENER, keys.VPC_LINK), id="integration"),
+        pytest.param("a given listener and VPC link are not waited for",
+                     {"apiGateway": {"listenerArn": LISTENER, "vpcLinkId": "abc123"}},
+                     keys.INTEGRATION, None, (keys.API,), id="integration-byo"),
+        pytest.param("without vpcId the target group needs the VPC id of the NLB",
+                     {}, keys.TARGET_GROUP, None, (keys.LOAD_BALANCER,), id="target-group"),
+        pytest.param("with vpcId the target group needs nothing",
+                     {"vpc": {**load(SEED)["spec"]["vpc"], "vpcId": "vpc-0123456789abcdef0"}},
+                     keys.TARGET_GROUP, None, (), id="target-group-vpc-given"),
+        pytest.param("a JWT route needs its authorizer", {}, "route-x-proxy", keys.JWT_ROUTE,
+                     (keys.API, keys.INTEGRATION, keys.AUTHORIZER), id="jwt-route"),
+        pytest.param("a public route does not", {}, "route-x-proxy", keys.PUBLIC_ROUTE,
+                     (keys.API, keys.INTEGRATION), id="public-route"),
+        pytest.param("a Usage needs both its ends", {},
+                     keys.usage(keys.INTEGRATION, keys.VPC_LINK), None,
+                     (keys.INTEGRATION, keys.VPC_LINK), id="usage"),
+    ],
+)  # fmt: skip
+def test_needs(
+    reason: str, spec: dict[str, Any], key: str, role: str | None, expected: tuple[str, ...]
+) -> None:
+    """What a resource waits for comes from the edges table, for what the claim composes."""
+    ctx = context(claim(**spec))
+    composed = {item.key for item in desired(ctx)} | {keys.AUTHORIZER}
+    assert needs(ctx, Desired(key, None, role=role), composed) == expected, reason
 
 
 def _converged_state() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
