@@ -1,4 +1,4 @@
-"""Profile ``function.fn.run`` in-process on a benchmark request with pyinstrument.
+"""Profile ``function.serving.fn.run`` in-process on a benchmark request with pyinstrument.
 
 Prints the call tree (where the time goes, top down), then the functions with the most
 time of their own and the share of each area (protobuf conversion, our code, pydantic).

@@ -3,7 +3,8 @@
 Checks the XRDs against Crossplane's own XRD CRD, every example claim or XR
 against its XRD's schema (with Crossplane's injected fields), bad claims
 against the expected admission errors, and the schemas against the pydantic
-models in ``function/spec.py`` so that the two cannot drift apart.
+models in ``function/model/spec.py`` and ``function/model/platform.py`` so that the
+two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -897,7 +898,7 @@ def test_name_is_immutable() -> None:
 
 
 # --------------------------------------------------------------------------- #
-# Drift between function/spec.py and the schemas
+# Drift between function/model/spec.py, function/model/platform.py and the schemas
 # --------------------------------------------------------------------------- #
 
 
