@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from function.model.context import Context, Desired
     from function.model.observed import Observed
 
-_BY_USER = {user: tuple(e for e in EDGES if e.user == user) for user in {e.user for e in EDGES}}
+_BY_USER = {
+    user: tuple(e for e in EDGES if e.user == user) for user in dict.fromkeys(e.user for e in EDGES)
+}
 # A Usage's selectors resolve only once both its ends exist: it waits for them.
 _USAGE_ENDS = {keys.usage(edge.user, edge.used): (edge.user, edge.used) for edge in USAGES}
 

@@ -6,7 +6,7 @@ A resource is first created only once every composed resource it needs is ready
 keeps it until its user is gone (``builders.usages``). Both read these edges, so
 the two orders cannot disagree.
 
-An edge counts when both its ends are composed, and ``when`` says so too.
+An edge counts while both its ends are composed and, where it has one, ``when`` holds.
 """
 
 from __future__ import annotations
