@@ -2,9 +2,11 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Where packages and images are built.
+DIST ?= dist
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 
-.PHONY: setup demo configuration image test test-real lint typecheck unit bench bench-smoke clean
+.PHONY: setup demo configuration image test test-all test-real lint typecheck unit unit-all golden bench bench-smoke clean
 
 $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
@@ -28,9 +30,17 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy function
 
-## loadgroup: tests marked with one xdist_group (a rendered example) share a worker.
+## The fast loop's tests: everything but the slow ones (servers, load, property tests, real
+## tools). loadgroup: tests marked with one xdist_group (a rendered example) share a worker.
 unit: setup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow and not realtools"
+
+unit-all: setup
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+## Re-record tests/golden/ from the current code: only for a change meant to change the output.
+golden: setup
+	GOLDEN_UPDATE=1 $(BIN)/python -m pytest tests/test_golden.py -p no:xdist
 
 ## RunFunction latency, throughput and peak RSS against the SDK floor (~90 s); writes docs/benchmarks.md.
 bench: setup
@@ -45,19 +55,22 @@ bench-smoke: setup
 test-real: setup
 	$(BIN)/python -m pytest tests/realtools
 
-## The Configuration package (XRDs + Compositions + dependencies): dist/configuration.xpkg.
+## The Configuration package (XRDs + Compositions + dependencies): $(DIST)/configuration.xpkg.
 configuration:
-	rm -rf dist/configuration && mkdir -p dist/configuration
-	cp configuration/crossplane.yaml xrds/*.yaml compositions/*.yaml dist/configuration/
-	$${CROSSPLANE_BIN:-../shared/bin/crossplane} xpkg build --package-root dist/configuration \
-		--package-file dist/configuration.xpkg
+	rm -rf $(DIST)/configuration && mkdir -p $(DIST)/configuration
+	cp configuration/crossplane.yaml xrds/*.yaml compositions/*.yaml $(DIST)/configuration/
+	$${CROSSPLANE_BIN:-../shared/bin/crossplane} xpkg build --package-root $(DIST)/configuration \
+		--package-file $(DIST)/configuration.xpkg
 
 ## The runtime image and the function package embedding it, without Docker (needs root).
 image:
-	hack/image.sh dist/image
+	hack/image.sh $(DIST)/image
 
-## Everything CI runs.
+## The fast loop while working: lint, type check and every test not marked slow.
 test: lint typecheck unit
+
+## Everything CI runs: the fast loop and the slow tests too.
+test-all: lint typecheck unit-all
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

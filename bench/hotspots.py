@@ -1,4 +1,4 @@
-"""Profile ``function.fn.run`` in-process on a benchmark request with pyinstrument.
+"""Profile ``function.serving.fn.run`` in-process on a benchmark request with pyinstrument.
 
 Prints the call tree (where the time goes, top down), then the functions with the most
 time of their own and the share of each area (protobuf conversion, our code, pydantic).
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from run import SEED_LABEL, build_payload
 
-from function import fn
+from function.serving import fn
 
 if TYPE_CHECKING:
     from pyinstrument.frame import Frame

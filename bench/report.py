@@ -449,7 +449,7 @@ so that drift lands on every side of each ratio.
 Crossplane sends the same request again on every poll and resync of an XR that did
 not change, and, with realtime compositions, a request whose observed resources
 changed in fields the function never reads whenever a provider writes one. Both are
-answered from the memo (`function/memo.py`); an XR whose spec or read values changed is
+answered from the memo (`function/serving/memo.py`); an XR whose spec or read values changed is
 composed. "Composed every call" is the cost of composing, with the memo turned off.
 
 ## Latency
@@ -504,7 +504,7 @@ of parsing the larger request alone.
   over the calls it completed.
 - **Memory.** Peak RSS is `VmHWM` from `/proc/PID/status` of each server process. Ours
   (memo on) ends holding the answers of six XRs, the 300-app claim's among them.
-- **Profile.** `python bench/hotspots.py [--apps N]` runs `function.fn.run` in-process on
+- **Profile.** `python bench/hotspots.py [--apps N]` runs `function.serving.fn.run` in-process on
   the same request under pyinstrument and prints where the time goes.
 
 ## Machine

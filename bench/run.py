@@ -40,9 +40,10 @@ import grpc
 import report
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-from function import fn, offline
-from function.fakeprovider import FakeProvider
-from function.simulate import simulate
+from function.offline import documents
+from function.offline.fakeprovider import FakeProvider
+from function.offline.simulate import simulate
+from function.serving import fn
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -178,19 +179,19 @@ def converge(label: str, apps: int) -> Converged:
     Raises:
         BenchError: the simulation did not converge or the request is not fully composed.
     """
-    xr = offline.composite_from(offline.load_documents(SEED)[0])
+    xr = documents.composite_from(documents.load_documents(SEED)[0])
     if apps:
         xr["spec"]["apps"] = _apps(apps)
         xr["metadata"]["name"] = f"{xr['metadata']['name']}-{apps}"
-    function_input = offline.input_from(offline.load_documents(COMPOSITION))
+    function_input = documents.input_from(documents.load_documents(COMPOSITION))
     result = simulate(xr, function_input)
     if not result.converged or result.fatal is not None:
         msg = f"{label}: the simulation did not converge ({result.fatal})"
         raise BenchError(msg)
     last = result.rounds[-1]
     observed = FakeProvider(xr["metadata"]["name"]).apply(last.desired, last.observed_before)
-    rsp = fn.run(offline.request(xr, observed, function_input))
-    if offline.fatal_of(rsp) is not None or len(rsp.desired.resources) != len(observed):
+    rsp = fn.run(documents.request(xr, observed, function_input))
+    if documents.fatal_of(rsp) is not None or len(rsp.desired.resources) != len(observed):
         msg = f"{label}: the request does not compose every observed resource"
         raise BenchError(msg)
     return Converged(xr, function_input, observed)
@@ -198,7 +199,7 @@ def converge(label: str, apps: int) -> Converged:
 
 def steady(state: Converged, label: str, apps: int) -> Payload:
     """One request, sent again and again: a steady-state reconcile of a converged claim."""
-    req = offline.request(state.xr, state.observed, state.function_input)
+    req = documents.request(state.xr, state.observed, state.function_input)
     variants = (req.SerializeToString(),)
     return Payload(label, apps, variants, len(state.observed), composed_answers(variants))
 
@@ -221,18 +222,18 @@ def unread_changes(state: Converged, label: str) -> Payload:
     for number in range(VARIANTS):
         observed = copy.deepcopy(state.observed)
         observed[CHANGED_RESOURCE]["metadata"]["resourceVersion"] = str(number + 1)
-        req = offline.request(xr, observed, state.function_input)
+        req = documents.request(xr, observed, state.function_input)
         variants.append(req.SerializeToString())
     return Payload(label, 0, tuple(variants), len(state.observed), composed_answers(variants))
 
 
 def go_template_payload(state: Converged, template: Path) -> Payload:
     """The seed request with function-go-templating's input in place of ours."""
-    documents = offline.load_documents(template)
-    if len(documents) != 1:
-        msg = f"{template}: expected one GoTemplate document, found {len(documents)}"
+    loaded = documents.load_documents(template)
+    if len(loaded) != 1:
+        msg = f"{template}: expected one GoTemplate document, found {len(loaded)}"
         raise BenchError(msg)
-    req = offline.request(state.xr, state.observed, documents[0])
+    req = documents.request(state.xr, state.observed, loaded[0])
     return Payload(GO_TEMPLATING_LABEL, 0, (req.SerializeToString(),), len(state.observed))
 
 
@@ -382,7 +383,7 @@ def wrong_answer(server: Server, payload: Payload, raw: bytes, ours: bytes | Non
     if server.name in {OURS, COMPOSING} and raw != ours:
         return "not the answer composing in-process gives"
     rsp = fnv1.RunFunctionResponse.FromString(raw)
-    if (fatal := offline.fatal_of(rsp)) is not None:
+    if (fatal := documents.fatal_of(rsp)) is not None:
         return f"Fatal: {fatal}"
     expected = 0 if server.name == FLOOR else payload.resources
     if len(rsp.desired.resources) != expected:

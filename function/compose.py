@@ -1,7 +1,7 @@
 """The whole composition as one pure function: XR, observed state, input -> outcome.
 
 request -> typed spec -> builders per concern -> gating -> desired + status.
-Nothing here touches protobuf or gRPC; ``fn`` does the conversion.
+Nothing here touches protobuf or gRPC; ``serving.fn`` does the conversion.
 """
 
 from __future__ import annotations
@@ -12,17 +12,38 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from function import apigateway, connection, domain, loadbalancer, routing, status, usages, vcluster
-from function.compose_errors import InvalidError
-from function.convert import plain
-from function.model import Context
-from function.naming import K8S_NAME_MAX, Shape
-from function.observed import Observed, Question, dig
-from function.ordering import gate
-from function.spec import describe_error, parse_input, parse_spec
+from function import ordering, status
+from function.builders import (
+    apigateway,
+    connection,
+    destinationrules,
+    domain,
+    gatewayapi,
+    istio,
+    loadbalancer,
+    usages,
+    vcluster,
+)
+from function.model.context import Context, Desired
+from function.model.convert import plain
+from function.model.errors import InvalidError, describe_error
+from function.model.naming import K8S_NAME_MAX, Shape
+from function.model.observed import Observed, Question, dig
+from function.model.platform import parse_input
+from function.model.spec import parse_spec
 
 DEFAULT_TTL_SECONDS = 60
-BUILDERS = (vcluster.build, routing.build, loadbalancer.build, apigateway.build, domain.build)
+# In this order in status.pending. Istio and Gateway API are the two ingress modes:
+# whichever the environment does not use composes nothing.
+BUILDERS = (
+    vcluster.build,
+    istio.build,
+    gatewayapi.build,
+    destinationrules.build,
+    loadbalancer.build,
+    apigateway.build,
+    domain.build,
+)
 
 
 @dataclass(frozen=True)
@@ -60,11 +81,16 @@ def _check(ctx: Context) -> None:
         raise InvalidError(msg)
 
 
-def _context(
+def context(
     xr: Mapping[str, Any],
     observed: Observed,
     raw_input: Any,  # noqa: ANN401
 ) -> Context:
+    """The typed Context of a request: the XR's spec and the input validated, and checked.
+
+    Raises:
+        InvalidError: The spec or the input is invalid; the message names the field.
+    """
     if raw_input is not None and not isinstance(raw_input, Mapping):
         msg = "input: must be an object"
         raise InvalidError(msg)
@@ -96,6 +122,18 @@ def _context(
     return ctx
 
 
+def desired(ctx: Context) -> list[Desired]:
+    """Every resource the environment asks for, held back or not, in builder order.
+
+    Raises:
+        InvalidError: A builder refuses a combination only it understands (e.g. a
+            routing feature the chosen ingress API lacks); that is bad input too.
+    """
+    found = [item for build in BUILDERS for item in build(ctx)]
+    found += usages.build(ctx, {item.key for item in found})
+    return found + connection.build(ctx)
+
+
 def compose(
     xr: Mapping[str, Any],
     observed: Mapping[str, Mapping[str, Any]],
@@ -103,19 +141,15 @@ def compose(
 ) -> Outcome:
     """Compose one environment from the observed XR, composed resources and input.
 
-    The XR's spec, name and namespace are all that is read of it (``_context``).
+    The XR's spec, name and namespace are all that is read of it (``context``).
     """
     seen = Observed(observed)
     try:
-        ctx = _context(xr, seen, raw_input)
-        # Builders may refuse a combination only they understand (e.g. a routing
-        # feature the chosen ingress API lacks); that is bad input too.
-        desired = [item for build in BUILDERS for item in build(ctx)]
-        desired += usages.build(ctx, {item.key for item in desired})
-        desired += connection.build(ctx)
+        ctx = context(xr, seen, raw_input)
+        wanted = desired(ctx)
     except InvalidError as error:
         return Outcome(fatal=str(error), answers=seen.answers())
-    plan = gate(desired, ctx.observed)
+    plan = ordering.plan(ctx, wanted)
     if plan.lost:
         # Sending desired state without them would delete them; a Fatal result
         # makes Crossplane keep everything as it is.

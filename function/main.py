@@ -11,24 +11,25 @@ import yaml
 from crossplane.function import cli as sdkcli
 from crossplane.function import logging
 
-from function import fn, memo, offline, server
-from function.simulate import simulate as run_simulation
+from function.offline import documents
+from function.offline.simulate import simulate as run_simulation
+from function.serving import fn, memo, server
 
 
-def _dump(documents: list[Any]) -> None:
-    click.echo(yaml.safe_dump_all(documents, sort_keys=True, width=100), nl=False)
+def _dump(output: list[Any]) -> None:
+    click.echo(yaml.safe_dump_all(output, sort_keys=True, width=100), nl=False)
 
 
 def _composite(path: Path) -> dict[str, Any]:
-    documents = offline.load_documents(path)
-    if not documents:
+    loaded = documents.load_documents(path)
+    if not loaded:
         msg = f"{path}: no YAML document found"
-        raise offline.OfflineError(msg)
-    return offline.composite_from(documents[0])
+        raise documents.OfflineError(msg)
+    return documents.composite_from(loaded[0])
 
 
 def _input(path: Path | None) -> dict[str, Any] | None:
-    return offline.input_from(offline.load_documents(path)) if path is not None else None
+    return documents.input_from(documents.load_documents(path)) if path is not None else None
 
 
 @click.group()
@@ -83,19 +84,19 @@ def render(composite: Path, observed: Path | None, input_path: Path | None) -> N
     """Print desired composed resources and the XR status, like `crossplane render`."""
     try:
         xr = _composite(composite)
-        seen = offline.observed_from(offline.load_documents(observed)) if observed else {}
-        rsp = fn.run(offline.request(xr, seen, _input(input_path)))
-    except offline.OfflineError as error:
+        seen = documents.observed_from(documents.load_documents(observed)) if observed else {}
+        rsp = fn.run(documents.request(xr, seen, _input(input_path)))
+    except documents.OfflineError as error:
         raise click.ClickException(str(error)) from None
-    if (fatal := offline.fatal_of(rsp)) is not None:
+    if (fatal := documents.fatal_of(rsp)) is not None:
         click.echo(f"Fatal: {fatal}", err=True)
         sys.exit(1)
-    documents: list[Any] = [{**xr, "status": offline.status_of(rsp)}]
-    for key, body in offline.desired_of(rsp).items():
+    output: list[Any] = [{**xr, "status": documents.status_of(rsp)}]
+    for key, body in documents.desired_of(rsp).items():
         annotations = body.setdefault("metadata", {}).setdefault("annotations", {})
-        annotations[offline.RESOURCE_NAME_ANNOTATION] = key
-        documents.append(body)
-    _dump(documents)
+        annotations[documents.RESOURCE_NAME_ANNOTATION] = key
+        output.append(body)
+    _dump(output)
 
 
 @cli.command()
@@ -106,7 +107,7 @@ def simulate(composite: Path, input_path: Path | None) -> None:
     try:
         xr = _composite(composite)
         result = run_simulation(xr, _input(input_path))
-    except offline.OfflineError as error:
+    except documents.OfflineError as error:
         raise click.ClickException(str(error)) from None
     if result.fatal is not None:
         click.echo(f"Fatal: {result.fatal}", err=True)

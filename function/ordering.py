@@ -1,8 +1,9 @@
 """Which desired resources may be sent to Crossplane now.
 
-A resource is created only once the resources it needs are ready and every value
-it copies exists. A resource Crossplane already observes is always kept, because
-leaving it out of desired state would make Crossplane delete it.
+A resource is first created only once the resources it needs (``model.edges``)
+are ready and every value it copies exists. A resource Crossplane already observes
+is always kept, because leaving it out of desired state would make Crossplane
+delete it.
 """
 
 from __future__ import annotations
@@ -10,9 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from function.model import keys
+from function.model.edges import EDGES, USAGES
+
 if TYPE_CHECKING:
-    from function.model import Desired
-    from function.observed import Observed
+    from collections.abc import Collection, Mapping
+
+    from function.model.context import Context, Desired
+    from function.model.observed import Observed
+
+_BY_USER = {
+    user: tuple(e for e in EDGES if e.user == user) for user in dict.fromkeys(e.user for e in EDGES)
+}
+# A Usage's selectors resolve only once both its ends exist: it waits for them.
+_USAGE_ENDS = {keys.usage(edge.user, edge.used): (edge.user, edge.used) for edge in USAGES}
 
 
 @dataclass(frozen=True)
@@ -24,8 +36,28 @@ class Plan:
     lost: tuple[str, ...]  # observed resources that cannot be re-rendered
 
 
-def gate(desired: list[Desired], observed: Observed) -> Plan:
-    """Split desired resources into those sent now and those held back."""
+def needs(ctx: Context, item: Desired, composed: Collection[str]) -> tuple[str, ...]:
+    """The composed resources ``item`` waits for, in the edges table's order."""
+    if (ends := _USAGE_ENDS.get(item.key)) is not None:
+        return ends
+    return tuple(
+        edge.used
+        for edge in _BY_USER.get(item.role or item.key, ())
+        if edge.used in composed and (edge.when is None or edge.when(ctx))
+    )
+
+
+def plan(ctx: Context, desired: list[Desired]) -> Plan:
+    """Gate ``desired`` on what each item needs, as the edges table says."""
+    composed = {item.key for item in desired}
+    return gate(desired, ctx.observed, {item.key: needs(ctx, item, composed) for item in desired})
+
+
+def gate(desired: list[Desired], observed: Observed, after: Mapping[str, tuple[str, ...]]) -> Plan:
+    """Split desired resources into those sent now and those held back.
+
+    ``after`` names, per key, the resources that must be ready before it is first created.
+    """
     emit: list[Desired] = []
     held: list[tuple[str, str]] = []
     lost: list[str] = []
@@ -36,7 +68,7 @@ def gate(desired: list[Desired], observed: Observed) -> Plan:
             else:
                 emit.append(item)
             continue
-        waiting = [key for key in item.after if not observed.ready(key)]
+        waiting = [key for key in after[item.key] if not observed.ready(key)]
         if waiting:
             held.append((item.key, "waiting for " + ", ".join(waiting) + " to be ready"))
         elif item.manifest is None:

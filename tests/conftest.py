@@ -10,14 +10,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
-from function import fn, offline
+from function.offline import documents
+from function.serving import fn
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-    from function.memo import Memo
+    from function.serving.memo import Memo
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -48,18 +49,18 @@ def example_files() -> list[Path]:
 
 def platform_input() -> dict[str, Any]:
     """The function input from the legacy Composition (both Compositions share it)."""
-    found = offline.input_from(offline.load_documents(COMPOSITIONS / "composition-legacy.yaml"))
+    found = documents.input_from(documents.load_documents(COMPOSITIONS / "composition-legacy.yaml"))
     assert found is not None
     return found
 
 
 def as_shape(document: dict[str, Any], shape: str) -> dict[str, Any]:
     """The example as a legacy cluster-scoped XR or as a Crossplane v2 namespaced XR."""
-    xr = offline.composite_from(document)
+    xr = documents.composite_from(document)
     xr = copy.deepcopy(xr)
     metadata = xr.setdefault("metadata", {})
     if shape == "legacy":
-        xr["kind"] = offline.LEGACY_XR_KIND
+        xr["kind"] = documents.LEGACY_XR_KIND
         metadata.pop("namespace", None)
     else:
         xr["kind"] = "VClusterEnvironment"
@@ -89,7 +90,7 @@ def served(req: fnv1.RunFunctionRequest, memo: Memo) -> bytes:
 @pytest.fixture
 def launcher(tmp_path: Path) -> Iterator[Any]:
     """Function servers that live for one test, killed whatever its outcome."""
-    from test_server import Launcher  # noqa: PLC0415  # the server tests own the class
+    from servers import Launcher  # noqa: PLC0415  # grpc and cryptography only when needed
 
     started = Launcher(tmp_path)
     try:

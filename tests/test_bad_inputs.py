@@ -10,7 +10,8 @@ import pytest
 import yaml
 from conftest import SEED, load
 
-from function import fn, offline
+from function.offline import documents
+from function.serving import fn
 
 CATALOGUE = Path(__file__).parent / "data" / "bad-inputs.yaml"
 CASES = yaml.safe_load(CATALOGUE.read_text())
@@ -52,7 +53,7 @@ def test_catalogue_is_large_enough() -> None:
 @pytest.mark.parametrize("case", [pytest.param(c, id=c["id"]) for c in CASES])
 def test_bad_input_gives_one_fatal(case: dict[str, Any]) -> None:
     """Every bad input is refused with one Fatal naming the field, and composes nothing."""
-    req = offline.request(_composite(case), {}, case.get("input"))
+    req = documents.request(_composite(case), {}, case.get("input"))
     rsp = fn.run(req)
     fatals = [r for r in rsp.results if r.severity == fn.fnv1.SEVERITY_FATAL]
     assert [r.message for r in fatals] == [case["message"]], case["reason"]
@@ -62,7 +63,7 @@ def test_bad_input_gives_one_fatal(case: dict[str, Any]) -> None:
 
 def test_fatal_keeps_earlier_desired_state() -> None:
     """A Fatal result passes on what earlier pipeline steps desired instead of wiping it."""
-    req = offline.request({"metadata": {"name": "x"}}, {}, None)
+    req = documents.request({"metadata": {"name": "x"}}, {}, None)
     req.desired.resources["from-earlier-step"].resource.update({"kind": "ConfigMap"})
     rsp = fn.run(req)
     assert "from-earlier-step" in rsp.desired.resources

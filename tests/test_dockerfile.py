@@ -225,7 +225,7 @@ def _ignored(path: str, patterns: list[str]) -> bool:
         # Everything else stays out: secrets, history, caches and tests change no layer.
         ("function/__pycache__/main.cpython-311.pyc", True),
         (".git/HEAD", True),
-        ("tests/test_server.py", True),
+        ("tests/serving/test_server.py", True),
         (".venv/bin/python", True),
     ],
 )

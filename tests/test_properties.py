@@ -21,28 +21,31 @@ from crossplane.function import resource
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from function import fn, offline
 from function.compose import compose
-from function.fakeprovider import FakeProvider
-from function.memo import Memo
-from function.simulate import simulate
-from function.spec import (
+from function.model.platform import FunctionInput
+from function.model.spec import (
     CROSSPLANE_SPEC_FIELDS,
     AccessLogs,
     ApiGateway,
     App,
     Cors,
     EnvironmentSpec,
-    FunctionInput,
     Throttling,
     Vpc,
 )
+from function.offline import documents
+from function.offline.fakeprovider import FakeProvider
+from function.offline.simulate import simulate
+from function.serving import fn
+from function.serving.memo import Memo
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from crossplane.function.proto.v1 import run_function_pb2 as fnv1
     from pydantic import BaseModel
+
+pytestmark = pytest.mark.slow  # thousands of random claims and observed states
 
 FATAL = fn.fnv1.SEVERITY_FATAL
 READY_TRUE = fn.fnv1.READY_TRUE
@@ -900,7 +903,7 @@ def invalid_cases(draw: st.DrawFn) -> tuple[Case, str, str]:
 
 def run(case: Case, observed: Observed | None = None) -> fnv1.RunFunctionResponse:
     """One call of the function through protobuf."""
-    return fn.run(offline.request(case.xr, observed or {}, case.inp))
+    return fn.run(documents.request(case.xr, observed or {}, case.inp))
 
 
 def _wire(rsp: fnv1.RunFunctionResponse) -> bytes:
@@ -1257,20 +1260,20 @@ def test_perturbed_observed_state(case: Case, data: st.DataObject) -> None:
     normal = converged(case)
     observed, composed = normal.observed, set(normal.desired)
     steps = [perturb(data, observed, composed) for _ in range(data.draw(st.integers(1, 8)))]
-    req = offline.request(case.xr, observed, case.inp)
+    req = documents.request(case.xr, observed, case.inp)
     rsp = fn.run(req)
 
     # Deterministic: the same request, a copy of it, and the same state inserted in another
     # order all give the same bytes.
     assert _wire(fn.run(copy.deepcopy(req))) == _wire(rsp), steps
-    shuffled = offline.request(_reversed(case.xr), _reversed(observed), _reversed(case.inp))
+    shuffled = documents.request(_reversed(case.xr), _reversed(observed), _reversed(case.inp))
     assert _wire(fn.run(shuffled)) == _wire(rsp), steps
 
     lost = expected_lost(case, observed, composed)
     event("Fatal: cannot re-render" if lost else "composed")
     if lost:
         assert [r.severity for r in rsp.results] == [FATAL], (lost, steps)
-        assert offline.fatal_of(rsp) == (
+        assert documents.fatal_of(rsp) == (
             f"cannot re-render observed resources {', '.join(lost)}: "
             "a value they need disappeared from observed state"
         )
@@ -1284,7 +1287,7 @@ def test_perturbed_observed_state(case: Case, data: st.DataObject) -> None:
     assert set(ready.values()) <= {READY_TRUE, READY_FALSE}
     assert rsp.desired.composite.ready in {READY_TRUE, READY_FALSE}
     assert ready == {k: READY_TRUE if is_ready(observed.get(k)) else READY_FALSE for k in desired}
-    status = offline.status_of(rsp)
+    status = documents.status_of(rsp)
     not_ready = {k for k, v in ready.items() if v == READY_FALSE}
     # Pending names every held and every not-ready resource (and, for a custom domain
     # without a hosted zone, the DNS record the user must create).
@@ -1294,7 +1297,7 @@ def test_perturbed_observed_state(case: Case, data: st.DataObject) -> None:
     # Status never flips: feeding the answer back as the XR's status changes nothing.
     # Another XR status is another request, so another tag: keep the first one's.
     again = fn.run(
-        offline.request({**case.xr, "status": status}, observed, case.inp, tag=req.meta.tag)
+        documents.request({**case.xr, "status": status}, observed, case.inp, tag=req.meta.tag)
     )
     assert _wire(again) == _wire(rsp), steps
 
@@ -1330,7 +1333,7 @@ def test_memo_gives_what_composing_gives(case: Case, data: st.DataObject) -> Non
                 steps.append(_xr_noise(data, xr))
             case _:
                 steps.append("nothing")
-        req = offline.request(xr, observed, case.inp)
+        req = documents.request(xr, observed, case.inp)
         assert served(req, memo) == _wire(fn.run(req)), steps
     event(f"memo hits: {min(memo.hits, 3)}")
 
@@ -1346,10 +1349,10 @@ def settle(
     composite = dict(case.xr)
     previous: Observed | None = None
     for number in range(1, bound + 1):
-        rsp = fn.run(offline.request(composite, observed, case.inp))
-        assert offline.fatal_of(rsp) is None, (number, offline.fatal_of(rsp))
-        desired = offline.desired_of(rsp)
-        status = offline.status_of(rsp)
+        rsp = fn.run(documents.request(composite, observed, case.inp))
+        assert documents.fatal_of(rsp) is None, (number, documents.fatal_of(rsp))
+        desired = documents.desired_of(rsp)
+        status = documents.status_of(rsp)
         assert set(observed) & wanted <= set(desired), number
         if status["ready"] and desired == previous and set(desired) <= set(observed):
             return desired, status, number
@@ -1407,10 +1410,10 @@ def test_random_round_order_converges_to_the_same_state(case: Case, data: st.Dat
     # Each round of the normal run may take FAIRNESS rounds once nothing flaps any more.
     bound = flapping + FAIRNESS * normal.rounds
     for number in range(1, bound + 1):
-        rsp = fn.run(offline.request(composite, observed, case.inp))
-        assert offline.fatal_of(rsp) is None, (number, offline.fatal_of(rsp))
-        desired = offline.desired_of(rsp)
-        status = offline.status_of(rsp)
+        rsp = fn.run(documents.request(composite, observed, case.inp))
+        assert documents.fatal_of(rsp) is None, (number, documents.fatal_of(rsp))
+        desired = documents.desired_of(rsp)
+        status = documents.status_of(rsp)
         assert set(observed) <= set(desired), number
         if status["ready"] and set(desired) <= set(observed):
             assert desired == normal.desired
@@ -1476,7 +1479,7 @@ def test_integral_floats_compose_like_integers(case: Case, live: bool) -> None:
     assert _typed(as_floats) == _typed(as_ints)
     # And the protobuf path, which only ever sees floats, answers what compose answers.
     rsp = run(case, observed)
-    assert offline.desired_of(rsp) == {
+    assert documents.desired_of(rsp) == {
         k: resource.struct_to_dict(resource.dict_to_struct(v))
         for k, v in sorted(as_ints.resources.items())
     }
@@ -1494,7 +1497,7 @@ def _bug_enable_access_logs() -> None:
     observed = converged(case).observed
     case.spec["apiGateway"] = {"accessLogs": {"enabled": True}}
     rsp = run(case, observed)
-    assert offline.fatal_of(rsp) is None
+    assert documents.fatal_of(rsp) is None
     assert "stage" in rsp.desired.resources
 
 
@@ -1510,7 +1513,7 @@ def _bug_usage_dropped() -> None:
 def _fatal_of(spec_patch: JsonDict) -> str | None:
     case = _seed()
     case.spec.update(spec_patch)
-    return offline.fatal_of(run(case))
+    return documents.fatal_of(run(case))
 
 
 def _bug_snake_case_key() -> None:

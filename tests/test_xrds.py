@@ -2,7 +2,8 @@
 
 Checks every example claim or XR against its XRD's schema (with Crossplane's
 injected fields), bad claims against the expected admission errors, and the
-schemas against the pydantic models in ``function/spec.py`` so that the two
+schemas against the pydantic models in ``function/model/spec.py`` and
+``function/model/platform.py`` so that the two
 cannot drift apart. The XRDs against Crossplane's own XRD CRD, and every status
 the function writes against the XRD, are checked by the real
 ``crossplane resource validate`` in tests/realtools.
@@ -23,17 +24,16 @@ import yaml
 from celpy import celtypes
 from pydantic import BaseModel, ValidationError
 
-from function import offline
-from function.spec import (
+from function.model.platform import FunctionInput, parse_input
+from function.model.spec import (
     LOG_RETENTION_DAYS,
     MAX_ROUTES,
     MAX_SUBNETS,
     EnvironmentSpec,
-    FunctionInput,
     Include,
-    parse_input,
     parse_spec,
 )
+from function.offline import documents
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -456,7 +456,7 @@ def test_example_is_valid_for_its_xrd(document: dict[str, Any]) -> None:
 def _composition_inputs() -> list[Any]:
     params = []
     for path in sorted(COMPOSITIONS.glob("*.yaml")):
-        found = offline.input_from(offline.load_documents(path))
+        found = documents.input_from(documents.load_documents(path))
         if found is not None:
             params.append(pytest.param(found, id=path.name))
     return params
@@ -871,7 +871,7 @@ def test_name_is_immutable() -> None:
 
 
 # --------------------------------------------------------------------------- #
-# Drift between function/spec.py and the schemas
+# Drift between function/model/spec.py, function/model/platform.py and the schemas
 # --------------------------------------------------------------------------- #
 
 

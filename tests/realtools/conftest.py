@@ -42,7 +42,7 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Crank:
 
 
 @pytest.fixture(scope="session")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FunctionServer]:
+def function_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FunctionServer]:
     """The function, served insecurely once per session for render to call."""
     server = FunctionServer(tmp_path_factory.mktemp("served") / "function.log").start()
     try:
@@ -52,12 +52,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FunctionServer]
 
 
 @pytest.fixture(scope="session")
-def renderer(served: FunctionServer, tmp_path_factory: pytest.TempPathFactory) -> Crank:
+def renderer(function_server: FunctionServer, tmp_path_factory: pytest.TempPathFactory) -> Crank:
     """The CLI with Crossplane core, rendering through the served function."""
     binary = toolbox.need("crossplane")
     core = toolbox.need("crossplane-core")
     workdir = tmp_path_factory.mktemp("render")
-    return Crank(binary, workdir, core=core, functions=served.functions_file(workdir))
+    return Crank(binary, workdir, core=core, functions=function_server.functions_file(workdir))
 
 
 @pytest.fixture(scope="session")

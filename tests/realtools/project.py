@@ -11,15 +11,22 @@ from typing import TYPE_CHECKING, Any
 
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-from function import fn, offline
-from function.fakeprovider import FakeProvider
-from function.simulate import simulate
+from function.offline import documents
+from function.offline.fakeprovider import FakeProvider
+from function.offline.simulate import simulate
+from function.serving import fn
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
 # The annotation that names a composed resource within its XR.
-RESOURCE_NAME_ANNOTATION = offline.RESOURCE_NAME_ANNOTATION
+RESOURCE_NAME_ANNOTATION = documents.RESOURCE_NAME_ANNOTATION
+# A claim as the legacy XR Crossplane makes of it; a request as Crossplane sends it, and
+# the function's answer to it composed in this process; the Fatal message of an answer.
+composite_from = documents.composite_from
+request = documents.request
+run = fn.run
+fatal_of = documents.fatal_of
 
 
 def fake_at_provider(

@@ -13,8 +13,7 @@ import pytest
 import yaml
 from conftest import ROOT, as_shape, example_files, load, platform_input
 
-from function.simulate import simulate
-from realtools import toolbox, xpkg
+from realtools import project, toolbox, xpkg
 
 # API group -> the package that serves it; core Kubernetes and Crossplane groups need none.
 PACKAGE_OF_GROUP = {
@@ -38,17 +37,18 @@ def _package_of(api_version: str) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def package() -> list[dict[str, Any]]:
+def package(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     """Build the package with `make configuration` and read its package.yaml back."""
     crossplane = toolbox.need("crossplane")
+    dist = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        ["make", "-s", "configuration"],
+        ["make", "-s", "configuration", f"DIST={dist}"],
         cwd=ROOT,
         env={**os.environ, "CROSSPLANE_BIN": str(crossplane)},
         check=True,
         capture_output=True,
     )
-    return xpkg.package_yaml(ROOT / "dist" / "configuration.xpkg")
+    return xpkg.package_yaml(dist / "configuration.xpkg")
 
 
 def test_package_holds_the_apis(package: list[dict[str, Any]]) -> None:
@@ -74,7 +74,7 @@ def test_dependencies_cover_everything_composed(package: list[dict[str, Any]]) -
         _package_of(body["apiVersion"])
         for path in example_files()
         for shape in ("legacy", "v2")
-        for step in simulate(as_shape(load(path), shape), platform_input()).rounds
+        for step in project.simulated(as_shape(load(path), shape), platform_input()).rounds
         for body in step.desired.values()
     } - {None}
     assert declared == composed

@@ -22,8 +22,7 @@ import yaml
 from conftest import ROOT, SEED, platform_input, skip_or_fail
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 
-from function import fn, offline
-from realtools import toolbox, xpkg
+from realtools import project, toolbox, xpkg
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -139,11 +138,11 @@ def serving(built: Built) -> Iterator[str]:
 
 def test_image_answers_as_the_project_does(serving: str) -> None:
     """The image's server answers the seed claim with the bytes composing it here gives."""
-    xr = offline.composite_from(yaml.safe_load(SEED.read_text(encoding="utf-8")))
-    req = offline.request(xr, {}, platform_input())
+    xr = project.composite_from(yaml.safe_load(SEED.read_text(encoding="utf-8")))
+    req = project.request(xr, {}, platform_input())
     with grpc.insecure_channel(serving) as channel:
         stub = grpcv1.FunctionRunnerServiceStub(channel)
         rsp = stub.RunFunction(req, timeout=30)
-    expected = fn.run(req).SerializeToString(deterministic=True)
+    expected = project.run(req).SerializeToString(deterministic=True)
     assert rsp.SerializeToString(deterministic=True) == expected
-    assert offline.fatal_of(rsp) is None
+    assert project.fatal_of(rsp) is None

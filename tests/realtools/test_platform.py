@@ -33,7 +33,7 @@ pytestmark = pytest.mark.xdist_group("platform")
 
 @pytest.fixture(scope="module")
 def platform(
-    renderer: Crank, served: FunctionServer, tmp_path_factory: pytest.TempPathFactory
+    renderer: Crank, function_server: FunctionServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Crank]:
     """Render with both our served function and function-go-templating."""
     workdir = tmp_path_factory.mktemp("platform")
@@ -43,7 +43,7 @@ def platform(
         command=[str(toolbox.need("function-go-templating"))],
     ).start()
     try:
-        functions = served.functions_file(workdir, templating)
+        functions = function_server.functions_file(workdir, templating)
         yield Crank(renderer.binary, workdir, core=renderer.core, functions=functions)
     finally:
         templating.stop()

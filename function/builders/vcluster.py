@@ -1,0 +1,177 @@
+"""The vCluster: its host namespace, its Helm release and optional monitoring charts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from function.model import keys, naming
+from function.model.context import Context, Desired
+from function.model.spec import Include
+
+if TYPE_CHECKING:
+    from function.model.platform import Chart
+
+MONITORING_NAMESPACE = "monitoring"
+
+
+def values(ctx: Context) -> dict[str, Any]:
+    """VCluster 0.36 chart values (the 0.20+ format; the chart rejects unknown keys)."""
+    names = ctx.names
+    return {
+        "controlPlane": {
+            "distro": {"k8s": {"enabled": True}},
+            "statefulSet": {
+                "resources": {
+                    "requests": {"cpu": "200m", "memory": "512Mi"},
+                    "limits": {"memory": "2Gi"},
+                },
+            },
+        },
+        # The default kubeconfig points at localhost:8443, which only works from
+        # inside the pod; providers reach the vCluster through its Service.
+        "exportKubeConfig": {
+            "server": f"https://{names.vcluster_release}.{names.host_namespace}.svc:443",
+        },
+        "sync": {
+            "toHost": {
+                # Services must be synced: the ingress routes to their host copies.
+                "services": {"enabled": True},
+                "ingresses": {"enabled": False},
+            },
+        },
+    }
+
+
+def _release(  # noqa: PLR0913
+    ctx: Context,
+    key: str,
+    chart: Chart,
+    *,
+    release_name: str,
+    namespace: str,
+    chart_values: dict[str, Any],
+    provider_config: dict[str, str],
+) -> dict[str, Any]:
+    meta = ctx.metadata(key, external_name=release_name)
+    return {
+        "apiVersion": naming.RELEASE.api_version(ctx.shape),
+        "kind": naming.RELEASE.kind,
+        "metadata": meta,
+        "spec": {
+            "forProvider": {
+                "chart": {
+                    "name": chart.name,
+                    "repository": chart.repository,
+                    "version": chart.version,
+                },
+                "namespace": namespace,
+                "values": chart_values,
+                # Ready only once the chart's workloads are: readiness stays honest.
+                "wait": True,
+                "waitTimeout": "10m",
+            },
+            "providerConfigRef": provider_config,
+        },
+    }
+
+
+def _monitoring_values(ctx: Context, part: Include) -> dict[str, Any]:
+    if part is Include.PROMETHEUS:
+        return {"alertmanager": {"enabled": False}, "prometheus-pushgateway": {"enabled": False}}
+    grafana: dict[str, Any] = {"persistence": {"enabled": False}}
+    if ctx.spec.includes(Include.PROMETHEUS):
+        grafana["datasources"] = {
+            "datasources.yaml": {
+                "apiVersion": 1,
+                "datasources": [
+                    {
+                        "name": "Prometheus",
+                        "type": "prometheus",
+                        "url": f"http://prometheus-server.{MONITORING_NAMESPACE}.svc",
+                        "isDefault": True,
+                    }
+                ],
+            }
+        }
+    return grafana
+
+
+def build(ctx: Context) -> list[Desired]:
+    """The vCluster and, when included, Grafana and Prometheus inside it."""
+    names = ctx.names
+    namespace = ctx.k8s_object(
+        keys.NAMESPACE,
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": names.host_namespace, "labels": ctx.labels(keys.NAMESPACE)},
+        },
+    )
+    vcluster = _release(
+        ctx,
+        keys.VCLUSTER,
+        ctx.platform.charts.vcluster,
+        release_name=names.vcluster_release,
+        namespace=names.host_namespace,
+        chart_values=values(ctx),
+        provider_config=ctx.provider_config_ref(ctx.platform.provider_configs.helm),
+    )
+    vcluster["spec"]["forProvider"]["skipCreateNamespace"] = True
+    desired = [
+        Desired(keys.NAMESPACE, namespace),
+        Desired(keys.VCLUSTER, vcluster),
+    ]
+    monitoring = [
+        (key, part, chart)
+        for key, part, chart in (
+            (keys.GRAFANA, Include.GRAFANA, ctx.platform.charts.grafana),
+            (keys.PROMETHEUS, Include.PROMETHEUS, ctx.platform.charts.prometheus),
+        )
+        if ctx.spec.includes(part)
+    ]
+    if not monitoring:
+        return desired
+    desired.append(Desired(keys.VCLUSTER_PROVIDER_CONFIG, _provider_config(ctx)))
+    in_vcluster = ctx.provider_config_ref(names.vcluster_provider_config, composed=True)
+    desired.extend(
+        Desired(
+            key,
+            _release(
+                ctx,
+                key,
+                chart,
+                release_name=key,
+                namespace=MONITORING_NAMESPACE,
+                chart_values=_monitoring_values(ctx, part),
+                provider_config=in_vcluster,
+            ),
+        )
+        for key, part, chart in monitoring
+    )
+    return desired
+
+
+def _provider_config(ctx: Context) -> dict[str, Any]:
+    """A Helm ProviderConfig that installs into the vCluster with its exported kubeconfig."""
+    names = ctx.names
+    metadata: dict[str, Any] = {
+        "name": names.vcluster_provider_config,
+        "labels": ctx.labels(keys.VCLUSTER_PROVIDER_CONFIG),
+    }
+    if ctx.xr_namespace is not None and ctx.shape is naming.Shape.NAMESPACED:
+        metadata["namespace"] = ctx.xr_namespace
+    return {
+        "apiVersion": naming.HELM_PROVIDER_CONFIG.api_version(ctx.shape),
+        "kind": naming.HELM_PROVIDER_CONFIG.kind,
+        "metadata": metadata,
+        "spec": {
+            "credentials": {
+                "source": "Secret",
+                "secretRef": {
+                    "namespace": names.host_namespace,
+                    "name": names.kubeconfig_secret,
+                    "key": "config",
+                },
+            },
+        },
+    }

@@ -1,0 +1,75 @@
+"""Every composed resource's key: the name Crossplane knows it by between calls.
+
+A key must never change, since Crossplane deletes a resource whose key disappears
+from desired state. They live here, in one place, so that a builder, the edges
+table and the status read the same strings without importing each other.
+
+Some keys are made per app or per API route; the edges table names those by a
+role shared by all of them (``JWT_ROUTE``, ``HTTPROUTE``, ...).
+"""
+
+from __future__ import annotations
+
+# The vCluster and what is installed into it.
+NAMESPACE = "namespace"
+VCLUSTER = "vcluster"
+VCLUSTER_PROVIDER_CONFIG = "vcluster-provider-config"
+GRAFANA = "grafana"
+PROMETHEUS = "prometheus"
+
+# Ingress on the host cluster.
+INGRESS_GATEWAY = "ingress-gateway"
+INGRESS_ROUTES = "ingress-routes"
+HTTPROUTE = "ingress-httproute"  # role, and the stem of ingress-httproute-<app>
+DESTINATION_RULE = "destination-rule"  # role, and the stem of destination-rule-<app>
+
+# The load balancer the VPC link reaches.
+LOAD_BALANCER = "nlb"
+TARGET_GROUP = "target-group"
+LISTENER = "listener"
+TARGET_GROUP_BINDING = "target-group-binding"
+
+# The HTTP API.
+API = "api"
+VPC_LINK = "vpc-link"
+INTEGRATION = "integration"
+AUTHORIZER = "authorizer"
+STAGE = "stage"
+ACCESS_LOGS = "access-log-group"
+JWT_ROUTE = "jwt-route"  # role of every API route behind the JWT authorizer
+PUBLIC_ROUTE = "public-route"  # role of every API route without authorization
+
+# The custom domain.
+CERTIFICATE = "certificate"
+VALIDATION_RECORD = "certificate-validation-record"
+CERTIFICATE_VALIDATION = "certificate-validation"
+DOMAIN_NAME = "domain-name"
+API_MAPPING = "api-mapping"
+ALIAS_RECORD = "domain-alias-record"
+
+# A v2 XR's connection details.
+CONNECTION_SECRET = "connection-secret"  # noqa: S105  # a resource name, not a credential
+
+
+def httproute(app: str) -> str:
+    """The key of an app's HTTPRoute."""
+    return f"{HTTPROUTE}-{app}"
+
+
+def destination_rule(app: str) -> str:
+    """The key of an app's DestinationRule."""
+    return f"{DESTINATION_RULE}-{app}"
+
+
+def api_route(app: str | None, suffix: str) -> str:
+    """The key of an API route: an app's, or with no app one of the catch-all pair's."""
+    return f"route-{suffix}" if app is None else f"route-{app}-{suffix}"
+
+
+ROUTE_PROXY = api_route(None, "proxy")
+ROUTE_ROOT = api_route(None, "root")
+
+
+def usage(user: str, used: str) -> str:
+    """The key of the Usage that keeps ``used`` until ``user`` is gone."""
+    return f"usage-{user}-uses-{used}"

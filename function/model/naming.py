@@ -1,0 +1,193 @@
+"""Names, API groups and labels: every string that identifies a resource.
+
+One place decides which API group and version each kind uses in each XR shape,
+so the legacy (cluster-scoped) and the Crossplane v2 (namespaced) compositions
+share one code path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from enum import Enum
+
+LB_NAME_MAX = 32  # elbv2 load balancer and target group names
+K8S_NAME_MAX = 63
+LABEL_RESOURCE = "platform.example.org/resource"
+LABEL_ENVIRONMENT = "platform.example.org/environment"
+EXTERNAL_NAME = "crossplane.io/external-name"
+TENANT_HEADER = "x-vcluster-environment"
+
+
+class Shape(Enum):
+    """The two kinds of XR this function composes for."""
+
+    LEGACY = "legacy"  # cluster-scoped XR (claims); composes *.aws.upbound.io
+    NAMESPACED = "namespaced"  # Crossplane v2 XR; composes *.aws.m.upbound.io in its namespace
+
+
+@dataclass(frozen=True)
+class KindVersion:
+    """A kind and the apiVersion it uses in each shape."""
+
+    kind: str
+    legacy: str
+    namespaced: str
+    regional: bool = True  # route53 is global: its Record has no region field
+
+    def api_version(self, shape: Shape) -> str:
+        """The apiVersion for this kind in the given shape."""
+        return self.legacy if shape is Shape.LEGACY else self.namespaced
+
+
+# Storage versions of provider-upjet-aws v2.6, provider-helm v1.4, provider-kubernetes v1.2.
+API = KindVersion(
+    "API", "apigatewayv2.aws.upbound.io/v1beta2", "apigatewayv2.aws.m.upbound.io/v1beta1"
+)
+VPC_LINK = KindVersion(
+    "VPCLink", "apigatewayv2.aws.upbound.io/v1beta1", "apigatewayv2.aws.m.upbound.io/v1beta1"
+)
+INTEGRATION = KindVersion(
+    "Integration", "apigatewayv2.aws.upbound.io/v1beta2", "apigatewayv2.aws.m.upbound.io/v1beta1"
+)
+ROUTE = KindVersion(
+    "Route", "apigatewayv2.aws.upbound.io/v1beta1", "apigatewayv2.aws.m.upbound.io/v1beta1"
+)
+STAGE = KindVersion(
+    "Stage", "apigatewayv2.aws.upbound.io/v1beta2", "apigatewayv2.aws.m.upbound.io/v1beta1"
+)
+AUTHORIZER = KindVersion(
+    "Authorizer", "apigatewayv2.aws.upbound.io/v1beta2", "apigatewayv2.aws.m.upbound.io/v1beta1"
+)
+LOG_GROUP = KindVersion(
+    "Group", "cloudwatchlogs.aws.upbound.io/v1beta1", "cloudwatchlogs.aws.m.upbound.io/v1beta1"
+)
+CERTIFICATE = KindVersion(
+    "Certificate", "acm.aws.upbound.io/v1beta2", "acm.aws.m.upbound.io/v1beta1"
+)
+CERTIFICATE_VALIDATION = KindVersion(
+    "CertificateValidation", "acm.aws.upbound.io/v1beta1", "acm.aws.m.upbound.io/v1beta1"
+)
+DOMAIN_NAME = KindVersion(
+    "DomainName", "apigatewayv2.aws.upbound.io/v1beta2", "apigatewayv2.aws.m.upbound.io/v1beta1"
+)
+API_MAPPING = KindVersion(
+    "APIMapping", "apigatewayv2.aws.upbound.io/v1beta1", "apigatewayv2.aws.m.upbound.io/v1beta1"
+)
+RECORD = KindVersion(
+    "Record", "route53.aws.upbound.io/v1beta2", "route53.aws.m.upbound.io/v1beta1", regional=False
+)
+LB = KindVersion("LB", "elbv2.aws.upbound.io/v1beta2", "elbv2.aws.m.upbound.io/v1beta1")
+TARGET_GROUP = KindVersion(
+    "LBTargetGroup", "elbv2.aws.upbound.io/v1beta2", "elbv2.aws.m.upbound.io/v1beta1"
+)
+LISTENER = KindVersion(
+    "LBListener", "elbv2.aws.upbound.io/v1beta2", "elbv2.aws.m.upbound.io/v1beta1"
+)
+RELEASE = KindVersion("Release", "helm.crossplane.io/v1beta1", "helm.m.crossplane.io/v1beta1")
+HELM_PROVIDER_CONFIG = KindVersion(
+    "ProviderConfig", "helm.crossplane.io/v1beta1", "helm.m.crossplane.io/v1beta1"
+)
+OBJECT = KindVersion(
+    "Object", "kubernetes.crossplane.io/v1alpha2", "kubernetes.m.crossplane.io/v1alpha1"
+)
+USAGE_API_VERSION = "protection.crossplane.io/v1beta1"  # Usage and ClusterUsage alike
+# Inside Objects on the host cluster, so the same in both shapes.
+ISTIO_API_VERSION = "networking.istio.io/v1"
+GATEWAY_API_VERSION = "gateway.networking.k8s.io/v1"
+
+
+@dataclass(frozen=True)
+class Names:
+    """Every derived name of one environment."""
+
+    env: str
+
+    @property
+    def host_namespace(self) -> str:
+        """Host namespace the vCluster runs in."""
+        return f"vcluster-{self.env}"
+
+    @property
+    def vcluster_release(self) -> str:
+        """Helm release name of the vCluster; also the vCluster's name."""
+        return self.env
+
+    @property
+    def kubeconfig_secret(self) -> str:
+        """Secret vCluster writes its kubeconfig to (chart default ``vc-<name>``)."""
+        return f"vc-{self.vcluster_release}"
+
+    @property
+    def vcluster_provider_config(self) -> str:
+        """Helm ProviderConfig that installs charts inside the vCluster."""
+        return f"{self.env}-vcluster"
+
+    @property
+    def load_balancer(self) -> str:
+        """Network load balancer name (at most 32 characters)."""
+        return f"{self.env}-nlb"
+
+    @property
+    def target_group(self) -> str:
+        """Target group name (at most 32 characters)."""
+        return f"{self.env}-tg"
+
+    @property
+    def api(self) -> str:
+        """HTTP API name."""
+        return self.env
+
+    @property
+    def vpc_link(self) -> str:
+        """VPC link name."""
+        return f"{self.env}-vpclink"
+
+    @property
+    def gateway(self) -> str:
+        """Ingress Gateway object name."""
+        return f"{self.env}-gateway"
+
+    @property
+    def virtual_service(self) -> str:
+        """VirtualService object name."""
+        return f"{self.env}-routes"
+
+    @property
+    def target_group_binding(self) -> str:
+        """TargetGroupBinding name in the ingress gateway's namespace."""
+        return f"{self.env}-ingress"
+
+    @property
+    def access_log_group(self) -> str:
+        """CloudWatch log group for API access logs."""
+        return f"/aws/apigateway/{self.env}/access"
+
+    def aws_name_errors(self) -> list[str]:
+        """Names that break an AWS length limit, as readable messages."""
+        return [
+            f"makes {what} name '{name}' {len(name)} characters long; AWS allows at most "
+            f"{LB_NAME_MAX}"
+            for what, name in (
+                ("load balancer", self.load_balancer),
+                ("target group", self.target_group),
+            )
+            if len(name) > LB_NAME_MAX
+        ]
+
+    def host_service(self, service: str, namespace: str) -> str:
+        """Name vCluster gives a virtual cluster's Service when it syncs it to the host.
+
+        vCluster joins name, "x", namespace, "x", vCluster name with dashes; above
+        63 characters it keeps the first 52, then a dash and 10 hex digits of the
+        SHA-256 of the whole joined name.
+        """
+        joined = f"{service}-x-{namespace}-x-{self.vcluster_release}"
+        if len(joined) <= K8S_NAME_MAX:
+            return joined
+        digest = hashlib.sha256(joined.encode()).hexdigest()[:10]
+        return f"{joined[:52]}-{digest}".replace(".-", "-")
+
+    def host_service_fqdn(self, service: str, namespace: str) -> str:
+        """Cluster DNS name of a synced Service in the host cluster."""
+        return f"{self.host_service(service, namespace)}.{self.host_namespace}.svc.cluster.local"

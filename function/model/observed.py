@@ -1,0 +1,140 @@
+"""A read-only view of the observed composed resources.
+
+Builders read single values from here (an ARN, an id, readiness); they never copy
+an observed object into desired state. Every question asked and its answer are
+kept, so a caller can later tell whether new observed state would give the same
+answers (``agrees``) without composing again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, overload
+
+from function.model.convert import plain
+from function.model.readiness import is_ready
+
+# A question put to observed state: ("has", key), ("ready", key) or ("get", key, *path).
+Question = tuple[str, ...]
+# A composed resource's key, then a path into one of its parts.
+Field = tuple[str, ...]
+T = TypeVar("T")
+
+
+def dig(obj: Any, *path: str) -> Any:  # noqa: ANN401
+    """Walk nested dicts, returning None at the first missing or non-dict step."""
+    for key in path:
+        if not isinstance(obj, Mapping):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def text(value: Any) -> str | None:  # noqa: ANN401
+    """A non-empty string, or None for anything else (missing, null, wrong type)."""
+    return value if isinstance(value, str) and value else None
+
+
+def same(a: Any, b: Any) -> bool:  # noqa: ANN401
+    """Equal and of the same types and signs throughout, as a Struct tells values apart."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(value, b[key]) for key, value in a.items())
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float):
+        return bool(a.hex() == b.hex())  # -0.0 == 0.0, yet a Struct keeps the sign
+    return bool(a == b)
+
+
+class Observed:
+    """Observed composed resources keyed by composition resource name."""
+
+    def __init__(self, resources: Mapping[str, Mapping[str, Any]]) -> None:
+        """Wrap resources given as mappings: plain dicts, or views over protobuf Structs."""
+        self._resources = resources
+        self._answers: dict[Question, Any] = {}
+
+    def _answer(self, question: Question) -> Any:  # noqa: ANN401
+        what, key, *path = question
+        if what == "has":
+            return key in self._resources
+        if what == "ready":
+            return is_ready(self._resources.get(key))
+        return plain(dig(self._resources.get(key), *path))
+
+    def _ask(self, *question: str) -> Any:  # noqa: ANN401
+        if question not in self._answers:
+            self._answers[question] = self._answer(question)
+        return self._answers[question]
+
+    def __contains__(self, key: str) -> bool:
+        """Whether Crossplane reports this composed resource as existing."""
+        return bool(self._ask("has", key))
+
+    def get(self, key: str, *path: str) -> Any:  # noqa: ANN401
+        """A nested value of an observed resource as plain data, or None."""
+        return self._ask("get", key, *path)
+
+    def reported(self, key: str, *path: str) -> Any:  # noqa: ANN401
+        """A value AWS reported for a resource (under ``status.atProvider``), or None."""
+        return self.get(key, "status", "atProvider", *path)
+
+    def sent(self, key: str, *path: str) -> Any:  # noqa: ANN401
+        """A value this function sent for a resource (under ``spec.forProvider``), or None."""
+        return self.get(key, "spec", "forProvider", *path)
+
+    def at_provider(self, key: str, field: str) -> str | None:
+        """A string from ``status.atProvider``: the values AWS assigned."""
+        return text(self.reported(key, field))
+
+    @overload
+    def reported_or_sent(self, reported: Field, sent: Field) -> str | None: ...
+
+    @overload
+    def reported_or_sent(
+        self,
+        reported: Field,
+        sent: Field,
+        read: Callable[[Any], T | None],
+        read_sent: Callable[[Any], T | None] | None = None,
+    ) -> T | None: ...
+
+    def reported_or_sent(
+        self,
+        reported: Field,
+        sent: Field,
+        read: Callable[[Any], Any] = text,
+        read_sent: Callable[[Any], Any] | None = None,
+    ) -> Any:
+        """The value AWS reports at ``reported``, else the one this function sent at ``sent``.
+
+        A dependent copies a value its dependency reports (an ARN, an id). When the
+        dependency flaps and stops reporting it, the dependent, once created, keeps
+        the value it was sent last time: dropping it would make Crossplane delete it.
+
+        Args:
+            reported: the dependency's key, then a path under its ``status.atProvider``.
+            sent: the dependent's key, then a path under its ``spec.forProvider``.
+            read: turns the raw value into the wanted one, or None if it is missing or
+                malformed; a non-empty string by default.
+            read_sent: the same for the sent value, where it is kept in another form
+                (a list holding the one string AWS reports); ``read`` by default.
+        """
+        value = read(self.reported(*reported))
+        if value is not None:
+            return value
+        return (read_sent or read)(self.sent(*sent))
+
+    def ready(self, key: str) -> bool:
+        """Whether the resource exists and is ready."""
+        return bool(self._ask("ready", key))
+
+    def answers(self) -> dict[Question, Any]:
+        """Every question asked so far, with the answer given."""
+        return dict(self._answers)
+
+    def agrees(self, answers: Mapping[Question, Any]) -> bool:
+        """Whether these resources give the same answer to every one of ``answers``."""
+        return all(same(self._answer(question), old) for question, old in answers.items())

@@ -1,0 +1,109 @@
+"""The function input: platform-wide settings from the Composition, as typed models."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints
+
+from function.model.spec import MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, Dns
+from function.model.types import (
+    SEMVER,
+    DnsLabel,
+    Int,
+    ListenerArn,
+    Port,
+    Region,
+    StageName,
+    Strict,
+    VpcLinkId,
+    whole_numbers,
+)
+
+
+class ProviderConfigs(Strict):
+    """Names of the ProviderConfigs the composed resources use."""
+
+    aws: str = "default"
+    helm: str = "default"
+    kubernetes: str = "default"
+    kind: Literal["ClusterProviderConfig", "ProviderConfig"] = Field(
+        default="ClusterProviderConfig",
+        description="Kind of the configs above in namespaced (Crossplane v2) XRs.",
+    )
+
+
+class Chart(Strict):
+    """A pinned Helm chart."""
+
+    repository: str
+    name: str
+    version: Annotated[str, StringConstraints(pattern=SEMVER)]
+
+
+def _chart(repository: str, name: str, version: str) -> Any:  # noqa: ANN401
+    return Field(default_factory=lambda: Chart(repository=repository, name=name, version=version))
+
+
+class Charts(Strict):
+    """Chart versions, pinned so that an environment never changes under a user."""
+
+    vcluster: Chart = _chart("https://charts.loft.sh", "vcluster", "0.36.1")
+    grafana: Chart = _chart("https://grafana.github.io/helm-charts", "grafana", "8.8.2")
+    prometheus: Chart = _chart(
+        "https://prometheus-community.github.io/helm-charts", "prometheus", "27.3.0"
+    )
+
+
+class IngressGateway(Strict):
+    """The shared Istio ingress gateway in the host cluster."""
+
+    namespace: DnsLabel = "istio-ingress"
+    selector: dict[str, str] = Field(default_factory=lambda: {"istio": "ingressgateway"})
+    service_name: DnsLabel = Field(default="istio-ingressgateway", alias="serviceName")
+    service_port: Port = Field(default=80, alias="servicePort")
+    health_check_port: Port = Field(default=15021, alias="healthCheckPort")
+    health_check_path: str = Field(default="/healthz/ready", alias="healthCheckPath")
+    gateway_name: DnsLabel = Field(
+        default="shared-ingress",
+        alias="gatewayName",
+        description="The platform's shared Gateway API Gateway (ingressMode gatewayAPI).",
+    )
+    gateway_namespace: DnsLabel = Field(default="istio-ingress", alias="gatewayNamespace")
+    gateway_section: DnsLabel | None = Field(default=None, alias="gatewaySection")
+
+
+class Shared(Strict):
+    """A listener and VPC link shared by every environment of this Composition."""
+
+    listener_arn: ListenerArn | None = Field(default=None, alias="listenerArn")
+    vpc_link_id: VpcLinkId | None = Field(default=None, alias="vpcLinkId")
+
+
+class FunctionInput(Strict):
+    """The function's input in the Composition: platform-wide settings."""
+
+    api_version: Literal["vclusterenvironment.fn.platform.example.org/v1beta1"] = Field(
+        default="vclusterenvironment.fn.platform.example.org/v1beta1", alias="apiVersion"
+    )
+    kind: Literal["Input"] = "Input"
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    region: Region = "us-east-1"
+    provider_configs: ProviderConfigs = Field(
+        default_factory=ProviderConfigs, alias="providerConfigs"
+    )
+    charts: Charts = Field(default_factory=Charts)
+    ingress_gateway: IngressGateway = Field(default_factory=IngressGateway, alias="ingressGateway")
+    shared: Shared = Field(default_factory=Shared)
+    stage_name: StageName = Field(default="$default", alias="stageName")
+    integration_timeout_ms: Int = Field(
+        default=MAX_TIMEOUT_MS, ge=MIN_TIMEOUT_MS, le=MAX_TIMEOUT_MS, alias="integrationTimeoutMs"
+    )
+    poll_seconds: Int = Field(default=15, ge=1, le=600, alias="pollSeconds")
+    ingress_mode: Literal["istio", "gatewayAPI"] = Field(default="istio", alias="ingressMode")
+    dns: Dns = Field(default_factory=Dns)
+
+
+def parse_input(raw: dict[str, Any] | None) -> FunctionInput:
+    """Validate the function input; no input means every platform default."""
+    return FunctionInput.model_validate(whole_numbers(raw or {}))

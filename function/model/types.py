@@ -1,0 +1,114 @@
+"""The field types the claim and the input are made of, and how to say what each accepts.
+
+Each pattern has a hint in words, so that a rejected value is explained
+(``errors.describe_error``) rather than shown as a regular expression.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Strict as StrictScalar
+
+_DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+_SUBNET = r"^subnet-[0-9a-z]{1,32}$"
+_SECURITY_GROUP = r"^sg-[0-9a-z][-0-9a-z]{0,62}$"
+_VPC = r"^vpc-[0-9a-f]{8,17}$"
+_REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$"
+_DOMAIN = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+_LISTENER_ARN = r"^arn:aws[-a-z]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:listener/net/.+$"
+_VPC_LINK_ID = r"^[a-z0-9]{6,12}$"
+_STAGE = r"^(\$default|[A-Za-z0-9_-]{1,128})$"
+_PATH_PREFIX = r"^/[-A-Za-z0-9._~/]*$"
+_ORIGIN = r"^(\*|https?://[-a-z0-9.*]+(:[0-9]{1,5})?)$"
+HTTPS_URL = r"^https://[-a-zA-Z0-9.:/_%~]+$"
+IDENTITY = r"^\$request\.header\.[A-Za-z0-9-]+$"
+_DURATION = r"^[0-9]{1,6}(ms|s|m|h)$"
+SEMVER = r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$"
+
+# What each pattern means, for error messages a person can act on.
+PATTERN_HINTS = {
+    _DNS_LABEL: "a DNS label (lower-case letters, digits and '-', starting with a letter)",
+    _SUBNET: "a subnet id ('subnet-' then lower-case letters and digits)",
+    _SECURITY_GROUP: "a security group id ('sg-' then lower-case letters, digits and '-')",
+    _VPC: "a VPC id ('vpc-' then 8 or 17 hex digits)",
+    _REGION: "an AWS region such as us-east-1",
+    _DOMAIN: "a lower-case DNS domain name with at least two labels",
+    _LISTENER_ARN: "an NLB listener ARN (arn:aws:elasticloadbalancing:...:listener/net/...)",
+    _VPC_LINK_ID: "an API Gateway VPC link id (6 to 12 lower-case letters and digits)",
+    _STAGE: "a stage name ('$default', or letters, digits, '-' and '_')",
+    _PATH_PREFIX: "a URL path prefix starting with '/'",
+    _ORIGIN: "a CORS origin such as https://app.example.com",
+    SEMVER: "an exact chart version such as 1.2.3",
+    HTTPS_URL: "an https:// URL",
+    IDENTITY: "an identity source such as $request.header.Authorization",
+    _DURATION: "a duration such as 500ms, 10s or 1m",
+}
+
+DnsLabel = Annotated[
+    str,
+    StringConstraints(pattern=_DNS_LABEL, max_length=63),
+]
+SubnetId = Annotated[str, StringConstraints(pattern=_SUBNET)]
+SecurityGroupId = Annotated[str, StringConstraints(pattern=_SECURITY_GROUP)]
+VpcId = Annotated[str, StringConstraints(pattern=_VPC)]
+Region = Annotated[str, StringConstraints(pattern=_REGION)]
+DomainName = Annotated[
+    str,
+    StringConstraints(pattern=_DOMAIN, max_length=253),
+]
+ListenerArn = Annotated[
+    str,
+    StringConstraints(pattern=_LISTENER_ARN),
+]
+VpcLinkId = Annotated[str, StringConstraints(pattern=_VPC_LINK_ID)]
+StageName = Annotated[str, StringConstraints(pattern=_STAGE)]
+PathPrefix = Annotated[str, StringConstraints(pattern=_PATH_PREFIX, max_length=256)]
+Origin = Annotated[str, StringConstraints(pattern=_ORIGIN)]
+# Scalars are strict: "8080", true or "yes" are not numbers or booleans. protobuf
+# Struct carries every number as a double, so whole floats become ints before
+# validation (see ``whole_numbers``).
+Int = Annotated[int, StrictScalar()]
+Bool = Annotated[bool, StrictScalar()]
+Float = Annotated[float, StrictScalar(), Field(allow_inf_nan=False)]
+Port = Annotated[Int, Field(ge=1, le=65535)]
+Duration = Annotated[str, StringConstraints(pattern=_DURATION)]
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "*"]
+
+_UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000}
+_DURATION_PARTS = re.compile(r"(\d+)(ms|s|m|h)")
+
+
+class Strict(BaseModel):
+    """Base for every model: unknown fields are errors, never silently dropped."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_by_name=False, validate_by_alias=True
+    )
+
+
+def whole_numbers(value: Any) -> Any:  # noqa: ANN401
+    """Integral floats (from protobuf Struct doubles) as ints, everywhere in a value."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers(v) for v in value]
+    return value
+
+
+def duration_ms(text: str) -> int:
+    """Milliseconds in a spec duration such as '500ms', '10s', '1m' or '2h'."""
+    found = _DURATION_PARTS.fullmatch(text)
+    if found is None:
+        msg = f"{text!r} is not a duration such as 500ms, 10s or 1m"
+        raise ValueError(msg)
+    return int(found.group(1)) * _UNIT_MS[found.group(2)]
+
+
+def positive_duration(text: str | None) -> str | None:
+    """A duration, or None for none or zero: a zero timeout means no timeout."""
+    return text if text is not None and duration_ms(text) > 0 else None

@@ -1,0 +1,244 @@
+"""A stand-in for the providers, for ``simulate`` and the tests.
+
+It "applies" desired resources the way the real providers would report them:
+AWS-assigned ids and ARNs under ``status.atProvider``, and Ready=True only once
+every reference selector can resolve to a resource of the same XR. Ids are
+derived from the XR and resource names, so runs are repeatable.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from function.model.observed import dig
+from function.offline.documents import RESOURCE_NAME_ANNOTATION
+
+ACCOUNT = "123456789012"
+
+# Route53 zone of API Gateway regional endpoints, per region (AWS general reference).
+API_GATEWAY_ZONES = {
+    "us-east-1": "Z1UJRXOUMOOFQ8",
+    "us-west-2": "Z2OJLYMUO9EFXC",
+    "eu-west-1": "ZLY8HYME6SFDD",
+}
+
+# Reference selector field -> kind it resolves to (as the upjet resolvers do).
+SELECTOR_KINDS = {
+    "apiIdSelector": "API",
+    "connectionIdSelector": "VPCLink",
+    "targetSelector": "Integration",
+    "loadBalancerArnSelector": "LB",
+    "targetGroupArnSelector": "LBTargetGroup",
+    "authorizerIdSelector": "Authorizer",
+    "domainNameSelector": "DomainName",
+    "stageSelector": "Stage",
+    "certificateArnSelector": "Certificate",
+    "zoneIdSelector": "Zone",
+}
+
+
+def _hex(seed: str, length: int) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()[:length]
+
+
+def _uuid(seed: str) -> str:
+    digits = _hex(seed, 32)
+    return "-".join(digits[a:b] for a, b in ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32)))
+
+
+def _selectors(value: Any, found: list[str]) -> list[str]:  # noqa: ANN401
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            if key in SELECTOR_KINDS:
+                found.append(SELECTOR_KINDS[key])
+            else:
+                _selectors(inner, found)
+    elif isinstance(value, list):
+        for inner in value:
+            _selectors(inner, found)
+    return found
+
+
+class FakeProvider:
+    """Turns desired composed resources into observed ones, one reconcile at a time."""
+
+    def __init__(self, xr_name: str) -> None:
+        """Create a provider for one XR."""
+        self.xr_name = xr_name
+
+    def _id(self, key: str, length: int) -> str:
+        return _hex(f"{self.xr_name}/{key}", length)
+
+    def _arn(self, service: str, region: str, resource: str) -> str:
+        return f"arn:aws:{service}:{region}:{ACCOUNT}:{resource}"
+
+    def _at_provider(  # noqa: C901
+        self, key: str, body: Mapping[str, Any], observed: Mapping[str, Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        kind = str(body.get("kind"))
+        spec = dig(body, "spec", "forProvider") or {}
+        region = str(spec.get("region", "us-east-1"))
+        external = dig(body, "metadata", "annotations", "crossplane.io/external-name")
+
+        def by_kind(wanted: str) -> Mapping[str, Any]:
+            for other in observed.values():
+                if other.get("kind") == wanted:
+                    return dig(other, "status", "atProvider") or {}
+            return {}
+
+        status: dict[str, Any] = {}
+        handlers: dict[str, Callable[[], None]] = {}
+
+        def api() -> None:
+            api_id = self._id(key, 10)
+            status.update(
+                id=api_id,
+                apiEndpoint=f"https://{api_id}.execute-api.{region}.amazonaws.com",
+                arn=self._arn("apigateway", region, f"/apis/{api_id}"),
+            )
+
+        def vpc_link() -> None:
+            status.update(id=self._id(key, 6))
+
+        def stage() -> None:
+            api_id = by_kind("API").get("id", "")
+            suffix = "" if external == "$default" else str(external)
+            status.update(
+                id=str(external),
+                invokeUrl=f"https://{api_id}.execute-api.{region}.amazonaws.com/{suffix}",
+            )
+
+        def load_balancer() -> None:
+            name = spec.get("name", key)
+            status.update(
+                arn=self._arn(
+                    "elasticloadbalancing", region, f"loadbalancer/net/{name}/{self._id(key, 16)}"
+                ),
+                dnsName=f"internal-{name}-{self._id(key, 10)}.elb.{region}.amazonaws.com",
+                vpcId=f"vpc-{self._id('vpc', 17)}",
+            )
+
+        def target_group() -> None:
+            name = spec.get("name", key)
+            status.update(
+                arn=self._arn(
+                    "elasticloadbalancing", region, f"targetgroup/{name}/{self._id(key, 16)}"
+                )
+            )
+
+        def listener() -> None:
+            lb_arn = str(by_kind("LB").get("arn", ""))
+            lb_path = lb_arn.split(":loadbalancer/", 1)[-1]
+            status.update(
+                arn=self._arn(
+                    "elasticloadbalancing", region, f"listener/{lb_path}/{self._id(key, 16)}"
+                )
+            )
+
+        def log_group() -> None:
+            status.update(arn=self._arn("logs", region, f"log-group:{external}:*"))
+
+        def release() -> None:
+            status.update(state="deployed", revision=1)
+
+        def certificate() -> None:
+            # ACM issues at once here; the real one waits for the validation record.
+            domain = str(spec.get("domainName", ""))
+            arn = self._arn("acm", region, f"certificate/{_uuid(f'{self.xr_name}/{key}')}")
+            status.update(
+                arn=arn,
+                id=arn,
+                domainName=domain,
+                status="ISSUED",
+                domainValidationOptions=[
+                    {
+                        "domainName": domain,
+                        "resourceRecordName": f"_{_hex(domain, 32)}.{domain}.",
+                        "resourceRecordType": "CNAME",
+                        "resourceRecordValue": f"_{_hex(arn, 32)}.{_hex(arn, 10)}"
+                        ".acm-validations.aws.",
+                    }
+                ],
+            )
+
+        def certificate_validation() -> None:
+            status.update(
+                id="2024-01-01 00:00:00 +0000 UTC",  # the certificate's issue time
+                certificateArn=by_kind("Certificate").get("arn", ""),
+            )
+
+        def domain_name() -> None:
+            # An object, not a list, in both storage versions (v1beta2 and .m. v1beta1).
+            config = dict(spec.get("domainNameConfiguration") or {})
+            config.pop("certificateArnSelector", None)
+            config.update(
+                certificateArn=by_kind("Certificate").get("arn", ""),
+                targetDomainName=f"d-{self._id(key, 10)}.execute-api.{region}.amazonaws.com",
+                hostedZoneId=API_GATEWAY_ZONES.get(region, f"Z{self._id(key, 12).upper()}"),
+            )
+            status.update(
+                id=str(external),
+                arn=self._arn("apigateway", region, f"/domainnames/{external}"),
+                apiMappingSelectionExpression="$request.basepath",
+                domainNameConfiguration=config,
+            )
+
+        def api_mapping() -> None:
+            status.update(id=self._id(key, 6), domainName=by_kind("DomainName").get("id", ""))
+
+        def record() -> None:
+            name = str(spec.get("name", "")).rstrip(".")
+            status.update(
+                id=f"{spec.get('zoneId')}_{name}_{spec.get('type')}",
+                fqdn=name,
+            )
+
+        handlers.update(
+            API=api,
+            VPCLink=vpc_link,
+            Stage=stage,
+            LB=load_balancer,
+            LBTargetGroup=target_group,
+            LBListener=listener,
+            Group=log_group,
+            Release=release,
+            Certificate=certificate,
+            CertificateValidation=certificate_validation,
+            DomainName=domain_name,
+            APIMapping=api_mapping,
+            Record=record,
+        )
+        handlers.get(kind, lambda: status.update(id=self._id(key, 8)))()
+        return status
+
+    def apply(
+        self,
+        desired: Mapping[str, Mapping[str, Any]],
+        observed: Mapping[str, Mapping[str, Any]],
+    ) -> dict[str, dict[str, Any]]:
+        """Observed state after the providers reconcile the desired resources once."""
+        result: dict[str, dict[str, Any]] = {}
+        for key, body in sorted(desired.items()):
+            applied = copy.deepcopy(dict(body))
+            metadata = applied.setdefault("metadata", {})
+            metadata.setdefault("name", f"{self.xr_name}-{self._id(key, 5)}")
+            metadata.setdefault("annotations", {})[RESOURCE_NAME_ANNOTATION] = key
+            if applied.get("kind") == "ProviderConfig":
+                result[key] = applied
+                continue
+            kinds_present = {str(o.get("kind")) for o in observed.values()}
+            missing = [k for k in _selectors(applied.get("spec"), []) if k not in kinds_present]
+            condition = (
+                {"type": "Ready", "status": "False", "reason": "ReferenceResolutionFailed"}
+                if missing
+                else {"type": "Ready", "status": "True", "reason": "Available"}
+            )
+            applied["status"] = {
+                "atProvider": self._at_provider(key, applied, observed),
+                "conditions": [condition, {"type": "Synced", "status": "True"}],
+            }
+            result[key] = applied
+        return result

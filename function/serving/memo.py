@@ -1,0 +1,232 @@
+"""The last answer for each composite resource, given again while nothing it was made from changed.
+
+Crossplane calls the function on every reconcile of every XR, and (with realtime
+compositions) whenever a composed resource changes, so most calls carry what the
+previous call for that XR carried. Two ways to know the answer is unchanged:
+
+- The same tag. Crossplane tags every request with a SHA-256 of its deterministic
+  serialization, and the protocol promises that requests with the same tag are
+  otherwise identical: the previous response is the answer, tag included. Other
+  clients often send a fixed tag ("test"), so only tags shaped like Crossplane's
+  count, and only for the same XR with the same spec, input, desired state and context.
+- The same inputs. ``compose`` reads the XR's spec, name and namespace, the input,
+  and the observed values it asks ``Observed`` for; ``response.to`` copies earlier
+  functions' desired state and context. When all of those are as they were, the
+  answer is the previous one with the new tag, even though observed state changed
+  in ways the function never reads (resourceVersion, managedFields, other fields).
+  A digest per observed resource tells which resources changed; only the questions
+  about those are asked again.
+
+Crossplane has an optional response cache of its own, keyed by the tag; the second
+way also answers the calls that cache cannot.
+
+Answers are kept serialized, so what the memo hands out is immutable and costs no
+serialization. Thread-safe: the gRPC loop recalls while the worker thread composes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+
+from function.model import convert
+from function.model.observed import Observed, Question, dig, text
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+DEFAULT_BUDGET_MIB = 32
+# What one remembered answer costs besides its bytes: a rough figure for the Python
+# objects of a question and its answer, so that the budget bounds memory, not only bytes.
+ANSWER_COST_BYTES = 256
+DIGEST_BYTES = 16
+
+Identity = tuple[str, ...]
+# Crossplane's tags: a hex SHA-256 of the request.
+CROSSPLANE_TAG = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A RunFunctionResponse already serialized deterministically; gRPC sends it as is."""
+
+    data: bytes
+
+    def SerializeToString(self, *, deterministic: bool = True) -> bytes:
+        """The response's bytes (the name and flag are protobuf's, for the gRPC serializers)."""
+        del deterministic  # the bytes are deterministic already
+        return self.data
+
+
+def _meta(tag: str, meta: fnv1.ResponseMeta) -> bytes:
+    """The serialized meta field of a response with ``meta``, tagged ``tag``."""
+    head = fnv1.RunFunctionResponse(meta=meta)
+    head.meta.tag = tag
+    return bytes(head.SerializeToString(deterministic=True))
+
+
+@dataclass(frozen=True)
+class _Entry:
+    tag: str
+    inputs: tuple[bytes, ...]
+    digests: dict[str, bytes]
+    answers: dict[Question, Any]
+    meta: fnv1.ResponseMeta  # the answer's, for its TTL
+    data: bytes  # the whole answer, its meta field first
+    head: int  # how many leading bytes of data are the meta field
+    cost: int  # bytes, roughly: what the entry holds
+
+    def retagged(self, tag: str, digests: dict[str, bytes]) -> _Entry:
+        """The same answer to a request with another tag and other unread values."""
+        head = _meta(tag, self.meta)
+        data = head + self.data[self.head :]
+        cost = _cost(data, self.inputs, digests, self.answers)
+        return _Entry(tag, self.inputs, digests, self.answers, self.meta, data, len(head), cost)
+
+
+def _cost(
+    data: bytes, inputs: tuple[bytes, ...], digests: dict[str, bytes], answers: dict[Question, Any]
+) -> int:
+    """Roughly what an entry holds, in bytes."""
+    return (
+        len(data)
+        + sum(map(len, inputs))
+        + sum(len(name) + DIGEST_BYTES for name in digests)
+        + ANSWER_COST_BYTES * len(answers)
+    )
+
+
+def _identity(req: fnv1.RunFunctionRequest) -> Identity | None:
+    """Which XR the request is for; None if it names none (no answer is kept for it then)."""
+    xr = convert.StructView(req.observed.composite.resource)
+    name = text(dig(xr, "metadata", "name"))
+    if name is None:
+        return None
+    api_version, kind = text(xr.get("apiVersion")), text(xr.get("kind"))
+    return (api_version or "", kind or "", text(dig(xr, "metadata", "namespace")) or "", name)
+
+
+def _inputs(req: fnv1.RunFunctionRequest) -> tuple[bytes, ...]:
+    """Besides the XR's name and namespace (its identity), what the answer is made from."""
+    spec = req.observed.composite.resource.fields.get("spec")
+    return (
+        b"" if spec is None else spec.SerializeToString(deterministic=True),
+        b"1" if req.HasField("input") else b"0",
+        req.input.SerializeToString(deterministic=True),
+        req.desired.SerializeToString(deterministic=True),
+        req.context.SerializeToString(deterministic=True),
+    )
+
+
+def _digests(req: fnv1.RunFunctionRequest) -> dict[str, bytes]:
+    """A digest of each observed resource: which ones changed since, without keeping them."""
+    return {
+        name: hashlib.blake2b(
+            composed.resource.SerializeToString(deterministic=True), digest_size=DIGEST_BYTES
+        ).digest()
+        for name, composed in req.observed.resources.items()
+    }
+
+
+def _changed(before: Mapping[str, bytes], now: Mapping[str, bytes]) -> set[str]:
+    return {name for name in before.keys() | now.keys() if before.get(name) != now.get(name)}
+
+
+class Memo:
+    """The last answer per XR, least recently used first out, within a memory budget."""
+
+    def __init__(self, budget_bytes: int) -> None:
+        """Remember answers costing at most ``budget_bytes`` in all; 0 remembers none."""
+        self.budget = budget_bytes
+        self.used = 0
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[Identity, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """How many XRs have an answer remembered."""
+        return len(self._entries)
+
+    def recall(self, req: fnv1.RunFunctionRequest) -> Encoded | None:
+        """The remembered answer to ``req`` (with its tag), or None if it must be composed."""
+        identity = _identity(req)
+        with self._lock:
+            entry = self._entries.get(identity) if identity is not None else None
+        if identity is None or entry is None or entry.inputs != _inputs(req):
+            self._count(hit=False)
+            return None
+        tag = req.meta.tag
+        if tag == entry.tag and CROSSPLANE_TAG.fullmatch(tag):
+            self._count(hit=True, identity=identity)
+            return Encoded(entry.data)
+        digests = _digests(req)
+        # Questions about an unchanged resource get the same answers: only the rest are asked.
+        changed = _changed(entry.digests, digests)
+        resources = req.observed.resources
+        views = {
+            name: convert.StructView(resources[name].resource) for name in changed & set(resources)
+        }
+        asked = {question: old for question, old in entry.answers.items() if question[1] in changed}
+        if not Observed(views).agrees(asked):
+            self._count(hit=False)
+            return None
+        again = entry.retagged(tag, digests)
+        with self._lock:
+            self._store(identity, again)
+        self._count(hit=True)
+        return Encoded(again.data)
+
+    def keep(
+        self,
+        req: fnv1.RunFunctionRequest,
+        answers: dict[Question, Any],
+        rsp: fnv1.RunFunctionResponse,
+    ) -> None:
+        """Remember ``rsp``, made from ``answers``, as the answer for ``req``'s XR."""
+        identity = _identity(req)
+        if identity is None:
+            return
+        # Deterministic serialization writes fields in field-number order, meta (1) first,
+        # so another tag's answer is its meta field and the rest of these bytes.
+        head = _meta(req.meta.tag, rsp.meta)
+        data = bytes(rsp.SerializeToString(deterministic=True))
+        if not data.startswith(head):
+            return  # a protobuf runtime that orders fields otherwise: nothing is kept
+        inputs, digests = _inputs(req), _digests(req)
+        meta = fnv1.ResponseMeta()
+        meta.CopyFrom(rsp.meta)
+        cost = _cost(data, inputs, digests, answers)
+        entry = _Entry(req.meta.tag, inputs, digests, answers, meta, data, len(head), cost)
+        with self._lock:
+            self._store(identity, entry)
+
+    def _count(self, *, hit: bool, identity: Identity | None = None) -> None:
+        with self._lock:
+            if hit:
+                self.hits += 1
+            else:
+                self.misses += 1
+            if identity is not None and identity in self._entries:
+                self._entries.move_to_end(identity)
+
+    def _store(self, identity: Identity, entry: _Entry) -> None:
+        """Replace ``identity``'s entry, making room; call with the lock held."""
+        self._forget(identity)
+        if entry.cost > self.budget:
+            return
+        while self.used + entry.cost > self.budget:
+            self._forget(next(iter(self._entries)))
+        self._entries[identity] = entry
+        self.used += entry.cost
+
+    def _forget(self, identity: Identity) -> None:
+        entry = self._entries.pop(identity, None)
+        if entry is not None:
+            self.used -= entry.cost

@@ -1,0 +1,121 @@
+"""The Gateway API builder alone: an HTTPRoute per app on the platform's shared Gateway.
+
+The Object's ``forProvider.manifest`` is preserve-unknown-fields, so the HTTPRoute
+inside it is validated against its own CRD here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import crdcheck
+import pytest
+from apps import (
+    API,
+    ENV,
+    GATEWAY_API,
+    MISSING,
+    SPLIT,
+    composed,
+    dig,
+    gateway_rules,
+    ingress_input,
+    xr,
+)
+from conftest import skip_or_fail
+from contexts import context
+
+from function.builders import gatewayapi
+from function.model import naming
+
+
+@pytest.fixture(autouse=True)
+def _crds_present() -> None:
+    if not crdcheck.crds_dir().is_dir():
+        skip_or_fail(f"shared CRDs not found at {crdcheck.crds_dir()}")
+
+
+GATEWAY_API_CASES = [
+    pytest.param(
+        "a canary split is backendRefs with weights, in the route's own namespace",
+        {"destinations": SPLIT},
+        "api", ("backendRefs",),
+        [{"name": f"api-x-backend-x-{ENV}", "port": 8080, "weight": 90},
+         {"name": f"api-next-x-next-x-{ENV}", "port": 9090, "weight": 10}],
+        id="weighted-canary",
+    ),
+    pytest.param(
+        "the header canary is an extra rule matching its header AND the tenant header",
+        {"headerCanary": {"header": "x-api-version", "value": "v2", "service": "api-v2"}},
+        "api-canary", ("matches",),
+        [{"path": {"type": "PathPrefix", "value": "/api"},
+          "headers": [{"type": "Exact", "name": naming.TENANT_HEADER, "value": ENV},
+                      {"type": "Exact", "name": "x-api-version", "value": "v2"}]}],
+        id="header-canary",
+    ),
+    pytest.param(
+        "the timeout is the rule's request timeout",
+        {"timeout": "15s"}, "api", ("timeouts",), {"request": "15s"},
+        id="timeout",
+    ),
+    pytest.param(
+        "a timeout beyond five digits is rewritten into units Gateway API durations allow",
+        {"timeout": "100000s"}, "api", ("timeouts",), {"request": "27h46m40s"},
+        id="timeout-long",
+    ),
+    pytest.param(
+        "a zero timeout means none, so no timeouts are set",
+        {"timeout": "0ms"}, "api", ("timeouts",), MISSING,
+        id="timeout-zero",
+    ),
+    pytest.param(
+        "the rewrite is a URLRewrite filter replacing the matched prefix",
+        {"rewrite": "/"}, "api", ("filters",),
+        [{"type": "URLRewrite",
+          "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}],
+        id="rewrite",
+    ),
+    pytest.param(
+        "CORS is the standard-channel CORS filter, without repeats and with max age in seconds",
+        {"cors": {"allowOrigins": ["https://a.example.com", "https://*.example.org"],
+                  "allowMethods": ["GET", "POST", "GET"], "allowHeaders": ["x-a"],
+                  "allowCredentials": True, "maxAge": 600}},
+        "api", ("filters",),
+        [{"type": "CORS",
+          "cors": {"allowOrigins": ["https://a.example.com", "https://*.example.org"],
+                   "allowMethods": ["GET", "POST"], "allowHeaders": ["x-a"],
+                   "allowCredentials": True, "maxAge": 600}}],
+        id="cors",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("reason", "app", "rule", "path", "expected"), GATEWAY_API_CASES)
+def test_gateway_api_rule_features(
+    reason: str, app: dict[str, Any], rule: str, path: tuple[str, ...], expected: Any
+) -> None:
+    """Each app feature becomes the HTTPRoute field of the standard-channel v1.6 CRD."""
+    rules = gateway_rules(composed([{**API, **app}], GATEWAY_API, build=gatewayapi.build))
+    assert dig(rules[rule], *path) == expected, reason
+
+
+def test_gateway_api_http_route() -> None:
+    """An app's HTTPRoute lives in the host namespace, attaches to the shared Gateway, has hosts."""
+    ctx = context(
+        xr([{**API, "hosts": ["b.example.com", "a.example.com"]}]),
+        ingress_input(
+            GATEWAY_API, gatewayName="edge", gatewayNamespace="gateways", gatewaySection="http"
+        ),
+    )
+    (desired,) = gatewayapi.build(ctx)
+    assert desired.key == "ingress-httproute-api"
+    assert desired.manifest is not None
+    route = desired.manifest["spec"]["forProvider"]["manifest"]
+    assert route["metadata"]["namespace"] == f"vcluster-{ENV}"
+    assert route["metadata"]["name"] == f"{ENV}-api"
+    assert route["spec"]["parentRefs"] == [
+        {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "edge",
+         "namespace": "gateways", "sectionName": "http"}
+    ]  # fmt: skip
+    assert route["spec"]["hostnames"] == ["a.example.com", "b.example.com"]
+    assert crdcheck.validate(route) == []

@@ -1,0 +1,173 @@
+"""The Istio builder alone: each app feature becomes the VirtualService field Istio defines."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from apps import API, MISSING, SPLIT, TENANT, composed, dig, fqdn, istio_routes
+from contexts import claim, context, embedded
+
+from function.builders import istio
+from function.model import keys, naming
+
+ISTIO_CASES = [
+    pytest.param(
+        "a canary split sends weighted shares, namespace and port defaulting to the app's",
+        {"destinations": SPLIT},
+        "api", ("route",),
+        [{"destination": {"host": fqdn("api"), "port": {"number": 8080}}, "weight": 90},
+         {"destination": {"host": fqdn("api-next", "next"), "port": {"number": 9090}},
+          "weight": 10}],
+        id="weighted-canary",
+    ),
+    pytest.param(
+        "the header canary matches its header AND the tenant header, and goes to its Service",
+        {"headerCanary": {"header": "x-api-version", "value": "v2", "service": "api-v2"}},
+        "api-canary", ("match",),
+        [{"uri": {"prefix": "/api"},
+          "headers": {**TENANT, "x-api-version": {"exact": "v2"}}}],
+        id="header-canary-match",
+    ),
+    pytest.param(
+        "the header canary's Service defaults to the app's namespace and port",
+        {"headerCanary": {"header": "x-api-version", "value": "v2", "service": "api-v2"}},
+        "api-canary", ("route",),
+        [{"destination": {"host": fqdn("api-v2"), "port": {"number": 8080}}}],
+        id="header-canary-backend",
+    ),
+    pytest.param(
+        "each host is one authority match that ignores the port, each with the tenant header",
+        {"hosts": ["b.example.com", "a.example.com"]},
+        "api", ("match",),
+        [{"uri": {"prefix": "/api"}, "headers": TENANT,
+          "authority": {"regex": r"a\.example\.com(:[0-9]+)?"}},
+         {"uri": {"prefix": "/api"}, "headers": TENANT,
+          "authority": {"regex": r"b\.example\.com(:[0-9]+)?"}}],
+        id="hosts",
+    ),
+    pytest.param(
+        "retries carry attempts, the per-try timeout and the retry conditions",
+        {"retries": {"attempts": 3, "perTryTimeout": "2s", "retryOn": "5xx,503"}},
+        "api", ("retries",), {"attempts": 3, "perTryTimeout": "2s", "retryOn": "5xx,503"},
+        id="retries",
+    ),
+    pytest.param(
+        "zero attempts disable retries and carry nothing else, which Istio would reject",
+        {"retries": {"attempts": 0, "perTryTimeout": "2s"}},
+        "api", ("retries",), {"attempts": 0},
+        id="retries-disabled",
+    ),
+    pytest.param(
+        "a zero per-try timeout is left out: Istio's CEL rejects durations under 1ms",
+        {"retries": {"attempts": 2, "perTryTimeout": "0s"}},
+        "api", ("retries", "perTryTimeout"), MISSING,
+        id="retries-zero-per-try",
+    ),
+    pytest.param(
+        "the timeout is the route's timeout",
+        {"timeout": "15s"}, "api", ("timeout",), "15s",
+        id="timeout",
+    ),
+    pytest.param(
+        "a zero timeout means none, Istio's default, rather than a '0s' its CEL rejects",
+        {"timeout": "0s"}, "api", ("timeout",), MISSING,
+        id="timeout-zero",
+    ),
+    pytest.param(
+        "the rewrite replaces the prefix as whole path segments",
+        {"rewrite": "/v1"}, "api", ("rewrite",),
+        {"uriRegexRewrite": {"match": "^/api(/|$)", "rewrite": r"/v1\1"}},
+        id="rewrite",
+    ),
+    pytest.param(
+        "CORS origins are exact matches, a wildcard first label a regex, max age in seconds",
+        {"cors": {"allowOrigins": ["https://a.example.com", "https://*.example.org"],
+                  "allowMethods": ["GET", "GET", "POST"], "allowCredentials": True,
+                  "maxAge": 600}},
+        "api", ("corsPolicy",),
+        {"allowOrigins": [{"exact": "https://a.example.com"},
+                          {"regex": r"https://[-a-z0-9.]+\.example\.org"}],
+         "allowMethods": ["GET", "POST"], "allowHeaders": ["authorization", "content-type"],
+         "allowCredentials": True, "maxAge": "600s"},
+        id="cors",
+    ),
+    pytest.param(
+        "'*' alone allows every origin, method and header, so nothing else is listed",
+        {"cors": {"allowOrigins": ["*", "https://a.example.com"], "allowMethods": ["GET", "*"],
+                  "allowHeaders": ["*", "x-a"], "maxAge": 0}},
+        "api", ("corsPolicy",),
+        {"allowOrigins": [{"regex": ".*"}], "allowMethods": ["*"], "allowHeaders": ["*"],
+         "allowCredentials": False},
+        id="cors-wildcard",
+    ),
+    pytest.param(
+        "CORS without origins allows nothing, so no policy is composed",
+        {"cors": {"allowMethods": ["GET"]}}, "api", ("corsPolicy",), MISSING,
+        id="cors-no-origins",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("reason", "app", "route", "path", "expected"), ISTIO_CASES)
+def test_istio_route_features(
+    reason: str, app: dict[str, Any], route: str, path: tuple[str, ...], expected: Any
+) -> None:
+    """Each app feature becomes the VirtualService field Istio's v1 CRD defines for it."""
+    routes = istio_routes(composed([{**API, **app}], build=istio.build))
+    assert dig(routes[route], *path) == expected, reason
+
+
+# Gateway API's ReplacePrefixMatch table (HTTPPathModifier in the HTTPRoute CRD) and
+# what the Istio route's regex rewrite makes of the same paths.
+REWRITES = [
+    pytest.param("/foo", "/xyz", "/foo/bar", "/xyz/bar", id="segment"),
+    pytest.param("/foo", "/xyz/", "/foo/bar", "/xyz/bar", id="target-trailing-slash"),
+    pytest.param("/foo/", "/xyz", "/foo/bar", "/xyz/bar", id="prefix-trailing-slash"),
+    pytest.param("/foo", "/xyz", "/foo", "/xyz", id="exact-prefix"),
+    pytest.param("/foo", "/xyz", "/foo/", "/xyz/", id="prefix-with-slash"),
+    pytest.param("/foo", "/", "/foo/bar", "/bar", id="strip-prefix"),
+    pytest.param("/foo", "/", "/foo", "/", id="strip-to-root"),
+    pytest.param("/foo", "/", "/foo/", "/", id="strip-slash-to-root"),
+    pytest.param("/", "/v1", "/bar", "/v1/bar", id="root-prefix"),
+]
+
+
+@pytest.mark.parametrize(("prefix", "rewrite", "path", "expected"), REWRITES)
+def test_istio_rewrite_matches_gateway_api(
+    prefix: str, rewrite: str, path: str, expected: str
+) -> None:
+    """The Istio regex rewrite gives the paths Gateway API's ReplacePrefixMatch defines."""
+    app = {**API, "pathPrefix": prefix, "rewrite": rewrite}
+    regex = istio_routes(composed([app], build=istio.build))["api"]["rewrite"]["uriRegexRewrite"]
+    # Envoy substitutes RE2 groups as \1, as Python's re does.
+    assert re.sub(regex["match"], regex["rewrite"], path, count=1) == expected
+
+
+def test_rewrite_to_same_root_is_no_rewrite() -> None:
+    """Rewriting '/' to '/' changes nothing, so no rewrite is composed."""
+    routes = istio_routes(composed([{**API, "pathPrefix": "/", "rewrite": "/"}], build=istio.build))
+    assert "rewrite" not in routes["api"]
+
+
+def test_virtual_service_routes() -> None:
+    """Longest prefix first, each route bound to this environment's tenant header."""
+    apps = [
+        {"name": "web", "pathPrefix": "/", "service": "web"},
+        {"name": "api", "pathPrefix": "/api", "service": "api", "namespace": "backend",
+         "port": 8080},
+        {"name": "v2", "pathPrefix": "/api/v2", "service": "api-v2", "namespace": "backend"},
+    ]  # fmt: skip
+    vs = embedded(istio.build(context(claim(apps=apps))), keys.INGRESS_ROUTES)
+    http = vs["spec"]["http"]
+    assert [r["match"][0]["uri"]["prefix"] for r in http] == ["/api/v2", "/api", "/"]
+    assert all(
+        r["match"][0]["headers"] == {naming.TENANT_HEADER: {"exact": "prod-env"}} for r in http
+    )
+    destination = http[1]["route"][0]["destination"]
+    assert destination == {
+        "host": "api-x-backend-x-prod-env.vcluster-prod-env.svc.cluster.local",
+        "port": {"number": 8080},
+    }
+    assert vs["spec"]["gateways"] == ["vcluster-prod-env/prod-env-gateway"]

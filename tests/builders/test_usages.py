@@ -1,0 +1,69 @@
+"""The Usages builder alone: one Usage per protected edge whose ends are both composed."""
+
+from __future__ import annotations
+
+import pytest
+from contexts import by_key, claim, context
+
+from function.builders import usages
+from function.model import keys, naming
+from function.model.edges import USAGES
+
+# What the seed claim composes, Usages aside.
+SEED_KEYS = {
+    keys.NAMESPACE, keys.VCLUSTER, keys.VCLUSTER_PROVIDER_CONFIG, keys.GRAFANA, keys.PROMETHEUS,
+    keys.INGRESS_GATEWAY, keys.LOAD_BALANCER, keys.TARGET_GROUP, keys.LISTENER,
+    keys.TARGET_GROUP_BINDING, keys.API, keys.VPC_LINK, keys.INTEGRATION, keys.ROUTE_PROXY,
+    keys.ROUTE_ROOT, keys.STAGE, keys.CERTIFICATE, keys.CERTIFICATE_VALIDATION, keys.DOMAIN_NAME,
+    keys.API_MAPPING,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("shape", "kind"),
+    [pytest.param("legacy", "ClusterUsage", id="legacy"), pytest.param("namespaced", "Usage",
+                                                                       id="namespaced")],
+)  # fmt: skip
+def test_usages(shape: str, kind: str) -> None:
+    """Each dependency pair gets a Usage selecting both ends by controller and resource label."""
+    found = by_key(usages.build(context(claim(shape=shape)), SEED_KEYS))
+    assert set(found) == {
+        "usage-integration-uses-vpc-link", "usage-integration-uses-listener",
+        "usage-listener-uses-nlb", "usage-listener-uses-target-group",
+        "usage-target-group-binding-uses-target-group", "usage-grafana-uses-vcluster",
+        "usage-prometheus-uses-vcluster", "usage-api-mapping-uses-domain-name",
+    }  # fmt: skip
+    usage = found["usage-integration-uses-listener"].manifest
+    assert usage is not None
+    assert usage["kind"] == kind
+    assert usage["spec"]["of"]["kind"] == "LBListener"
+    assert usage["spec"]["of"]["resourceSelector"]["matchLabels"][naming.LABEL_RESOURCE] == (
+        "listener"
+    )
+    assert usage["spec"]["by"]["kind"] == "Integration"
+    assert usage["spec"]["replayDeletion"] is True
+
+
+@pytest.mark.parametrize(
+    ("reason", "absent", "missing"),
+    [
+        pytest.param("a given listener needs no protection from this XR",
+                     {keys.LISTENER}, {"usage-integration-uses-listener",
+                                       "usage-listener-uses-nlb",
+                                       "usage-listener-uses-target-group"}, id="no-listener"),
+        pytest.param("without monitoring nothing runs inside the vCluster",
+                     {keys.GRAFANA, keys.PROMETHEUS}, {"usage-grafana-uses-vcluster",
+                                                       "usage-prometheus-uses-vcluster"},
+                     id="no-monitoring"),
+    ],
+)  # fmt: skip
+def test_a_usage_needs_both_ends(reason: str, absent: set[str], missing: set[str]) -> None:
+    """A Usage exists only while the spec asks for both the user and what it uses."""
+    every = {item.key for item in usages.build(context(), SEED_KEYS)}
+    fewer = {item.key for item in usages.build(context(), SEED_KEYS - absent)}
+    assert every - fewer == missing, reason
+
+
+def test_every_end_has_a_kind() -> None:
+    """Each end of a protected edge has a fixed kind, never one read from observed state."""
+    assert {end for edge in USAGES for end in (edge.user, edge.used)} <= set(usages.KINDS)

@@ -1,0 +1,95 @@
+"""The observed view: readiness, reading in place, and every question remembered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from function.model.observed import Observed, text
+from function.model.readiness import is_ready
+
+
+def _ready(kind: str = "API") -> dict[str, Any]:
+    return {"kind": kind, "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [
+        pytest.param(None, False, id="absent"),
+        pytest.param({"kind": "API"}, False, id="no-status"),
+        pytest.param({"kind": "API", "status": "broken"}, False, id="status-wrong-type"),
+        pytest.param(
+            {"kind": "API", "status": {"conditions": {}}}, False, id="conditions-not-list"
+        ),
+        pytest.param(_ready(), True, id="ready-true"),
+        pytest.param(
+            {"kind": "API", "status": {"conditions": [{"type": "Ready", "status": "False"}]}},
+            False,
+            id="ready-false",
+        ),
+        pytest.param(
+            {"kind": "API", "status": {"conditions": [{"type": "Synced", "status": "True"}]}},
+            False,
+            id="only-synced",
+        ),
+        pytest.param({"kind": "API", "status": {"conditions": ["x", 3]}}, False, id="junk"),
+        pytest.param({"kind": "ProviderConfig"}, True, id="kind-without-conditions"),
+        pytest.param({"kind": {"a": 1}, "status": {}}, False, id="kind-not-a-string"),
+    ],
+)
+def test_readiness(resource: dict[str, Any] | None, expected: bool) -> None:
+    """Ready only with an observed Ready=True condition (or for kinds that have none)."""
+    assert is_ready(resource) is expected
+
+
+REPORTED = {"status": {"atProvider": {"arn": "arn:reported", "empty": ""}}}
+SENT = {"spec": {"forProvider": {"uri": "arn:sent", "list": ["a", "", 3]}}}
+
+
+@pytest.mark.parametrize(
+    ("reason", "resources", "expected"),
+    [
+        pytest.param("what AWS reports comes first", {"dep": REPORTED, "user": SENT},
+                     "arn:reported", id="reported"),
+        pytest.param("what was sent serves while AWS reports nothing",
+                     {"dep": {"status": {}}, "user": SENT}, "arn:sent", id="sent"),
+        pytest.param("the dependency may be gone altogether", {"user": SENT}, "arn:sent",
+                     id="dependency-gone"),
+        pytest.param("neither: nothing to copy yet", {}, None, id="neither"),
+    ],
+)  # fmt: skip
+def test_reported_or_sent(reason: str, resources: dict[str, Any], expected: str | None) -> None:
+    """The value AWS reports, else the one sent last time, else None."""
+    observed = Observed(resources)
+    assert observed.reported_or_sent(("dep", "arn"), ("user", "uri")) == expected, reason
+
+
+def test_reported_or_sent_reads_each_side_its_own_way() -> None:
+    """A sent value kept in another form than the reported one is read with ``read_sent``."""
+    observed = Observed({"user": SENT})
+    found = observed.reported_or_sent(
+        ("dep", "arn"),
+        ("user", "list"),
+        read=lambda value: None if text(value) is None else [value],
+        read_sent=lambda value: [v for v in value if text(v)] or None,
+    )
+    assert found == ["a"]
+
+
+def test_an_empty_report_is_no_report() -> None:
+    """An empty string AWS reports is no value: the one sent before is used."""
+    observed = Observed({"dep": REPORTED, "user": SENT})
+    assert observed.reported_or_sent(("dep", "empty"), ("user", "uri")) == "arn:sent"
+
+
+def test_every_question_is_remembered() -> None:
+    """Each question asked, the sent side only when asked, is kept with its answer."""
+    observed = Observed({"dep": REPORTED, "user": SENT})
+    observed.reported_or_sent(("dep", "arn"), ("user", "uri"))
+    assert observed.answers() == {("get", "dep", "status", "atProvider", "arn"): "arn:reported"}
+    observed.reported_or_sent(("dep", "empty"), ("user", "uri"))
+    assert observed.answers()[("get", "user", "spec", "forProvider", "uri")] == "arn:sent"
+    assert observed.agrees(observed.answers())
+    assert not Observed({"dep": REPORTED}).agrees(observed.answers())

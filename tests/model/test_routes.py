@@ -1,0 +1,50 @@
+"""Route planning: the apps as one ordered, mode-neutral list of routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from apps import API, ENV, xr
+from contexts import context
+
+from function.model import naming
+from function.model.errors import InvalidError
+from function.model.routes import Backend, plan
+
+
+@pytest.mark.parametrize(
+    ("reason", "apps", "expected"),
+    [
+        pytest.param("the longest prefix first, so '/api/v2' wins over '/api'",
+                     [{**API, "name": "a", "pathPrefix": "/api"},
+                      {**API, "name": "b", "pathPrefix": "/api/v2"}], ["b", "a"], id="prefix"),
+        pytest.param("host-bound apps first, whatever their prefix",
+                     [{**API, "name": "a", "pathPrefix": "/api/long"},
+                      {**API, "name": "b", "pathPrefix": "/", "hosts": ["b.example.com"]}],
+                     ["b", "a"], id="hosts"),
+        pytest.param("a header canary just before its app",
+                     [{**API, "headerCanary": {"header": "x-v", "value": "2", "service": "v2"}}],
+                     ["api-canary", "api"], id="canary"),
+    ],
+)  # fmt: skip
+def test_order(reason: str, apps: list[dict[str, Any]], expected: list[str]) -> None:
+    """Routes come in the order both ingress modes must match them."""
+    assert [route.name for route in plan(context(xr(apps)))] == expected, reason
+
+
+def test_every_route_requires_the_tenant_header_first() -> None:
+    """The tenant header comes first in every route, the canary's header after it."""
+    canary = {"header": "x-v", "value": "2", "service": "v2"}
+    routes = plan(context(xr([{**API, "headerCanary": canary}])))
+    assert [route.headers for route in routes] == [
+        ((naming.TENANT_HEADER, ENV), ("x-v", "2")),
+        ((naming.TENANT_HEADER, ENV),),
+    ]
+    assert routes[0].backends == (Backend("v2", "backend", 8080),)
+
+
+def test_planning_refuses_what_no_route_can_express() -> None:
+    """An unnormalized path would never match: planning refuses it, naming the field."""
+    with pytest.raises(InvalidError, match=r"^spec\.apps\[0\]\.pathPrefix: '/a//b' is not"):
+        plan(context(xr([{**API, "pathPrefix": "/a//b"}])))

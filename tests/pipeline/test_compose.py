@@ -1,0 +1,199 @@
+"""The whole composition through ``compose``: what is composed, held back, and reported."""
+
+from __future__ import annotations
+
+import base64
+import copy
+from typing import Any
+
+import pytest
+from conftest import SEED, as_shape, load, platform_input
+
+from function.compose import Outcome, compose
+from function.model import naming
+from function.offline.fakeprovider import FakeProvider
+from function.offline.simulate import simulate
+
+LISTENER = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/net/shared/0123456789abcdef/0123456789abcdef"  # noqa: E501
+AWS_KEYS = {
+    "api", "vpc-link", "integration", "route-proxy", "route-root", "stage", "nlb",
+    "target-group", "listener", "target-group-binding", "access-log-group",
+}  # fmt: skip
+
+
+def _xr(**spec: Any) -> dict[str, Any]:
+    xr = as_shape(load(SEED), "legacy")
+    for key, value in spec.items():
+        if value is None:
+            xr["spec"].pop(key, None)
+        else:
+            xr["spec"][key] = value
+    return xr
+
+
+def _converged(xr: dict[str, Any], function_input: dict[str, Any] | None = None) -> Outcome:
+    """Compose against the observed state of a fully converged simulation."""
+    result = simulate(xr, function_input or platform_input())
+    assert result.converged, result.fatal
+    provider = FakeProvider(xr["metadata"]["name"])
+    last = result.rounds[-1]
+    observed = provider.apply(last.desired, last.observed_before)
+    return compose(xr, observed, function_input or platform_input())
+
+
+def _fp(outcome: Outcome, key: str) -> dict[str, Any]:
+    return outcome.resources[key]["spec"]["forProvider"]
+
+
+SEED_SPEC = load(SEED)["spec"]
+BYO = {"listenerArn": LISTENER, "vpcLinkId": "abc123"}
+
+
+@pytest.mark.parametrize(
+    ("spec", "function_input", "present", "absent"),
+    [
+        pytest.param(
+            {"include": ["grafana"]}, None, {"vcluster", "grafana"}, AWS_KEYS,
+            id="no-api-gateway",
+        ),
+        pytest.param(
+            {"apiGateway": BYO}, None, {"api", "integration", "stage"},
+            {"nlb", "target-group", "listener", "target-group-binding", "vpc-link"},
+            id="byo-listener-and-link",
+        ),
+        pytest.param(
+            {"apiGateway": {"vpcLinkId": "abc123"}}, None, {"nlb", "listener"}, {"vpc-link"},
+            id="byo-link-only",
+        ),
+        pytest.param(
+            {}, {**platform_input(), "shared": BYO}, {"api", "integration"},
+            {"nlb", "listener", "vpc-link"},
+            id="platform-shared",
+        ),
+        pytest.param(
+            {"include": ["apiGatewaySupport"]}, None, {"vcluster", "api"},
+            {"grafana", "prometheus", "vcluster-provider-config"},
+            id="no-monitoring",
+        ),
+    ],
+)  # fmt: skip
+def test_what_is_composed(
+    spec: dict[str, Any],
+    function_input: dict[str, Any] | None,
+    present: set[str],
+    absent: set[str],
+) -> None:
+    """Optional parts are composed only when asked for, and given resources are not duplicated."""
+    outcome = _converged(_xr(**spec), function_input)
+    assert present <= set(outcome.resources)
+    assert not absent & set(outcome.resources)
+
+
+def test_without_api_gateway_status_says_so() -> None:
+    """Without apiGatewaySupport the status states the API Gateway is not enabled."""
+    outcome = _converged(_xr(include=["grafana"]))
+    assert outcome.status["apiGateway"] == {"enabled": False}
+    assert outcome.xr_ready
+
+
+def test_named_stage_in_status() -> None:
+    """A named stage is in the status, and its invoke URL ends with its name."""
+    outcome = _converged(_xr(apiGateway={"stageName": "prod", "customDomain": False}))
+    assert outcome.status["apiGateway"]["stage"] == "prod"
+    assert outcome.status["apiGateway"]["endpoint"].endswith("/prod")
+
+
+@pytest.mark.parametrize(
+    ("spec", "region"),
+    [
+        pytest.param({}, "us-east-1", id="platform-default"),
+        pytest.param({"region": "eu-central-1"}, "eu-central-1", id="claim-overrides"),
+    ],
+)
+def test_region_on_every_aws_resource(spec: dict[str, Any], region: str) -> None:
+    """Every AWS resource carries the claim's region, else the platform's."""
+    outcome = _converged(_xr(**spec))
+    aws = [b for b in outcome.resources.values() if ".aws." in b["apiVersion"]]
+    assert len(aws) >= 9
+    assert {b["spec"]["forProvider"]["region"] for b in aws} == {region}
+
+
+def test_target_group_waits_for_vpc_id() -> None:
+    """Without vpcId the target group waits for the NLB; with it, it is created at once."""
+    first = compose(_xr(), {}, platform_input())
+    assert "target-group" not in first.resources
+    assert "target-group: waiting for nlb to be ready" in first.status["pending"]
+    with_vpc = compose(
+        _xr(vpc={**SEED_SPEC["vpc"], "vpcId": "vpc-0123456789abcdef0"}), {}, platform_input()
+    )
+    assert _fp(with_vpc, "target-group")["vpcId"] == "vpc-0123456789abcdef0"
+
+
+def test_access_logs_wait_for_log_group() -> None:
+    """With access logs on, the stage is held back until the log group reports its ARN."""
+    spec = {"apiGateway": {"accessLogs": {"enabled": True, "retentionDays": 14}}}
+    first = compose(_xr(**spec), {}, platform_input())
+    assert "stage" not in first.resources
+    outcome = _converged(_xr(**spec))
+    settings = _fp(outcome, "stage")["accessLogSettings"]
+    assert settings["destinationArn"].endswith(":log-group:/aws/apigateway/prod-env/access")
+
+
+def test_vcluster_waits_for_its_namespace() -> None:
+    """The vCluster release is created only once its host namespace exists."""
+    release = compose(_xr(), {}, platform_input())
+    assert "vcluster" not in release.resources
+
+
+def test_manifests_do_not_alias() -> None:
+    """Builders return fresh dicts: changing one output never changes another call's."""
+    first = compose(_xr(), {}, platform_input())
+    again = compose(_xr(), {}, platform_input())
+    mutated = copy.deepcopy(first.resources)
+    first.resources["api"]["spec"]["forProvider"]["tags"]["x"] = "y"
+    assert again.resources["api"] == mutated["api"]
+
+
+def test_tenants_sharing_listener_cannot_reach_each_other() -> None:
+    """Environments sharing a listener and VPC link: each header matches only its own routes."""
+    shared = {**platform_input(), "shared": BYO}
+    apps = [{"name": "web", "pathPrefix": "/", "service": "web"}]
+    outcomes = {env: _converged(_xr(name=env, apps=apps), shared) for env in ("team-a", "team-b")}
+    for env, outcome in outcomes.items():
+        integration = _fp(outcome, "integration")
+        assert integration["integrationUri"] == LISTENER
+        sent = integration["requestParameters"][f"overwrite:header.{naming.TENANT_HEADER}"]
+        assert sent == env
+        for other, other_outcome in outcomes.items():
+            vs = other_outcome.resources["ingress-routes"]["spec"]["forProvider"]["manifest"]
+            matches = [
+                m["headers"][naming.TENANT_HEADER]["exact"] == sent
+                for route in vs["spec"]["http"]
+                for m in route["match"]
+            ]
+            # Every route of every environment requires the header; only the own one matches.
+            assert all(matches) is (other == env)
+            assert any(matches) is (other == env)
+            hosts = {
+                r["destination"]["host"] for route in vs["spec"]["http"] for r in route["route"]
+            }
+            assert all(h.endswith(f".vcluster-{other}.svc.cluster.local") for h in hosts)
+
+
+def test_usage_waits_for_both_ends() -> None:
+    """A Usage appears only once both resources it names are ready."""
+    first = compose(_xr(), {}, platform_input())
+    assert not [k for k in first.resources if k.startswith("usage-")]
+
+
+@pytest.mark.parametrize("shape", ["legacy", "namespaced"])
+def test_connection_details_are_the_status_endpoint(shape: str) -> None:
+    """What a consumer learns, by connection details or the v2 Secret, is the status endpoint."""
+    outcome = _converged(as_shape(load(SEED), shape))
+    endpoint = outcome.status["apiGateway"]["endpoint"]
+    assert outcome.connection == {"endpoint": endpoint}
+    if shape == "namespaced":
+        body = outcome.resources["connection-secret"]
+        assert base64.b64decode(body["data"]["endpoint"]).decode() == endpoint
+    else:
+        assert "connection-secret" not in outcome.resources
