@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DIST ?= dist
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 
-.PHONY: setup demo configuration image test test-all test-real lint typecheck unit unit-all golden bench bench-smoke clean
+.PHONY: setup demo graph configuration image test test-all test-real lint typecheck unit unit-all golden bench bench-smoke clean
 
 $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
@@ -37,6 +37,10 @@ unit: setup
 
 unit-all: setup
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+## Redraw README.md's Mermaid graph of the seed claim from the code.
+graph: setup
+	$(BIN)/python hack/readme_graph.py
 
 ## Re-record tests/golden/ from the current code: only for a change meant to change the output.
 golden: setup

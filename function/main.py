@@ -1,8 +1,10 @@
-"""The command line: serve the function, or run it offline with render and simulate."""
+"""The command line: serve the function, or run it offline with render, simulate and graph."""
 
 from __future__ import annotations
 
+import json
 import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +13,19 @@ import yaml
 from crossplane.function import cli as sdkcli
 from crossplane.function import logging
 
-from function.offline import documents
+from function.offline import documents, graph, report
 from function.offline.simulate import simulate as run_simulation
 from function.serving import fn, memo, server
 
+DISTRIBUTION = "function-vcluster-environment"
+INPUT_HELP = "A Composition (its step for this function) or an Input document: the function input."
 
-def _dump(output: list[Any]) -> None:
-    click.echo(yaml.safe_dump_all(output, sort_keys=True, width=100), nl=False)
+
+def _dump(output: list[Any], fmt: str = "yaml") -> None:
+    if fmt == "json":
+        click.echo(json.dumps(output, indent=2, sort_keys=True))
+    else:
+        click.echo(yaml.safe_dump_all(output, sort_keys=True, width=100), nl=False)
 
 
 def _composite(path: Path) -> dict[str, Any]:
@@ -28,11 +36,18 @@ def _composite(path: Path) -> dict[str, Any]:
     return documents.composite_from(loaded[0])
 
 
-def _input(path: Path | None) -> dict[str, Any] | None:
-    return documents.input_from(documents.load_documents(path)) if path is not None else None
+def _offline(composite: Path, input_path: Path | None) -> tuple[dict[str, Any], Any]:
+    """The XR and the function input, refusing a Composition for another type of XR."""
+    xr = _composite(composite)
+    if input_path is None:
+        return xr, None
+    loaded = documents.load_documents(input_path)
+    documents.check_composition(loaded, xr)
+    return xr, documents.input_from(loaded)
 
 
 @click.group()
+@click.version_option(version(DISTRIBUTION), prog_name=DISTRIBUTION)
 def cli() -> None:
     """Compose a vCluster environment behind a private AWS API Gateway HTTP API."""
 
@@ -60,11 +75,19 @@ def serve(  # noqa: PLR0913
 ) -> None:
     """Serve RunFunction over gRPC."""
     logging.configure(level=logging.Level.DEBUG if debug else logging.Level.INFO)
+    log = logging.get_logger()
     send = max_send_message_size or max_recv_message_size
     options = [
         ("grpc.max_receive_message_length", max_recv_message_size * 1024 * 1024),
         ("grpc.max_send_message_length", send * 1024 * 1024),
     ]
+    log.info(
+        "serving",
+        version=version(DISTRIBUTION),
+        address=address,
+        tls="off" if insecure or tls_certs_dir is None else "mTLS",
+        memo_mib=cache_mib,
+    )
     server.serve(
         address,
         tls_certs_dir=tls_certs_dir,
@@ -72,55 +95,90 @@ def serve(  # noqa: PLR0913
         options=options,
         cache_bytes=cache_mib * 1024 * 1024,
     )
+    log.info("stopped", address=address)
+
+
+# Every option of serve shows the environment variable that sets it, the SDK's included.
+for _option in serve.params:
+    if isinstance(_option, click.Option) and _option.envvar:
+        _option.show_envvar = True
 
 
 @cli.command()
 @click.argument("composite", type=click.Path(exists=True, path_type=Path))
 @click.option(
-    "--observed", type=click.Path(exists=True, path_type=Path), help="Observed resources."
+    "--observed",
+    type=click.Path(exists=True, path_type=Path),
+    help="Observed composed resources (a file or a folder of YAML), each with its "
+    "crossplane.io/composition-resource-name annotation; render's own output is accepted.",
 )
-@click.option("--input", "input_path", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--input", "input_path", type=click.Path(exists=True, path_type=Path), help=INPUT_HELP
+)
 def render(composite: Path, observed: Path | None, input_path: Path | None) -> None:
     """Print desired composed resources and the XR status, like `crossplane render`."""
     try:
-        xr = _composite(composite)
-        seen = documents.observed_from(documents.load_documents(observed)) if observed else {}
-        rsp = fn.run(documents.request(xr, seen, _input(input_path)))
+        xr, function_input = _offline(composite, input_path)
+        loaded = documents.load_documents(observed) if observed else []
+        seen = documents.observed_from(loaded, xr)
+        rsp = fn.run(documents.request(xr, seen, function_input))
     except documents.OfflineError as error:
         raise click.ClickException(str(error)) from None
     if (fatal := documents.fatal_of(rsp)) is not None:
         click.echo(f"Fatal: {fatal}", err=True)
         sys.exit(1)
-    output: list[Any] = [{**xr, "status": documents.status_of(rsp)}]
-    for key, body in documents.desired_of(rsp).items():
-        annotations = body.setdefault("metadata", {}).setdefault("annotations", {})
-        annotations[documents.RESOURCE_NAME_ANNOTATION] = key
-        output.append(body)
-    _dump(output)
+    _dump(report.rendered(xr, documents.status_of(rsp), documents.desired_of(rsp)))
 
 
 @cli.command()
 @click.argument("composite", type=click.Path(exists=True, path_type=Path))
-@click.option("--input", "input_path", type=click.Path(exists=True, path_type=Path))
-def simulate(composite: Path, input_path: Path | None) -> None:
+@click.option(
+    "--input", "input_path", type=click.Path(exists=True, path_type=Path), help=INPUT_HELP
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["text", "yaml", "json"]),
+    default="text",
+    show_default=True,
+    help="text: the waves for a reader; yaml or json: the converged XR and every composed "
+    "resource, for other tools.",
+)
+@click.option(
+    "--rounds",
+    is_flag=True,
+    help="With -o yaml or json: every round, each as a List of the XR and its resources.",
+)
+def simulate(composite: Path, input_path: Path | None, output: str, *, rounds: bool) -> None:
     """Run against a fake provider until the XR is ready; print each wave."""
     try:
-        xr = _composite(composite)
-        result = run_simulation(xr, _input(input_path))
+        xr, function_input = _offline(composite, input_path)
+        result = run_simulation(xr, function_input)
     except documents.OfflineError as error:
         raise click.ClickException(str(error)) from None
     if result.fatal is not None:
         click.echo(f"Fatal: {result.fatal}", err=True)
         sys.exit(1)
-    for item in result.rounds:
-        pending = item.status.get("pending") or []
-        click.echo(f"round {item.number}: created {', '.join(item.created) or 'nothing'}")
-        for line in pending:
-            click.echo(f"    pending  {line}")
-    verdict = "ready" if result.converged else "NOT ready"
-    click.echo(f"\nXR {verdict} after {len(result.rounds)} rounds")
+    if output == "text":
+        click.echo(report.waves(result), nl=False)
+        _dump([{"status": result.final_status}])
+    else:
+        _dump(report.documents(xr, result, every_round=rounds), output)
     if result.dropped:
         click.echo(f"dropped observed resources: {', '.join(result.dropped)}", err=True)
-    _dump([{"status": result.final_status}])
     if not result.converged or result.dropped:
         sys.exit(1)
+
+
+@cli.command(name="graph")
+@click.argument("composite", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--input", "input_path", type=click.Path(exists=True, path_type=Path), help=INPUT_HELP
+)
+def graph_command(composite: Path, input_path: Path | None) -> None:
+    """Print what the XR composes, wave by wave, and who waits for whom, as Mermaid."""
+    try:
+        xr, function_input = _offline(composite, input_path)
+        click.echo(graph.mermaid(xr, function_input), nl=False)
+    except (documents.OfflineError, ValueError) as error:
+        raise click.ClickException(str(error)) from None

@@ -60,6 +60,26 @@ def composite_from(document: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def check_composition(documents: Iterable[Mapping[str, Any]], xr: Mapping[str, Any]) -> None:
+    """Refuse an XR of another type than the Composition composes, as ``crossplane render`` does.
+
+    Raises:
+        OfflineError: a Composition among ``documents`` is for another apiVersion or kind.
+    """
+    for document in documents:
+        if document.get("kind") != "Composition":
+            continue
+        ref = (document.get("spec") or {}).get("compositeTypeRef") or {}
+        wanted = (ref.get("apiVersion"), ref.get("kind"))
+        if wanted != _type(xr):
+            name = (document.get("metadata") or {}).get("name")
+            msg = (
+                f"composition {name} composes {wanted[1]} ({wanted[0]}), "
+                f"not {xr.get('kind')} ({xr.get('apiVersion')})"
+            )
+            raise OfflineError(msg)
+
+
 def input_from(documents: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
     """The function input from an Input document or from a Composition's pipeline step."""
     for document in documents:
@@ -72,10 +92,22 @@ def input_from(documents: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
     return None
 
 
-def observed_from(documents: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Observed composed resources keyed by their composition resource name."""
+def _type(document: Mapping[str, Any]) -> tuple[Any, Any]:
+    return document.get("apiVersion"), document.get("kind")
+
+
+def observed_from(
+    documents: Iterable[Mapping[str, Any]], composite: Mapping[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Observed composed resources keyed by their composition resource name.
+
+    Documents of the composite's own type are left out, so render's output (the XR, then
+    its composed resources) can be given back as observed state.
+    """
     observed: dict[str, dict[str, Any]] = {}
     for document in documents:
+        if composite is not None and _type(document) == _type(composite):
+            continue
         annotations = (document.get("metadata") or {}).get("annotations") or {}
         key = annotations.get(RESOURCE_NAME_ANNOTATION)
         if not key:
