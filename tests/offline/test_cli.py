@@ -105,9 +105,15 @@ def test_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_every_example_simulates() -> None:
-    """Every example claim or XR converges from the command line."""
+    """Every example claim or XR converges from the command line, with its own Composition."""
     for path in sorted(EXAMPLES.glob("*.yaml")):
         if path.name == "functions.yaml":
             continue
-        result = _cli("simulate", str(path), "--input", LEGACY)
+        v2 = yaml.safe_load(path.read_text(encoding="utf-8"))["kind"] == "VClusterEnvironment"
+        result = _cli(
+            "simulate",
+            str(path),
+            "--input",
+            str(COMPOSITIONS / "composition-v2.yaml") if v2 else LEGACY,
+        )
         assert result.returncode == 0, (path.name, result.stderr)
