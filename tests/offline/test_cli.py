@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
@@ -117,3 +117,17 @@ def test_every_example_simulates() -> None:
             str(COMPOSITIONS / "composition-v2.yaml") if v2 else LEGACY,
         )
         assert result.returncode == 0, (path.name, result.stderr)
+
+
+def test_serve_says_when_it_starts_and_stops(launcher: Any) -> None:
+    """One line at start (address, TLS, memo budget) and one at shutdown, for operators."""
+    server = launcher.start(["--insecure", "--cache-mib", "7"])
+    assert server.terminate() == 0
+    lines = [
+        line for line in server.output().splitlines() if "serving" in line or "stopped" in line
+    ]
+    assert len(lines) == 2, server.output()
+    start, stop = lines
+    for expected in ("serving", server.target, "off", "7"):
+        assert expected in start, start
+    assert "stopped" in stop
