@@ -1,6 +1,6 @@
 """The folder listing is the pipeline: layers import only downward, and nothing grows too big.
 
-model -> builders -> the pipeline (compose, ordering, status) -> serving -> offline -> main.
+model -> builders -> pipeline (compose, ordering, status, feedback) -> serving -> offline -> main.
 A module may import its own layer or the ones below, except that a builder never
 imports another builder; there are no import cycles (annotation-only imports count
 too); and no module is over MAX_LINES lines.
@@ -19,7 +19,7 @@ MAX_LINES = 400
 LAYERS = (
     ("model", ("function.model",)),
     ("builders", ("function.builders",)),
-    ("pipeline", ("function.compose", "function.ordering", "function.status")),
+    ("pipeline", ("function.compose", "function.ordering", "function.status", "function.feedback")),
     ("serving", ("function.serving",)),
     ("offline", ("function.offline",)),
     ("command line", ("function.main", "function.__main__")),

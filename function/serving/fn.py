@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crossplane.function import logging, response
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 
+from function import feedback
 from function.compose import Outcome, compose
 from function.model import convert
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Mapping
 
     import grpc
 
@@ -28,6 +29,29 @@ if TYPE_CHECKING:
     ]
 
 READY = {True: fnv1.READY_TRUE, False: fnv1.READY_FALSE}
+CONDITION_STATUS = {True: fnv1.STATUS_CONDITION_TRUE, False: fnv1.STATUS_CONDITION_FALSE}
+
+
+def _tell(
+    req: fnv1.RunFunctionRequest, rsp: fnv1.RunFunctionResponse, status: Mapping[str, Any]
+) -> None:
+    """The EnvironmentReady condition on the XR and its claim, and an event when it changes."""
+    now = feedback.condition(status)
+    rsp.conditions.add(
+        type=feedback.CONDITION,
+        status=CONDITION_STATUS[now.ready],
+        reason=now.reason,
+        message=now.message,
+        target=fnv1.TARGET_COMPOSITE_AND_CLAIM,
+    )
+    before = feedback.previous(convert.StructView(req.observed.composite.resource))
+    if feedback.changed(before, now):
+        rsp.results.add(
+            severity=fnv1.SEVERITY_NORMAL,
+            reason=now.reason,
+            message=f"{feedback.CONDITION}: {now.message}",
+            target=fnv1.TARGET_COMPOSITE_AND_CLAIM,
+        )
 
 
 def _observed(req: fnv1.RunFunctionRequest) -> dict[str, convert.StructView]:
@@ -74,6 +98,7 @@ def to_response(req: fnv1.RunFunctionRequest, outcome: Outcome) -> fnv1.RunFunct
     for key, value in outcome.connection.items():
         rsp.desired.composite.connection_details[key] = value.encode()
     rsp.desired.composite.ready = READY[outcome.xr_ready]
+    _tell(req, rsp, outcome.status)
     return rsp
 
 

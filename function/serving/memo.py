@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
+from function import feedback
 from function.model import convert
 from function.model.observed import Observed, Question, dig, text
 
@@ -115,8 +116,11 @@ def _identity(req: fnv1.RunFunctionRequest) -> Identity | None:
 def _inputs(req: fnv1.RunFunctionRequest) -> tuple[bytes, ...]:
     """Besides the XR's name and namespace (its identity), what the answer is made from."""
     spec = req.observed.composite.resource.fields.get("spec")
+    # The condition the XR carries decides whether the answer adds an event (``feedback``).
+    told = feedback.previous(convert.StructView(req.observed.composite.resource))
     return (
         b"" if spec is None else spec.SerializeToString(deterministic=True),
+        repr(told).encode(),
         b"1" if req.HasField("input") else b"0",
         req.input.SerializeToString(deterministic=True),
         req.desired.SerializeToString(deterministic=True),

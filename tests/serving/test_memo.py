@@ -138,6 +138,14 @@ CASES: list[tuple[str, str, Callable[[Call], None], bool]] = [
         True,
     ),
     (
+        "environment-condition",
+        "The condition the XR carries decides whether the answer adds an event (feedback).",
+        lambda call: call.xr.setdefault("status", {}).update(
+            conditions=[{"type": "EnvironmentReady", "status": "True", "reason": "Available"}]
+        ),
+        False,
+    ),
+    (
         "xr-labels",
         "Labels on the XR are not read either.",
         lambda call: call.xr["metadata"].setdefault("labels", {}).update(team="a"),
