@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import os
 import subprocess
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 from conftest import ROOT, as_shape, example_files, load, platform_input
 
-from realtools import project, toolbox, xpkg
+from realtools import project, summary, toolbox, xpkg
+
+if TYPE_CHECKING:
+    from realtools.crank import Crank
 
 # API group -> the package that serves it; core Kubernetes and Crossplane groups need none.
 PACKAGE_OF_GROUP = {
@@ -90,3 +93,29 @@ def test_depends_on_this_function(package: list[dict[str, Any]]) -> None:
         for step in load(path)["spec"]["pipeline"]
     }
     assert [f.rsplit("/", 1)[-1] for f in functions] == sorted(refs)
+
+
+def test_install_manifests_validate(cli: Crank) -> None:
+    """The README's install steps are valid objects for Crossplane and the providers they name.
+
+    The AWS provider's ProviderConfig CRDs are not in ../shared/crds, so those two are the
+    only ones the CLI cannot check: anything else unchecked is a kind nobody serves.
+    """
+    shared = toolbox.shared_dir()
+    results = cli.validate(
+        [
+            shared / "crossplane-core" / "crds",
+            shared / "crds" / "provider-helm",
+            shared / "crds" / "provider-kubernetes",
+        ],
+        ROOT / "examples" / "install",
+    )
+    verdicts = sorted((r["apiVersion"], r["kind"], r["status"]) for r in results)
+    unchecked = [(v, k) for v, k, status in verdicts if status == "missingSchema"]
+    assert unchecked == [
+        ("aws.m.upbound.io/v1beta1", "ClusterProviderConfig"),
+        ("aws.upbound.io/v1beta1", "ProviderConfig"),
+    ]
+    assert [v for v in verdicts if v[2] not in {"valid", "missingSchema"}] == []
+    assert len(verdicts) == 9
+    summary.record("resources validated", len(verdicts) - len(unchecked))
