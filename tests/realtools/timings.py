@@ -1,0 +1,30 @@
+"""Measured durations of the control-plane suite, printed at the end of the run.
+
+``record`` appends one JSON line to the file ``$REALTOOLS_TIMINGS`` names (set once by the
+controlling pytest process, so pytest-xdist workers write to the same file); the terminal
+summary prints them in the order they were recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+ENV_VAR = "REALTOOLS_TIMINGS"
+
+
+def record(label: str, value: float, unit: str = "s") -> None:
+    """Note a measurement (a no-op unless ``$REALTOOLS_TIMINGS`` names a file)."""
+    target = os.environ.get(ENV_VAR)
+    if target:
+        with Path(target).open("a", encoding="utf-8") as out:
+            out.write(json.dumps({"label": label, "value": round(value, 1), "unit": unit}) + "\n")
+
+
+def lines(path: Path) -> list[str]:
+    """One line per measurement recorded in ``path``."""
+    if not path.is_file():
+        return []
+    found = [json.loads(raw) for raw in path.read_text(encoding="utf-8").splitlines() if raw]
+    return [f"{m['label']}: {m['value']:g}{' ' + m['unit'] if m['unit'] else ''}" for m in found]
