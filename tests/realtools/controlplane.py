@@ -36,6 +36,13 @@ NAMESPACE = "crossplane-system"
 START_TIMEOUT_S = 60.0
 INIT_TIMEOUT_S = 120.0
 GC_READY_LINE = "Proceeding to collect garbage"
+# Deletions only (kept and refused alike), for the order in which composed resources went.
+AUDIT_POLICY = {
+    "apiVersion": "audit.k8s.io/v1",
+    "kind": "Policy",
+    "omitStages": ["RequestReceived"],
+    "rules": [{"level": "Metadata", "verbs": ["delete"]}, {"level": "None"}],
+}
 INIT_ENV = {
     "POD_NAMESPACE": NAMESPACE,
     "ENABLE_WEBHOOKS": "true",
@@ -197,8 +204,15 @@ class ControlPlane:
         )
         self._wait("etcd", lambda: _listening(self.netns, ETCD_PORT), "etcd")
 
+    @property
+    def audit_log(self) -> Path:
+        """The API server's audit log: every delete request, with its outcome and time."""
+        return self.workdir / "logs" / "audit.jsonl"
+
     def _apiserver(self) -> None:
         pki = self.pki
+        policy = pki / "audit-policy.yaml"
+        policy.write_text(yaml.safe_dump(AUDIT_POLICY), encoding="utf-8")
         self.netns.spawn(
             "kube-apiserver",
             [
@@ -218,6 +232,9 @@ class ControlPlane:
                 "--endpoint-reconciler-type=none",
                 "--authorization-mode=RBAC",
                 "--disable-admission-plugins=ServiceAccount",
+                f"--audit-policy-file={policy}",
+                f"--audit-log-path={self.audit_log}",
+                "--audit-log-format=json",
             ],
         )
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
     from pathlib import Path
 
     from realtools.netns import NetworkNamespace
@@ -148,6 +148,11 @@ class Kube:
         if code >= HTTP_ERRORS_FROM:
             raise ApiError(code, answer, f"{method} {path}")
         return answer
+
+    def ensure_namespaces(self, names: Iterable[str]) -> None:
+        """Create these namespaces unless they exist."""
+        for name in sorted(set(names)):
+            self.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
 
     def _unless_gone(self, method: str, path: str) -> dict[str, Any] | None:
         """``_checked``, but None where the object does not exist."""

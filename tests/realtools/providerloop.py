@@ -18,13 +18,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from realtools import emulation
+from realtools import composed, emulation
 from realtools.kube import ApiError, Kube
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
 INTERVAL_S = 0.5
+# Answers that mean "try again": too many requests (also while a CRD's storage is set up
+# again), and the server's own errors.
+TRANSIENT = 429
+SERVER_ERRORS_FROM = 500
 # Groups no provider reconciles here: Crossplane's Usages (core does) and plain Kubernetes.
 NOT_PROVIDER_GROUPS = ("protection.crossplane.io", "")
 
@@ -40,13 +44,6 @@ def _controller(obj: Mapping[str, Any]) -> str:
     return ""
 
 
-def composed_refs(xr: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The composed resources an XR lists (legacy ``spec.resourceRefs``, v2 under crossplane)."""
-    spec = xr.get("spec") or {}
-    refs = spec.get("resourceRefs") or (spec.get("crossplane") or {}).get("resourceRefs") or []
-    return [dict(r) for r in refs]
-
-
 @dataclass
 class ProviderEmulator:
     """Writes emulated provider status for the composed resources of the given XR kinds."""
@@ -55,6 +52,7 @@ class ProviderEmulator:
     composites: Iterable[tuple[str, str]]
     interval: float = INTERVAL_S
     writes: int = 0
+    retried: int = 0
     errors: list[str] = field(default_factory=list)
     _written: dict[str, str] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -76,15 +74,25 @@ class ProviderEmulator:
         while not self._stop.is_set():
             try:
                 self.reconcile()
-            except (ApiError, OSError) as error:
+            except ApiError as error:
+                self._failed(error, "pass failed")
+            except OSError as error:
                 self.errors.append(f"pass failed: {error}")
             self._stop.wait(self.interval)
+
+    def _failed(self, error: ApiError, what: str) -> bool:
+        """Count a transient refusal (True: try again), or keep any other as an error."""
+        if error.code == TRANSIENT or error.code >= SERVER_ERRORS_FROM:
+            self.retried += 1
+            return True
+        self.errors.append(f"{what}: {error}")
+        return False
 
     def _kinds(self) -> set[tuple[str, str]]:
         kinds = set()
         for api_version, kind in self.composites:
             for xr in self.client.list(api_version, kind):
-                kinds.update((str(r["apiVersion"]), str(r["kind"])) for r in composed_refs(xr))
+                kinds.update((str(r["apiVersion"]), str(r["kind"])) for r in composed.refs_of(xr))
         return {k for k in kinds if _group(k[0]) not in NOT_PROVIDER_GROUPS}
 
     def reconcile(self) -> int:
@@ -115,7 +123,8 @@ class ProviderEmulator:
         try:
             self.client.patch(obj, {"status": status}, subresource="status")
         except ApiError as error:
-            self.errors.append(f"{obj['kind']} {metadata.get('name')}: {error}")
+            if self._failed(error, f"{obj['kind']} {metadata.get('name')}"):
+                del self._written[uid]  # transient: write it again next pass
             return 0
         self.writes += 1
         return 1

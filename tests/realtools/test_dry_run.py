@@ -18,6 +18,7 @@ import pytest
 from conftest import as_shape, example_files, load, platform_input
 
 from realtools import summary
+from realtools.composed import manifest_of
 from realtools.kube import ApiError
 from realtools.project import simulated
 
@@ -25,26 +26,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from realtools.controlplane import ControlPlane
-    from realtools.kube import Kube
 
 pytestmark = pytest.mark.xdist_group("controlplane")
 
 SHAPES = ("legacy", "namespaced")
-OBJECT_GROUPS = ("kubernetes.crossplane.io/", "kubernetes.m.crossplane.io/")
-
-
-def manifest_of(body: dict[str, Any]) -> dict[str, Any] | None:
-    """The manifest a provider-kubernetes Object applies, if ``body`` is one."""
-    if body.get("kind") != "Object" or not str(body.get("apiVersion")).startswith(OBJECT_GROUPS):
-        return None
-    manifest = ((body.get("spec") or {}).get("forProvider") or {}).get("manifest")
-    return manifest if isinstance(manifest, dict) else None
-
-
-def ensure_namespaces(client: Kube, names: set[str]) -> None:
-    """Create the namespaces (for real): dry runs in a missing namespace are refused."""
-    for name in sorted(names):
-        client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
 
 
 def _as_created(body: dict[str, Any], xr_name: str) -> dict[str, Any]:
@@ -70,7 +55,7 @@ def test_every_round_is_admitted(control_plane: ControlPlane, path: Path, shape:
         for body in round_.desired.values():
             manifest = manifest_of(body) or {}
             namespaces.update(n for n in [(manifest.get("metadata") or {}).get("namespace")] if n)
-    ensure_namespaces(client, namespaces)
+    client.ensure_namespaces(namespaces)
     refused: list[str] = []
     sent = 0
     for round_ in result.rounds:
@@ -132,7 +117,7 @@ def test_spoilt_resource_is_refused(
     """The dry run has teeth: the same resource, spoilt, is refused with the reason."""
     api = _seed_api(shape)
     namespace = (api.get("metadata") or {}).get("namespace")
-    ensure_namespaces(control_plane.client, {namespace} if namespace else set())
+    control_plane.client.ensure_namespaces([namespace] if namespace else [])
     control_plane.client.create(_as_created(api, "spoilt"), dry_run=True)
     spoil(api)
     with pytest.raises(ApiError, match=message):

@@ -16,15 +16,30 @@ ENV_VAR = "REALTOOLS_TIMINGS"
 
 def record(label: str, value: float, unit: str = "s") -> None:
     """Note a measurement (a no-op unless ``$REALTOOLS_TIMINGS`` names a file)."""
+    _append({"label": label, "value": round(value, 1), "unit": unit})
+
+
+def note(label: str, text: str) -> None:
+    """Note an observation that is not a number (printed with the measurements)."""
+    _append({"label": label, "text": text})
+
+
+def _append(entry: dict[str, object]) -> None:
     target = os.environ.get(ENV_VAR)
     if target:
         with Path(target).open("a", encoding="utf-8") as out:
-            out.write(json.dumps({"label": label, "value": round(value, 1), "unit": unit}) + "\n")
+            out.write(json.dumps(entry) + "\n")
+
+
+def _line(entry: dict[str, object]) -> str:
+    if "text" in entry:
+        return f"{entry['label']}: {entry['text']}"
+    unit = f" {entry['unit']}" if entry["unit"] else ""
+    return f"{entry['label']}: {entry['value']:g}{unit}"
 
 
 def lines(path: Path) -> list[str]:
-    """One line per measurement recorded in ``path``."""
+    """One line per measurement or observation recorded in ``path``."""
     if not path.is_file():
         return []
-    found = [json.loads(raw) for raw in path.read_text(encoding="utf-8").splitlines() if raw]
-    return [f"{m['label']}: {m['value']:g}{' ' + m['unit'] if m['unit'] else ''}" for m in found]
+    return [_line(json.loads(raw)) for raw in path.read_text(encoding="utf-8").splitlines() if raw]
