@@ -28,8 +28,10 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy function
 
+## loadgroup: the control-plane suites (xdist_group "controlplane") share one worker, so one
+## control plane serves them, while the other worker runs everything else.
 unit: setup
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 ## RunFunction latency, throughput and peak RSS against the SDK floor (~90 s); writes docs/benchmarks.md.
 bench: setup
