@@ -28,8 +28,8 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy function
 
-## loadgroup: the control-plane suites (xdist_group "controlplane") share one worker, so one
-## control plane serves them, while the other worker runs everything else.
+## loadgroup: tests of one xdist_group share a worker: a rendered example's, and the
+## control-plane suites ("controlplane"), so that one control plane serves them all.
 unit: setup
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 

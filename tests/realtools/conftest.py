@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from realtools.controlplane import ControlPlane
 
 HERE = Path(__file__).resolve().parent
+_TIMINGS_FILE = pytest.StashKey[Path]()
 
 
 def pytest_collection_modifyitems(items: Iterable[pytest.Item]) -> None:
@@ -30,11 +31,25 @@ def pytest_collection_modifyitems(items: Iterable[pytest.Item]) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Name one timings file for the whole run (pytest-xdist workers inherit the variable)."""
+    """Know xdist's group mark without xdist (``-p no:xdist``); name one timings file.
+
+    The timings file is named once, by the controlling process: pytest-xdist workers
+    inherit the variable.
+    """
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
     if not hasattr(config, "workerinput") and timings.ENV_VAR not in os.environ:
         handle, name = tempfile.mkstemp(prefix="realtools-timings-", suffix=".jsonl")
         os.close(handle)
         os.environ[timings.ENV_VAR] = name
+        config.stash[_TIMINGS_FILE] = Path(name)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the timings file this run made."""
+    made = config.stash.get(_TIMINGS_FILE, None)
+    if made is not None:
+        made.unlink(missing_ok=True)
+        os.environ.pop(timings.ENV_VAR, None)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

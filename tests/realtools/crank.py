@@ -23,7 +23,7 @@ from realtools.project import RESOURCE_NAME_ANNOTATION
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 30.0
-RENDER_TIMEOUT_S = 120
+CLI_TIMEOUT_S = 120
 RESULT_KIND = "Result"
 RENDER_GROUP = "render.crossplane.io/"
 # Crossplane core emits this (as a Normal result) for each composed resource it finds unready.
@@ -56,6 +56,9 @@ class FunctionServer:
     def start(self) -> FunctionServer:
         """Start the console script next to this interpreter and wait until it listens."""
         script = Path(sys.executable).parent / "function-vcluster-environment"
+        if not script.is_file():
+            msg = f"{script} not found: run make setup"
+            raise CrankError(msg)
         self.port = _free_port()
         command = [str(script), "serve", "--insecure", "--address", self.target]
         with self.log.open("wb") as sink:
@@ -138,21 +141,19 @@ class Rendered:
 
 def parse_render(output: str) -> Rendered:
     """Split render's YAML stream into the XR, composed resources (by name) and results."""
-    documents = [d for d in yaml.safe_load_all(output) if isinstance(d, dict)]
-    results = [
-        d
-        for d in documents
-        if d.get("kind") == RESULT_KIND and str(d.get("apiVersion")).startswith(RENDER_GROUP)
-    ]
+    results: list[dict[str, Any]] = []
     composed: dict[str, dict[str, Any]] = {}
     xr: dict[str, Any] | None = None
-    for document in documents:
-        if document in results:
+    for document in yaml.safe_load_all(output):
+        if not isinstance(document, dict):
             continue
-        key = ((document.get("metadata") or {}).get("annotations") or {}).get(
-            RESOURCE_NAME_ANNOTATION
-        )
-        if key:
+        annotations = (document.get("metadata") or {}).get("annotations") or {}
+        key = annotations.get(RESOURCE_NAME_ANNOTATION)
+        if document.get("kind") == RESULT_KIND and str(document.get("apiVersion")).startswith(
+            RENDER_GROUP
+        ):
+            results.append(document)
+        elif key:
             composed[str(key)] = document
         elif xr is None:
             xr = document
@@ -222,7 +223,7 @@ class Crank:
                 "--observed-resources",
                 str(write_documents(scratch / "observed.yaml", observed)),
             ]
-        return parse_render(_run(command, RENDER_TIMEOUT_S))
+        return parse_render(_run(command, CLI_TIMEOUT_S))
 
     def validate(self, extensions: list[Path], resources: Path) -> list[dict[str, Any]]:
         """``crossplane resource validate`` offline: one result per resource, in file order.
@@ -247,7 +248,7 @@ class Crank:
             "json",
         ]
         # Exit 1 means "some resource is invalid"; the JSON says which.
-        report = json.loads(_run(command, RENDER_TIMEOUT_S, ok_codes=(0, 1)))
+        report = json.loads(_run(command, CLI_TIMEOUT_S, ok_codes=(0, 1)))
         return list(report.get("resources") or [])
 
     def build_package(self, package_root: Path, examples_root: Path, output: Path) -> Path:
@@ -263,5 +264,5 @@ class Crank:
             "--package-file",
             str(output),
         ]
-        _run(command, RENDER_TIMEOUT_S)
+        _run(command, CLI_TIMEOUT_S)
         return output

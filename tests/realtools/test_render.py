@@ -34,8 +34,14 @@ SHAPES = {
     "legacy": (COMPOSITIONS / "composition-legacy.yaml", ROOT / "xrds" / "xrd-legacy.yaml"),
     "namespaced": (COMPOSITIONS / "composition-v2.yaml", ROOT / "xrds" / "xrd-v2.yaml"),
 }
+# One xdist group per case: its tests share one rendering, on one worker (make test: -n 2).
 CASES = [
-    pytest.param(path, shape, id=f"{path.stem}-{shape}")
+    pytest.param(
+        path,
+        shape,
+        id=f"{path.stem}-{shape}",
+        marks=pytest.mark.xdist_group(f"{path.stem}-{shape}"),
+    )
     for path in example_files()
     for shape in SHAPES
 ]
@@ -53,12 +59,9 @@ def _rendered() -> dict[tuple[Path, str], Convergence]:
 def rendered(
     renderer: Crank, _rendered: dict[tuple[Path, str], Convergence], path: Path, shape: str
 ) -> Convergence:
-    """Every round of this example in this shape, rendered once per session and counted."""
+    """Every round of this example in this shape, rendered once per session (per worker)."""
     if (path, shape) not in _rendered:
-        result = converge(renderer, as_shape(load(path), shape), SHAPES[shape][0])
-        summary.record("examples rendered")
-        summary.record("rounds", len(result.rounds))
-        _rendered[path, shape] = result
+        _rendered[path, shape] = converge(renderer, as_shape(load(path), shape), SHAPES[shape][0])
     return _rendered[path, shape]
 
 
@@ -70,6 +73,8 @@ def _simulated(path: Path, shape: str) -> Simulated:
 @pytest.mark.parametrize(("path", "shape"), CASES)
 def test_converges_without_dropping(rendered: Convergence) -> None:
     """Core marks the XR Ready once nothing is held back, and no round drops a resource."""
+    summary.record("examples rendered")
+    summary.record("rounds", len(rendered.rounds))
     assert rendered.converged, [r.rendered.status.get("pending") for r in rendered.rounds[-2:]]
     assert [f"round {r.number}: {r.dropped}" for r in rendered.rounds if r.dropped] == []
     final = rendered.rounds[-1].rendered
