@@ -129,7 +129,7 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlP
 
 @pytest.fixture(scope="session")
 def provider_crds(control_plane: ControlPlane) -> list[str]:
-    """Every provider CRD of the shared snapshot, Established."""
+    """Every CRD of the shared snapshot Established: the providers' applied, core's checked."""
     return install.provider_crds(control_plane)
 
 

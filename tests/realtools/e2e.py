@@ -132,6 +132,7 @@ class Deletion:
 
     objects: dict[AuditKey, str]
     usages: list[tuple[AuditKey, AuditKey]]
+    finalized: set[AuditKey]
     seconds: float | None = None
     deleted_at: dict[AuditKey, dt.datetime] = field(default_factory=dict)
     refused: Counter[AuditKey] = field(default_factory=Counter)
@@ -146,11 +147,15 @@ class Deletion:
         return [self.objects[key] for _, key in done]
 
 
-def _label(client: Kube, ref: dict[str, Any]) -> str:
-    """A composed resource as a person reads it: its kind and its name in the composition."""
+def _describe(client: Kube, ref: dict[str, Any]) -> tuple[str, bool]:
+    """A composed resource as a person reads it, and whether it has finalizers.
+
+    The label is its kind and its name in the composition. With a finalizer, a successful
+    delete request would not yet be its disappearance.
+    """
     live = client.get(ref["apiVersion"], ref["kind"], ref["name"], ref["metadata"]["namespace"])
     key = (_metadata(live).get("annotations") or {}).get(RESOURCE_NAME_ANNOTATION, ref["name"])
-    return f"{ref['kind']} {key}"
+    return f"{ref['kind']} {key}", bool(_metadata(live).get("finalizers"))
 
 
 def _audit_key(client: Kube, ref: dict[str, Any], namespace: str | None) -> AuditKey:
@@ -190,10 +195,6 @@ def _gone(client: Kube, environment: Environment, refs: list[dict[str, Any]]) ->
     return client.get(GROUP_VERSION, V2_XR_KIND, environment.name, environment.namespace) is None
 
 
-def _timestamp(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text)
-
-
 def read_audit(path: Path) -> tuple[dict[AuditKey, dt.datetime], Counter[AuditKey]]:
     """From the audit log: when each deletion succeeded, and how often each was refused."""
     succeeded: dict[AuditKey, dt.datetime] = {}
@@ -211,7 +212,7 @@ def read_audit(path: Path) -> tuple[dict[AuditKey, dt.datetime], Counter[AuditKe
         )
         code = int((event.get("responseStatus") or {}).get("code", 0))
         if code < kube.HTTP_ERRORS_FROM:
-            succeeded.setdefault(key, _timestamp(str(event["stageTimestamp"])))
+            succeeded.setdefault(key, dt.datetime.fromisoformat(str(event["stageTimestamp"])))
         else:
             refused[key] += 1
     return succeeded, refused
@@ -226,14 +227,16 @@ def delete(
         environment.refresh(client)
         refs = environment.composed()
         namespace = _metadata(environment.xr).get("namespace")
-        objects = {_audit_key(client, ref, namespace): _label(client, ref) for ref in refs}
+        described = {_audit_key(client, ref, namespace): _describe(client, ref) for ref in refs}
+        objects = {key: label for key, (label, _) in described.items()}
+        finalized = {key for key, (_, held) in described.items() if held}
         usages = [
             ends
             for ref in refs
             if ref["kind"] in USAGE_KINDS
             and (ends := _usage_ends(client, ref, namespace)) is not None
         ]
-        plans[environment.label] = (environment, refs, Deletion(objects, usages))
+        plans[environment.label] = (environment, refs, Deletion(objects, usages, finalized))
     began = time.monotonic()
     for environment, _, _ in plans.values():
         client.delete(environment.document)

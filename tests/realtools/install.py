@@ -73,21 +73,24 @@ def _established(client: kube.Kube, names: set[str]) -> bool:
 
 
 def provider_crds(plane: ControlPlane) -> list[str]:
-    """Apply every provider CRD and wait until all are Established; returns their names."""
+    """Apply every provider CRD; wait until they and Crossplane's own are all Established.
+
+    Returns the names of all the snapshot's CRDs.
+    """
     client = plane.client
     began = time.monotonic()
-    names = set()
+    names = {load(path)["metadata"]["name"] for path in shared_crd_files(core=True)}
     for path in shared_crd_files(core=False):
         crd = _without_conversion_webhook(load(path))
         client.apply(crd)
         names.add(crd["metadata"]["name"])
     kube.wait_until(
-        "the provider CRDs to be Established",
+        "the snapshot's CRDs to be Established",
         lambda: _established(client, names),
         ESTABLISH_TIMEOUT_S,
         interval=0.5,
     )
-    timings.record(f"{len(names)} provider CRDs applied and Established", time.monotonic() - began)
+    timings.record(f"{len(names)} CRDs of the snapshot Established", time.monotonic() - began)
     return sorted(names)
 
 

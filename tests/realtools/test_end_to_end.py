@@ -219,6 +219,9 @@ def test_deletion_follows_usages(deleted: dict[str, e2e.Deletion], label: str) -
     assert deletion.seconds is not None, f"still there after {DELETE_TIMEOUT_S:.0f}s"
     assert set(deletion.deleted_at) == set(deletion.objects), "deleted by no request we saw"
     assert deletion.usages, "no Usage orders this deletion"
+    # No provider runs, so no finalizer: a successful delete request is the disappearance.
+    ends = {end for pair in deletion.usages for end in pair}
+    assert [deletion.objects[end] for end in ends & deletion.finalized] == []
     early = [
         f"{deletion.objects[used]} went before its user {deletion.objects[user]}"
         for user, used in deletion.usages

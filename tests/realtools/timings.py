@@ -1,14 +1,16 @@
 """Measured durations of the control-plane suite, printed at the end of the run.
 
-``record`` appends one JSON line to the file ``$REALTOOLS_TIMINGS`` names (set once by the
-controlling pytest process, so pytest-xdist workers write to the same file); the terminal
-summary prints them in the order they were recorded.
+``record`` appends one JSON line to the file ``$REALTOOLS_TIMINGS`` names; the terminal
+summary prints them in the order they were recorded. Without pytest-xdist the suite names
+a file itself; under xdist (``make test``) only a variable set beforehand reaches the
+workers, so CI (``.ci/run``) sets it and prints the file with ``python timings.py FILE``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 ENV_VAR = "REALTOOLS_TIMINGS"
@@ -43,3 +45,8 @@ def lines(path: Path) -> list[str]:
     if not path.is_file():
         return []
     return [_line(json.loads(raw)) for raw in path.read_text(encoding="utf-8").splitlines() if raw]
+
+
+if __name__ == "__main__":
+    for line in lines(Path(sys.argv[1])):
+        sys.stdout.write(line + "\n")
