@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ V2_XR_KIND = "VClusterEnvironment"
 COMPOSITES = ((GROUP_VERSION, LEGACY_XR_KIND), (GROUP_VERSION, V2_XR_KIND))
 USAGE_KINDS = frozenset({"Usage", "ClusterUsage"})
 POLL_S = 0.5
+BREAKER_OPEN = "Circuit breaker is open"
 # An object's identity in the audit log: (API group, resource, namespace, name).
 AuditKey = tuple[str, str, str, str]
 
@@ -141,6 +143,10 @@ class Deletion:
         """How often each composed resource's deletion was refused (a Usage protected it)."""
         return {self.objects[key]: count for key, count in sorted(self.refused.items())}
 
+    def went_at(self) -> dict[str, dt.datetime]:
+        """When each composed resource's deletion succeeded, by its label."""
+        return {self.objects[key]: when for key, when in self.deleted_at.items()}
+
     def order(self) -> list[str]:
         """The composed resources in the order their deletion succeeded."""
         done = sorted((when, key) for key, when in self.deleted_at.items() if key in self.objects)
@@ -193,6 +199,16 @@ def _gone(client: Kube, environment: Environment, refs: list[dict[str, Any]]) ->
             and client.get(GROUP_VERSION, LEGACY_XR_KIND, environment.xr_key[1]) is None
         )
     return client.get(GROUP_VERSION, V2_XR_KIND, environment.name, environment.namespace) is None
+
+
+def breaker_trips(core_log: Path) -> Counter[str]:
+    """How often core's circuit breaker held back an XR, by the kind whose event tripped it."""
+    trips: Counter[str] = Counter()
+    for line in core_log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if BREAKER_OPEN in line:
+            found = re.search(r'"triggered-by": "([A-Za-z]+)/', line)
+            trips[found.group(1) if found else "?"] += 1
+    return trips
 
 
 def read_audit(path: Path) -> tuple[dict[AuditKey, dt.datetime], Counter[AuditKey]]:
