@@ -146,8 +146,15 @@ def project_apis(plane: ControlPlane) -> dict[str, XrdOutcome]:
     only in the XRD's Warning events, so those end the wait.
     """
     client = plane.client
-    for path in sorted(INPUT_CRDS.glob("*.yaml")):
-        client.apply(load(path))
+    inputs = [load(path) for path in sorted(INPUT_CRDS.glob("*.yaml"))]
+    for crd in inputs:
+        client.apply(crd)
+    names = {crd["metadata"]["name"] for crd in inputs}
+    kube.wait_until(
+        "the function's input CRD to be Established",
+        lambda: _established(client, names),
+        ESTABLISH_TIMEOUT_S,
+    )
     outcomes: dict[str, XrdOutcome] = {}
     for path in XRDS:
         began = time.monotonic()
