@@ -31,7 +31,8 @@ typecheck: setup
 	$(BIN)/mypy function
 
 ## The fast loop's tests: everything but the slow ones (servers, load, property tests, real
-## tools). loadgroup: tests marked with one xdist_group (a rendered example) share a worker.
+## tools). loadgroup: tests of one xdist_group share a worker: a rendered example's, and the
+## control-plane suites ("controlplane"), so that one control plane serves them all.
 unit: setup
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow and not realtools"
 

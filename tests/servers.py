@@ -7,8 +7,6 @@ every subprocess it started, whatever the outcome of the test.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import ipaddress
 import os
 import signal
 import socket
@@ -24,10 +22,7 @@ import pytest
 import yaml
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from realtools.certs import Authority
 
 from function.offline import documents
 
@@ -82,78 +77,17 @@ class Certs:
     foreign_client: Identity
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+class _Authority(Authority):
+    """A throwaway CA issuing Identities: servers for 127.0.0.1 and localhost, or clients."""
 
-
-def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-
-
-def _pem_cert(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
-class _Authority:
-    """A throwaway certificate authority."""
-
-    def __init__(self, common_name: str) -> None:
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        now = dt.datetime.now(dt.UTC)
-        self.cert = (
-            x509.CertificateBuilder()
-            .subject_name(_name(common_name))
-            .issuer_name(_name(common_name))
-            .public_key(self.key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(hours=2))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .sign(self.key, hashes.SHA256())
+    def identity(self, common_name: str, *, server: bool) -> Identity:
+        """A leaf certificate and its key: a server one if ``server``, else a client one."""
+        leaf = (
+            self.issue(common_name, ips=(HOST,), dns=("localhost",))
+            if server
+            else self.issue(common_name, client=True)
         )
-
-    def issue(self, common_name: str, *, server: bool) -> Identity:
-        """A leaf certificate: for 127.0.0.1 and localhost if ``server``, else a client."""
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = dt.datetime.now(dt.UTC)
-        usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(_name(common_name))
-            .issuer_name(self.cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(hours=2))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-        )
-        if server:
-            names: list[x509.GeneralName] = [
-                x509.IPAddress(ipaddress.ip_address(HOST)),
-                x509.DNSName("localhost"),
-            ]
-            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-        cert = builder.sign(self.key, hashes.SHA256())
-        return Identity(key=_pem_key(key), chain=_pem_cert(cert))
+        return Identity(key=leaf.key, chain=leaf.cert)
 
 
 # --- the server subprocess ----------------------------------------------------------------

@@ -25,6 +25,7 @@ from function.model.types import (
     ListenerArn,
     Origin,
     PathPrefix,
+    RewritePath,
     Port,
     Region,
     SecurityGroupId,
@@ -232,7 +233,7 @@ class App(Strict):
     header_canary: HeaderCanary | None = Field(default=None, alias="headerCanary")
     retries: Retries | None = None
     timeout: Duration | None = None
-    rewrite: PathPrefix | None = None
+    rewrite: RewritePath | None = None
     cors: Cors | None = None
     circuit_breaker: CircuitBreaker | None = Field(default=None, alias="circuitBreaker")
     auth: RouteAuth | None = None

@@ -65,7 +65,12 @@ ListenerArn = Annotated[
 ]
 VpcLinkId = Annotated[str, StringConstraints(pattern=_VPC_LINK_ID)]
 StageName = Annotated[str, StringConstraints(pattern=_STAGE)]
-PathPrefix = Annotated[str, StringConstraints(pattern=_PATH_PREFIX, max_length=256)]
+# The XRD compares the path prefixes of every pair of up to 300 apps in one CEL rule, whose
+# estimated cost grows with this bound: at 256 Kubernetes (1.35) refuses the derived CRDs for
+# exceeding the CEL cost budget; at 128 the rule costs about half of it.
+MAX_PATH_PREFIX = 128
+PathPrefix = Annotated[str, StringConstraints(pattern=_PATH_PREFIX, max_length=MAX_PATH_PREFIX)]
+RewritePath = Annotated[str, StringConstraints(pattern=_PATH_PREFIX, max_length=256)]
 Origin = Annotated[str, StringConstraints(pattern=_ORIGIN)]
 # Scalars are strict: "8080", true or "yes" are not numbers or booleans. protobuf
 # Struct carries every number as a double, so whole floats become ints before

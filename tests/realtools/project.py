@@ -11,13 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
+from function.main import cli as function_cli
 from function.offline import documents
 from function.offline.fakeprovider import FakeProvider
 from function.offline.simulate import simulate
 from function.serving import fn
+from function.serving.fn import FunctionRunner
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+
+    import grpc
 
 # The annotation that names a composed resource within its XR.
 RESOURCE_NAME_ANNOTATION = documents.RESOURCE_NAME_ANNOTATION
@@ -27,6 +31,8 @@ composite_from = documents.composite_from
 request = documents.request
 run = fn.run
 fatal_of = documents.fatal_of
+# The function's name in Compositions (``functionRef``) and as an installed package.
+FUNCTION_NAME = documents.FUNCTION_NAME
 
 
 def fake_at_provider(
@@ -85,3 +91,21 @@ def simulated(xr: Mapping[str, Any], function_input: Mapping[str, Any] | None) -
         for round_, answer in zip(result.rounds, answers, strict=False)
     ]
     return Simulated(rounds=rounds, converged=result.converged, fatal=result.fatal)
+
+
+def note_each_call(note: Callable[[fnv1.RunFunctionRequest], None]) -> None:
+    """Make the function's gRPC servicer call ``note`` with every request, before answering."""
+    answer = FunctionRunner.RunFunction
+
+    async def noted(
+        self: FunctionRunner, req: fnv1.RunFunctionRequest, context: grpc.aio.ServicerContext
+    ) -> Any:
+        note(req)
+        return await answer(self, req, context)
+
+    FunctionRunner.RunFunction = noted  # type: ignore[method-assign]
+
+
+def run_cli(argv: Sequence[str]) -> None:
+    """The function's command line (``function-vcluster-environment ARGS``); exits when done."""
+    function_cli.main(args=list(argv), prog_name="function-vcluster-environment")

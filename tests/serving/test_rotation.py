@@ -30,7 +30,6 @@ from servers import (
     Server,
     _assert_first_wave,
     _Authority,
-    _pem_cert,
     _seed_request,
     _stub,
 )
@@ -69,9 +68,9 @@ class Generation:
 def _generation(name: str) -> Generation:
     authority = _Authority(f"{name}-ca")
     return Generation(
-        ca=_pem_cert(authority.cert),
-        server=authority.issue("function-vcluster-environment", server=True),
-        client=authority.issue("crossplane", server=False),
+        ca=authority.pem,
+        server=authority.identity("function-vcluster-environment", server=True),
+        client=authority.identity("crossplane", server=False),
     )
 
 

@@ -24,7 +24,6 @@ from servers import (
     _Authority,
     _channel,
     _client_tls,
-    _pem_cert,
     _raw_call,
     _run,
     _seed_request,
@@ -45,16 +44,16 @@ pytestmark = pytest.mark.slow  # real servers in subprocesses
 def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
     """A CA, a server cert in a certs dir laid out as the SDK reads it, and client certs."""
     authority = _Authority("function-test-ca")
-    server = authority.issue("function-vcluster-environment", server=True)
+    server = authority.identity("function-vcluster-environment", server=True)
     server_dir = tmp_path_factory.mktemp("tls")
     (server_dir / "tls.crt").write_bytes(server.chain)
     (server_dir / "tls.key").write_bytes(server.key)
-    (server_dir / "ca.crt").write_bytes(_pem_cert(authority.cert))
+    (server_dir / "ca.crt").write_bytes(authority.pem)
     return Certs(
         server_dir=server_dir,
-        ca=_pem_cert(authority.cert),
-        client=authority.issue("crossplane", server=False),
-        foreign_client=_Authority("someone-else-ca").issue("crossplane", server=False),
+        ca=authority.pem,
+        client=authority.identity("crossplane", server=False),
+        foreign_client=_Authority("someone-else-ca").identity("crossplane", server=False),
     )
 
 
