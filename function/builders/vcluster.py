@@ -14,9 +14,13 @@ if TYPE_CHECKING:
 MONITORING_NAMESPACE = "monitoring"
 
 
+def kubeconfig_server(ctx: Context) -> str:
+    """The exported kubeconfig's server: the Service, by a name its certificate holds."""
+    return f"https://{ctx.names.vcluster_release}.{ctx.names.host_namespace}:443"
+
+
 def values(ctx: Context) -> dict[str, Any]:
     """VCluster 0.36 chart values (the 0.20+ format; the chart rejects unknown keys)."""
-    names = ctx.names
     return {
         "controlPlane": {
             "distro": {"k8s": {"enabled": True}},
@@ -28,10 +32,9 @@ def values(ctx: Context) -> dict[str, Any]:
             },
         },
         # The default kubeconfig points at localhost:8443, which only works from
-        # inside the pod; providers reach the vCluster through its Service.
-        "exportKubeConfig": {
-            "server": f"https://{names.vcluster_release}.{names.host_namespace}.svc:443",
-        },
+        # inside the pod; providers reach the vCluster through its Service, by a name
+        # its serving certificate holds (``<name>.<namespace>``, not ``...svc``).
+        "exportKubeConfig": {"server": kubeconfig_server(ctx)},
         "sync": {
             "toHost": {
                 # Services must be synced: the ingress routes to their host copies.

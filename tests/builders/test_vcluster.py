@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlsplit
+
 import pytest
 from contexts import by_key, claim, context, for_provider
 
@@ -54,3 +57,25 @@ def test_grafana_datasource(include: list[str], datasource: bool) -> None:
 def test_what_is_composed(reason: str, include: list[str], expected: list[str]) -> None:
     """Monitoring charts and their ProviderConfig only when included."""
     assert [d.key for d in vcluster.build(context(claim(include=include)))] == expected, reason
+
+
+def _certificate_names(release: str, namespace: str, chart_values: dict[str, Any]) -> set[str]:
+    """The DNS names vCluster 0.36 signs its serving certificate for (its pkg/server/cert)."""
+    extra = chart_values.get("controlPlane", {}).get("proxy", {}).get("extraSANs", [])
+    fixed = {release, f"{release}.{namespace}", "localhost", "kubernetes", "kubernetes.default"}
+    return fixed | set(extra)
+
+
+def test_exported_server_is_in_the_certificate() -> None:
+    """The exported server is a name the vCluster certificate holds.
+
+    Otherwise Grafana and Prometheus fail x509 (FIELD-NOTES: vCluster 0.36 serving
+    certificate SANs, its pkg/server/cert).
+    """
+    body = by_key(vcluster.build(context()))[keys.VCLUSTER].manifest
+    assert body is not None
+    chart_values = body["spec"]["forProvider"]["values"]
+    server = urlsplit(chart_values["exportKubeConfig"]["server"])
+    assert server.scheme == "https"
+    assert server.port == 443
+    assert server.hostname in _certificate_names("prod-env", "vcluster-prod-env", chart_values)
