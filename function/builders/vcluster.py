@@ -78,9 +78,30 @@ def _release(  # noqa: PLR0913
     }
 
 
+def _prometheus_values(ctx: Context) -> dict[str, Any]:
+    """Prometheus chart values that can become ready without a default StorageClass.
+
+    A claimed volume with no StorageClass to bind stays Pending, and the node exporter's
+    hostNetwork, hostPID and hostPath are refused by Pod Security's baseline level; both
+    are off unless the platform turns them on in the function input.
+    """
+    settings = ctx.platform.prometheus
+    volume: dict[str, Any] = {"enabled": settings.persistence.enabled}
+    if settings.persistence.enabled:
+        volume["size"] = settings.persistence.size
+        if settings.persistence.storage_class is not None:
+            volume["storageClass"] = settings.persistence.storage_class
+    return {
+        "alertmanager": {"enabled": False},
+        "prometheus-pushgateway": {"enabled": False},
+        "prometheus-node-exporter": {"enabled": settings.node_exporter},
+        "server": {"persistentVolume": volume},
+    }
+
+
 def _monitoring_values(ctx: Context, part: Include) -> dict[str, Any]:
     if part is Include.PROMETHEUS:
-        return {"alertmanager": {"enabled": False}, "prometheus-pushgateway": {"enabled": False}}
+        return _prometheus_values(ctx)
     grafana: dict[str, Any] = {"persistence": {"enabled": False}}
     if ctx.spec.includes(Include.PROMETHEUS):
         grafana["datasources"] = {

@@ -28,6 +28,7 @@ HTTPS_URL = r"^https://[-a-zA-Z0-9.:/_%~]+$"
 IDENTITY = r"^\$request\.header\.[A-Za-z0-9-]+$"
 _DURATION = r"^[0-9]{1,6}(ms|s|m|h)$"
 SEMVER = r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$"
+VOLUME_SIZE = r"^[1-9][0-9]{0,5}(Mi|Gi|Ti)$"
 
 # What each pattern means, for error messages a person can act on.
 PATTERN_HINTS = {
@@ -44,6 +45,7 @@ PATTERN_HINTS = {
     _PATH_PREFIX: "a URL path prefix starting with '/'",
     _ORIGIN: "a CORS origin such as https://app.example.com",
     SEMVER: "an exact chart version such as 1.2.3",
+    VOLUME_SIZE: "a volume size such as 8Gi",
     HTTPS_URL: "an https:// URL",
     IDENTITY: "an identity source such as $request.header.Authorization",
     _DURATION: "a duration such as 500ms, 10s or 1m",

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import platform_input
 from contexts import by_key, claim, context, for_provider
 
 from function.builders import vcluster
@@ -79,3 +80,34 @@ def test_exported_server_is_in_the_certificate() -> None:
     assert server.scheme == "https"
     assert server.port == 443
     assert server.hostname in _certificate_names("prod-env", "vcluster-prod-env", chart_values)
+
+
+@pytest.mark.parametrize(
+    ("reason", "settings", "volume", "node_exporter"),
+    [
+        pytest.param("a volume with no default StorageClass to bind stays Pending, and the node "
+                     "exporter's hostNetwork/hostPID are refused by Pod Security baseline "
+                     "(FIELD-NOTES: Prometheus must become ready; prometheus chart 27 values)",
+                     None, {"enabled": False}, False, id="defaults"),
+        pytest.param("a platform with a StorageClass keeps metrics on a volume of its choosing",
+                     {"persistence": {"enabled": True, "size": "20Gi", "storageClassName": "gp3"}},
+                     {"enabled": True, "size": "20Gi", "storageClass": "gp3"}, False,
+                     id="volume"),
+        pytest.param("without a class name the volume uses the cluster's default StorageClass",
+                     {"persistence": {"enabled": True}}, {"enabled": True, "size": "8Gi"}, False,
+                     id="volume-default-class"),
+        pytest.param("a platform without pod security may run the node exporter",
+                     {"nodeExporter": True}, {"enabled": False}, True, id="node-exporter"),
+    ],
+)  # fmt: skip
+def test_prometheus_values(
+    reason: str, settings: dict[str, Any] | None, volume: dict[str, Any], node_exporter: bool
+) -> None:
+    """Prometheus has no volume and no node exporter unless the function input asks for them."""
+    function_input = platform_input()
+    if settings is not None:
+        function_input["prometheus"] = settings
+    desired = vcluster.build(context(function_input=function_input))
+    chart_values = for_provider(desired, keys.PROMETHEUS)["values"]
+    assert chart_values["server"]["persistentVolume"] == volume, reason
+    assert chart_values["prometheus-node-exporter"] == {"enabled": node_exporter}, reason
