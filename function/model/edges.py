@@ -39,6 +39,7 @@ def _vpc_id_from_load_balancer(ctx: Context) -> bool:
     return ctx.spec.vpc.vpc_id is None
 
 
+_WRITES_KUBECONFIG = "it writes the kubeconfig copy Helm reads into the XR's namespace with it"
 _KUBECONFIG_THERE = "the vCluster and the kubeconfig Helm uninstalls it with are in the namespace"
 
 # Each user's edges are in the order status.pending names what it waits for.
@@ -46,6 +47,8 @@ EDGES = (
     # The host namespace holds the vCluster and its kubeconfig Secret: deleting it first
     # would take the vCluster's pods and Secret before Helm can uninstall the releases.
     Edge(keys.VCLUSTER, keys.NAMESPACE, "the release is installed in the host namespace", usage=9),
+    Edge(keys.VCLUSTER, keys.KUBECONFIG_ROLE, _WRITES_KUBECONFIG),
+    Edge(keys.VCLUSTER, keys.KUBECONFIG_ROLE_BINDING, _WRITES_KUBECONFIG),
     Edge(
         keys.VCLUSTER_PROVIDER_CONFIG,
         keys.VCLUSTER,
