@@ -50,7 +50,7 @@ class Simulation:
 Runner = Callable[[fnv1.RunFunctionRequest], fnv1.RunFunctionResponse]
 
 
-def _owns_dns(xr: Mapping[str, Any], function_input: Mapping[str, Any] | None) -> bool:
+def owns_dns(xr: Mapping[str, Any], function_input: Mapping[str, Any] | None) -> bool:
     """Whether a hosted zone is given, so the function composes the validation record."""
     return any(
         isinstance(source, Mapping)
@@ -68,7 +68,7 @@ def simulate(
 ) -> Simulation:
     """Call the function, apply its desired state with the fake provider, repeat."""
     provider = FakeProvider(
-        str((xr.get("metadata") or {}).get("name", "xr")), owns_dns=_owns_dns(xr, function_input)
+        str((xr.get("metadata") or {}).get("name", "xr")), owns_dns=owns_dns(xr, function_input)
     )
     observed: dict[str, dict[str, Any]] = {}
     composite = dict(xr)
