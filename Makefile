@@ -19,6 +19,7 @@ setup: $(STAMP)
 
 ## The main job: the seed claim converging against the built-in fake provider.
 demo: setup
+	@cat examples/claim-seed.yaml && echo
 	$(BIN)/function-vcluster-environment simulate examples/claim-seed.yaml \
 		--input compositions/composition-legacy.yaml
 

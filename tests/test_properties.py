@@ -93,9 +93,9 @@ VPC_LINK = "abc123"
 # Anchored as pydantic-core's Rust regex anchors them: '$' is the end of the text.
 PATTERNS = {
     "label": r"[a-z]([-a-z0-9]*[a-z0-9])?",
-    "subnet": r"subnet-[0-9a-z]{1,32}",
-    "sg": r"sg-[0-9a-z][-0-9a-z]{0,62}",
-    "vpc": r"vpc-[0-9a-f]{8,17}",
+    "subnet": r"subnet-[0-9a-f]{8}([0-9a-f]{9})?",
+    "sg": r"sg-[0-9a-f]{8}([0-9a-f]{9})?",
+    "vpc": r"vpc-[0-9a-f]{8}([0-9a-f]{9})?",
     "region": r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d",
     "domain": r"([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
     "listener": r"arn:aws[-a-z]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener/net/.+",
@@ -167,13 +167,14 @@ def _prefixed(prefix: str, alphabet: str, min_size: int, max_size: int) -> st.Se
     return st.text(alphabet, min_size=min_size, max_size=max_size).map(lambda s: prefix + s)
 
 
-SUBNETS = _prefixed("subnet-", LOWER + DIGITS, 1, 17)
-SECURITY_GROUPS = st.builds(
-    lambda head, tail: f"sg-{head}{tail}",
-    st.sampled_from(LOWER + DIGITS),
-    st.text(LOWER + DIGITS + "-", max_size=20),
-)
-VPC_IDS = _prefixed("vpc-", HEX, 8, 17)
+def _aws_ids(prefix: str) -> st.SearchStrategy[str]:
+    """AWS resource ids: the prefix, '-' and 8 or 17 lower-case hex digits."""
+    return st.one_of(_prefixed(prefix, HEX, 8, 8), _prefixed(prefix, HEX, 17, 17))
+
+
+SUBNETS = _aws_ids("subnet-")
+SECURITY_GROUPS = _aws_ids("sg-")
+VPC_IDS = _aws_ids("vpc-")
 DOMAINS = st.builds(
     lambda labels, tld: ".".join([*labels, tld]),
     st.lists(dns_labels(1, 12), min_size=1, max_size=3),
@@ -444,9 +445,17 @@ NOT_A_BOOLEAN = st.one_of(
 )
 NEAR_MISSES = {
     "label": ["Upper", "-start", "end-", "1abc", "a_b", "", "a" * 64, "ünïcode", "a.b", "a b"],
-    "subnet": ["12345abcde", "subnet-", "subnet-ABC", "subnet_abc", " subnet-abc", "subnet-a\n"],
-    "sg": ["api-access", "sg-", "sg--x", "sg-ABC", "SG-abc"],
-    "vpc": ["vpc-xyz", "vpc-1234567", "vpc-0123456789abcdef01", "VPC-01234567"],
+    "subnet": [
+        "12345abcde",
+        "subnet-",
+        "subnet-ABC",
+        "subnet-67890fghij",
+        "subnet-0123456789",
+        " subnet-0123abcd",
+        "subnet-0123abcd\n",
+    ],
+    "sg": ["api-access", "sg-", "sg-api-gateway-access", "sg-0123ABCD", "SG-0123abcd"],
+    "vpc": ["vpc-xyz", "vpc-1234567", "vpc-0123456789abcdef01", "VPC-01234567", "vpc-0123456789"],
     "region": ["us-east", "US-EAST-1", "useast1", "us-east-1a", "mars-north-1 "],
     "domain": ["Example.com", "nodot", "a..b", "-a.com", "a.c", "a.com.", "*.example.com"],
     "listener": ["arn:aws:elasticloadbalancing:us-east-1:123:listener/net/x", "listener"],
@@ -518,7 +527,7 @@ def _with_gateway(case: Case) -> None:
     """Compose the API Gateway, keeping the claim valid (subnets, a short enough name)."""
     _without_given_listener(case)
     vpc = case.spec.setdefault("vpc", {})
-    vpc["subnetIds"] = vpc.get("subnetIds") or ["subnet-a1"]
+    vpc["subnetIds"] = vpc.get("subnetIds") or ["subnet-0000000a"]
     case.spec["name"] = case.spec["name"][:MAX_LB_NAME_ENV].rstrip("-")
 
 
@@ -772,20 +781,20 @@ def m_wildcard_with_credentials(draw: st.DrawFn, case: Case) -> str:
 
 def m_too_many_subnets(draw: st.DrawFn, case: Case) -> str:
     count = draw(st.integers(11, 16))
-    case.spec.setdefault("vpc", {})["subnetIds"] = [f"subnet-s{i}" for i in range(count)]
+    case.spec.setdefault("vpc", {})["subnetIds"] = [f"subnet-{i:08x}" for i in range(count)]
     return "spec.vpc.subnetIds"
 
 
 def m_duplicate_subnet(draw: st.DrawFn, case: Case) -> str:
     subnets = case.spec.setdefault("vpc", {}).setdefault("subnetIds", [])
-    subnets[:] = subnets[:9] or ["subnet-d1"]
+    subnets[:] = subnets[:9] or ["subnet-000000d1"]
     _index_into(draw, subnets, draw(st.sampled_from(subnets)))
     return "spec.vpc.subnetIds"
 
 
 def m_duplicate_security_group(draw: st.DrawFn, case: Case) -> str:
     groups = case.spec.setdefault("vpc", {}).setdefault("securityGroupIds", [])
-    groups[:] = groups or ["sg-d1"]
+    groups[:] = groups or ["sg-000000d1"]
     _index_into(draw, groups, draw(st.sampled_from(groups)))
     return "spec.vpc.securityGroupIds"
 

@@ -477,8 +477,8 @@ BASE_SPEC: dict[str, Any] = {
     "name": "prod-env",
     "domain": "api.mycompany.com",
     "vpc": {
-        "subnetIds": ["subnet-12345abcde", "subnet-67890fghij"],
-        "securityGroupIds": ["sg-api-gateway-access"],
+        "subnetIds": ["subnet-0a12b34c56d78e90f", "subnet-0f98e76d54c32b10a"],
+        "securityGroupIds": ["sg-0c1d2e3f4a5b60710"],
     },
     "include": ["grafana", "prometheus", "apiGatewaySupport"],
 }
@@ -500,9 +500,25 @@ def _dest(service: str, weight: int) -> dict[str, Any]:
             "does not match pattern '^subnet-",
             id="subnet-without-prefix",
         ),
+        # The seed document's placeholder is not an AWS id: 8 or 17 lower-case hex digits
+        # (FIELD-NOTES, AWS id formats); the VPC link would fail minutes later in AWS.
+        pytest.param(
+            {"vpc": {"subnetIds": ["subnet-67890fghij"]}},
+            "spec.vpc.subnetIds[0]",
+            "does not match pattern '^subnet-",
+            id="subnet-placeholder",
+        ),
+        # sg-api-gateway-access is a group name; AWS refuses names where ids are required
+        # (FIELD-NOTES, AWS id formats).
+        pytest.param(
+            {"vpc": {"securityGroupIds": ["sg-api-gateway-access"]}},
+            "spec.vpc.securityGroupIds[0]",
+            "does not match pattern '^sg-",
+            id="security-group-name",
+        ),
         # A VPC link takes at most 10 subnets.
         pytest.param(
-            {"vpc": {"subnetIds": [f"subnet-{i:04d}" for i in range(11)]}},
+            {"vpc": {"subnetIds": [f"subnet-{i:08x}" for i in range(11)]}},
             "spec.vpc.subnetIds",
             "more than maxItems 10",
             id="eleven-subnets",
@@ -796,7 +812,7 @@ def test_missing_name_is_rejected() -> None:
                 "region": "us-gov-west-1",
                 "vpc": {
                     "vpcId": "vpc-0123456789abcdef0",
-                    "subnetIds": [f"subnet-{i:04d}" for i in range(10)],
+                    "subnetIds": [f"subnet-{i:08x}" for i in range(10)],
                 },
                 "apiGateway": {
                     "stageName": "prod",

@@ -117,6 +117,9 @@ def _certificate_validation(ctx: Context) -> Desired:
     if fqdns is not None:
         spec["validationRecordFqdns"] = fqdns
         manifest = ctx.aws(naming.CERTIFICATE_VALIDATION, keys.CERTIFICATE_VALIDATION, spec)
+    elif keys.CERTIFICATE_VALIDATION in ctx.observed:
+        # Made before the zone was ours, without FQDNs: kept so until the record has one.
+        manifest = ctx.aws(naming.CERTIFICATE_VALIDATION, keys.CERTIFICATE_VALIDATION, spec)
     return Desired(
         keys.CERTIFICATE_VALIDATION,
         manifest,

@@ -29,6 +29,8 @@ KINDS = {
     keys.TARGET_GROUP_BINDING: naming.OBJECT,
     keys.API_MAPPING: naming.API_MAPPING,
     keys.DOMAIN_NAME: naming.DOMAIN_NAME,
+    keys.CERTIFICATE: naming.CERTIFICATE,
+    keys.NAMESPACE: naming.OBJECT,
     keys.VCLUSTER: naming.RELEASE,
     keys.GRAFANA: naming.RELEASE,
     keys.PROMETHEUS: naming.RELEASE,

@@ -14,9 +14,40 @@ if TYPE_CHECKING:
 MONITORING_NAMESPACE = "monitoring"
 
 
+def kubeconfig_server(ctx: Context) -> str:
+    """The exported kubeconfig's server: the Service, by a name its certificate holds."""
+    return f"https://{ctx.names.vcluster_release}.{ctx.names.host_namespace}:443"
+
+
+def kubeconfig_namespace(ctx: Context) -> str:
+    """Where the Helm ProviderConfig of the charts inside the vCluster finds the kubeconfig.
+
+    provider-helm 1.4 reads a namespaced ProviderConfig's Secret in the namespace of the
+    Release that uses it, whatever the ProviderConfig says: for a v2 XR, its own namespace,
+    where the vCluster writes a copy only while a chart needs it.
+    """
+    monitoring = ctx.spec.includes(Include.GRAFANA) or ctx.spec.includes(Include.PROMETHEUS)
+    if monitoring and ctx.shape is naming.Shape.NAMESPACED and ctx.xr_namespace is not None:
+        return ctx.xr_namespace
+    return ctx.names.host_namespace
+
+
+def _export(ctx: Context) -> dict[str, Any]:
+    export: dict[str, Any] = {"server": kubeconfig_server(ctx)}
+    if kubeconfig_namespace(ctx) != ctx.names.host_namespace:
+        # The default Secret stays in the host namespace; this copy is what Helm reads.
+        export["additionalSecrets"] = [
+            {
+                "name": ctx.names.kubeconfig_secret,
+                "namespace": kubeconfig_namespace(ctx),
+                "server": kubeconfig_server(ctx),
+            }
+        ]
+    return export
+
+
 def values(ctx: Context) -> dict[str, Any]:
     """VCluster 0.36 chart values (the 0.20+ format; the chart rejects unknown keys)."""
-    names = ctx.names
     return {
         "controlPlane": {
             "distro": {"k8s": {"enabled": True}},
@@ -28,10 +59,9 @@ def values(ctx: Context) -> dict[str, Any]:
             },
         },
         # The default kubeconfig points at localhost:8443, which only works from
-        # inside the pod; providers reach the vCluster through its Service.
-        "exportKubeConfig": {
-            "server": f"https://{names.vcluster_release}.{names.host_namespace}.svc:443",
-        },
+        # inside the pod; providers reach the vCluster through its Service, by a name
+        # its serving certificate holds (``<name>.<namespace>``, not ``...svc``).
+        "exportKubeConfig": _export(ctx),
         "sync": {
             "toHost": {
                 # Services must be synced: the ingress routes to their host copies.
@@ -75,9 +105,30 @@ def _release(  # noqa: PLR0913
     }
 
 
+def _prometheus_values(ctx: Context) -> dict[str, Any]:
+    """Prometheus chart values that can become ready without a default StorageClass.
+
+    A claimed volume with no StorageClass to bind stays Pending, and the node exporter's
+    hostNetwork, hostPID and hostPath are refused by Pod Security's baseline level; both
+    are off unless the platform turns them on in the function input.
+    """
+    settings = ctx.platform.prometheus
+    volume: dict[str, Any] = {"enabled": settings.persistence.enabled}
+    if settings.persistence.enabled:
+        volume["size"] = settings.persistence.size
+        if settings.persistence.storage_class is not None:
+            volume["storageClass"] = settings.persistence.storage_class
+    return {
+        "alertmanager": {"enabled": False},
+        "prometheus-pushgateway": {"enabled": False},
+        "prometheus-node-exporter": {"enabled": settings.node_exporter},
+        "server": {"persistentVolume": volume},
+    }
+
+
 def _monitoring_values(ctx: Context, part: Include) -> dict[str, Any]:
     if part is Include.PROMETHEUS:
-        return {"alertmanager": {"enabled": False}, "prometheus-pushgateway": {"enabled": False}}
+        return _prometheus_values(ctx)
     grafana: dict[str, Any] = {"persistence": {"enabled": False}}
     if ctx.spec.includes(Include.PROMETHEUS):
         grafana["datasources"] = {
@@ -131,6 +182,8 @@ def build(ctx: Context) -> list[Desired]:
     ]
     if not monitoring:
         return desired
+    if kubeconfig_namespace(ctx) != names.host_namespace:
+        desired.extend(_kubeconfig_writer(ctx))
     desired.append(Desired(keys.VCLUSTER_PROVIDER_CONFIG, _provider_config(ctx)))
     in_vcluster = ctx.provider_config_ref(names.vcluster_provider_config, composed=True)
     desired.extend(
@@ -168,10 +221,58 @@ def _provider_config(ctx: Context) -> dict[str, Any]:
             "credentials": {
                 "source": "Secret",
                 "secretRef": {
-                    "namespace": names.host_namespace,
+                    "namespace": kubeconfig_namespace(ctx),
                     "name": names.kubeconfig_secret,
                     "key": "config",
                 },
             },
         },
     }
+
+
+def _kubeconfig_writer(ctx: Context) -> list[Desired]:
+    """A Role and RoleBinding letting the vCluster write its kubeconfig into the XR's namespace.
+
+    The chart grants its ServiceAccount rights in the host namespace only. ``create``
+    cannot be limited to one name; every other verb is limited to the kubeconfig Secret.
+    """
+    names = ctx.names
+    namespace = kubeconfig_namespace(ctx)
+    metadata = {"name": names.kubeconfig_writer, "namespace": namespace}
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": {**metadata, "labels": ctx.labels(keys.KUBECONFIG_ROLE)},
+        "rules": [
+            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
+            {
+                "apiGroups": [""],
+                "resources": ["secrets"],
+                "resourceNames": [names.kubeconfig_secret],
+                "verbs": ["get", "update", "patch", "delete"],
+            },
+        ],
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {**metadata, "labels": ctx.labels(keys.KUBECONFIG_ROLE_BINDING)},
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": names.kubeconfig_writer,
+        },
+        "subjects": [
+            {
+                "kind": "ServiceAccount",
+                "name": names.vcluster_service_account,
+                "namespace": names.host_namespace,
+            }
+        ],
+    }
+    return [
+        Desired(keys.KUBECONFIG_ROLE, ctx.k8s_object(keys.KUBECONFIG_ROLE, role)),
+        Desired(
+            keys.KUBECONFIG_ROLE_BINDING, ctx.k8s_object(keys.KUBECONFIG_ROLE_BINDING, binding)
+        ),
+    ]

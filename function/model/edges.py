@@ -39,16 +39,25 @@ def _vpc_id_from_load_balancer(ctx: Context) -> bool:
     return ctx.spec.vpc.vpc_id is None
 
 
+_WRITES_KUBECONFIG = "it writes the kubeconfig copy Helm reads into the XR's namespace with it"
+_KUBECONFIG_THERE = "the vCluster and the kubeconfig Helm uninstalls it with are in the namespace"
+
 # Each user's edges are in the order status.pending names what it waits for.
 EDGES = (
-    Edge(keys.VCLUSTER, keys.NAMESPACE, "the release is installed in the host namespace"),
+    # The host namespace holds the vCluster and its kubeconfig Secret: deleting it first
+    # would take the vCluster's pods and Secret before Helm can uninstall the releases.
+    Edge(keys.VCLUSTER, keys.NAMESPACE, "the release is installed in the host namespace", usage=9),
+    Edge(keys.VCLUSTER, keys.KUBECONFIG_ROLE, _WRITES_KUBECONFIG),
+    Edge(keys.VCLUSTER, keys.KUBECONFIG_ROLE_BINDING, _WRITES_KUBECONFIG),
     Edge(
         keys.VCLUSTER_PROVIDER_CONFIG,
         keys.VCLUSTER,
         "it reaches the vCluster through the kubeconfig the vCluster exports",
     ),
+    Edge(keys.GRAFANA, keys.NAMESPACE, _KUBECONFIG_THERE, usage=10),
     Edge(keys.GRAFANA, keys.VCLUSTER, "the chart runs inside the vCluster", usage=7),
     Edge(keys.GRAFANA, keys.VCLUSTER_PROVIDER_CONFIG, "the chart is installed through it"),
+    Edge(keys.PROMETHEUS, keys.NAMESPACE, _KUBECONFIG_THERE, usage=11),
     Edge(keys.PROMETHEUS, keys.VCLUSTER, "the chart runs inside the vCluster", usage=8),
     Edge(keys.PROMETHEUS, keys.VCLUSTER_PROVIDER_CONFIG, "the chart is installed through it"),
     Edge(keys.INGRESS_GATEWAY, keys.NAMESPACE, "it lives in the host namespace"),
@@ -95,6 +104,12 @@ EDGES = (
         keys.DOMAIN_NAME,
         keys.CERTIFICATE_VALIDATION,
         "AWS rejects a domain name whose certificate is not ISSUED yet",
+    ),
+    Edge(
+        keys.DOMAIN_NAME,
+        keys.CERTIFICATE,
+        "it serves the certificate, and ACM refuses to delete a certificate in use",
+        usage=12,
     ),
     Edge(keys.API_MAPPING, keys.DOMAIN_NAME, "it maps the domain name", usage=6),
     Edge(keys.API_MAPPING, keys.STAGE, "it maps to the stage"),

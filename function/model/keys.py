@@ -14,6 +14,9 @@ from __future__ import annotations
 NAMESPACE = "namespace"
 VCLUSTER = "vcluster"
 VCLUSTER_PROVIDER_CONFIG = "vcluster-provider-config"
+# A v2 XR's copy of the kubeconfig in its own namespace, and the rights vCluster writes it with.
+KUBECONFIG_ROLE = "kubeconfig-role"
+KUBECONFIG_ROLE_BINDING = "kubeconfig-role-binding"
 GRAFANA = "grafana"
 PROMETHEUS = "prometheus"
 

@@ -119,6 +119,16 @@ class Names:
         return f"vc-{self.vcluster_release}"
 
     @property
+    def vcluster_service_account(self) -> str:
+        """ServiceAccount of the vCluster's control plane in the host namespace (chart default)."""
+        return f"vc-{self.vcluster_release}"
+
+    @property
+    def kubeconfig_writer(self) -> str:
+        """Role and RoleBinding letting the vCluster write its kubeconfig in a v2 XR's namespace."""
+        return f"{self.env}-vcluster-kubeconfig"
+
+    @property
     def vcluster_provider_config(self) -> str:
         """Helm ProviderConfig that installs charts inside the vCluster."""
         return f"{self.env}-vcluster"

@@ -9,6 +9,8 @@ from pydantic import Field, StringConstraints
 from function.model.spec import MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, Dns
 from function.model.types import (
     SEMVER,
+    VOLUME_SIZE,
+    Bool,
     DnsLabel,
     Int,
     ListenerArn,
@@ -80,6 +82,29 @@ class Shared(Strict):
     vpc_link_id: VpcLinkId | None = Field(default=None, alias="vpcLinkId")
 
 
+class PrometheusPersistence(Strict):
+    """Prometheus server storage: off by default, as a cluster may have no default StorageClass."""
+
+    enabled: Bool = False
+    size: Annotated[str, StringConstraints(pattern=VOLUME_SIZE)] = "8Gi"
+    storage_class: DnsLabel | None = Field(
+        default=None,
+        alias="storageClassName",
+        description="Host StorageClass of the volume; none means the cluster's default.",
+    )
+
+
+class Prometheus(Strict):
+    """Prometheus inside the vCluster, made to become ready on a cluster with pod security."""
+
+    persistence: PrometheusPersistence = Field(default_factory=PrometheusPersistence)
+    node_exporter: Bool = Field(
+        default=False,
+        alias="nodeExporter",
+        description="The node exporter needs hostNetwork, hostPID and hostPath volumes.",
+    )
+
+
 class FunctionInput(Strict):
     """The function's input in the Composition: platform-wide settings."""
 
@@ -102,6 +127,7 @@ class FunctionInput(Strict):
     poll_seconds: Int = Field(default=15, ge=1, le=600, alias="pollSeconds")
     ingress_mode: Literal["istio", "gatewayAPI"] = Field(default="istio", alias="ingressMode")
     dns: Dns = Field(default_factory=Dns)
+    prometheus: Prometheus = Field(default_factory=Prometheus)
 
 
 def parse_input(raw: dict[str, Any] | None) -> FunctionInput:

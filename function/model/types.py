@@ -13,9 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic import Strict as StrictScalar
 
 _DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
-_SUBNET = r"^subnet-[0-9a-z]{1,32}$"
-_SECURITY_GROUP = r"^sg-[0-9a-z][-0-9a-z]{0,62}$"
-_VPC = r"^vpc-[0-9a-f]{8,17}$"
+# AWS resource ids: the prefix, '-' and 8 (older) or 17 lower-case hex digits.
+_SUBNET = r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$"
+_SECURITY_GROUP = r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$"
+_VPC = r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$"
 _REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$"
 _DOMAIN = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 _LISTENER_ARN = r"^arn:aws[-a-z]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:listener/net/.+$"
@@ -27,13 +28,15 @@ HTTPS_URL = r"^https://[-a-zA-Z0-9.:/_%~]+$"
 IDENTITY = r"^\$request\.header\.[A-Za-z0-9-]+$"
 _DURATION = r"^[0-9]{1,6}(ms|s|m|h)$"
 SEMVER = r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$"
+VOLUME_SIZE = r"^[1-9][0-9]{0,5}(Mi|Gi|Ti)$"
 
 # What each pattern means, for error messages a person can act on.
 PATTERN_HINTS = {
     _DNS_LABEL: "a DNS label (lower-case letters, digits and '-', starting with a letter)",
-    _SUBNET: "a subnet id ('subnet-' then lower-case letters and digits)",
-    _SECURITY_GROUP: "a security group id ('sg-' then lower-case letters, digits and '-')",
-    _VPC: "a VPC id ('vpc-' then 8 or 17 hex digits)",
+    _SUBNET: "a subnet id ('subnet-' then 8 or 17 lower-case hex digits)",
+    # A group name where the id belongs is the usual mistake: AWS wants the id.
+    _SECURITY_GROUP: "a security group id ('sg-' then 8 or 17 lower-case hex digits, not a name)",
+    _VPC: "a VPC id ('vpc-' then 8 or 17 lower-case hex digits)",
     _REGION: "an AWS region such as us-east-1",
     _DOMAIN: "a lower-case DNS domain name with at least two labels",
     _LISTENER_ARN: "an NLB listener ARN (arn:aws:elasticloadbalancing:...:listener/net/...)",
@@ -42,6 +45,7 @@ PATTERN_HINTS = {
     _PATH_PREFIX: "a URL path prefix starting with '/'",
     _ORIGIN: "a CORS origin such as https://app.example.com",
     SEMVER: "an exact chart version such as 1.2.3",
+    VOLUME_SIZE: "a volume size such as 8Gi",
     HTTPS_URL: "an https:// URL",
     IDENTITY: "an identity source such as $request.header.Authorization",
     _DURATION: "a duration such as 500ms, 10s or 1m",

@@ -62,12 +62,61 @@ def _selectors(value: Any, found: list[str]) -> list[str]:  # noqa: ANN401
     return found
 
 
+def _has_record(observed: Mapping[str, Mapping[str, Any]], option: Mapping[str, Any]) -> bool:
+    """Whether a Route53 Record answering an ACM validation option exists and is ready."""
+    wanted = (
+        str(option.get("resourceRecordName", "")).rstrip("."),
+        option.get("resourceRecordType"),
+        option.get("resourceRecordValue"),
+    )
+    for other in observed.values():
+        spec = dig(other, "spec", "forProvider") or {}
+        found = (str(spec.get("name", "")).rstrip("."), spec.get("type"))
+        if (
+            other.get("kind") == "Record"
+            and found == wanted[:2]
+            and wanted[2] in (spec.get("records") or [])
+            and _ready(other)
+        ):
+            return True
+    return False
+
+
+def _validation_option(domain: str, arn: str) -> dict[str, str]:
+    """The CNAME ACM asks for to validate a certificate of ``domain``."""
+    return {
+        "domainName": domain,
+        "resourceRecordName": f"_{_hex(domain, 32)}.{domain}.",
+        "resourceRecordType": "CNAME",
+        "resourceRecordValue": f"_{_hex(arn, 32)}.{_hex(arn, 10)}.acm-validations.aws.",
+    }
+
+
+def _issued(observed: Mapping[str, Mapping[str, Any]]) -> bool:
+    return any(
+        other.get("kind") == "Certificate"
+        and dig(other, "status", "atProvider", "status") == "ISSUED"
+        for other in observed.values()
+    )
+
+
+def _ready(body: Mapping[str, Any]) -> bool:
+    conditions = dig(body, "status", "conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
 class FakeProvider:
     """Turns desired composed resources into observed ones, one reconcile at a time."""
 
-    def __init__(self, xr_name: str) -> None:
-        """Create a provider for one XR."""
+    def __init__(self, xr_name: str, *, owns_dns: bool = False) -> None:
+        """Create a provider for one XR.
+
+        With ``owns_dns`` the XR composes its certificate's validation record, and ACM
+        issues the certificate only once that record exists; without, the records are
+        someone else's, and the fake takes them as made.
+        """
         self.xr_name = xr_name
+        self.owns_dns = owns_dns
 
     def _id(self, key: str, length: int) -> str:
         return _hex(f"{self.xr_name}/{key}", length)
@@ -139,29 +188,29 @@ class FakeProvider:
             )
 
         def log_group() -> None:
-            status.update(arn=self._arn("logs", region, f"log-group:{external}:*"))
+            # CloudWatch's own ARN ends in ':*'; the Terraform provider upjet wraps trims it
+            # (aws_cloudwatch_log_group's arn attribute), so the provider reports it without.
+            status.update(arn=self._arn("logs", region, f"log-group:{external}"))
 
         def release() -> None:
             status.update(state="deployed", revision=1)
 
         def certificate() -> None:
-            # ACM issues at once here; the real one waits for the validation record.
+            # ACM issues a DNS-validated certificate only once its validation record
+            # resolves (ACM user guide, DNS validation); until then it is PENDING_VALIDATION.
             domain = str(spec.get("domainName", ""))
             arn = self._arn("acm", region, f"certificate/{_uuid(f'{self.xr_name}/{key}')}")
+            option = _validation_option(domain, arn)
             status.update(
                 arn=arn,
                 id=arn,
                 domainName=domain,
-                status="ISSUED",
-                domainValidationOptions=[
-                    {
-                        "domainName": domain,
-                        "resourceRecordName": f"_{_hex(domain, 32)}.{domain}.",
-                        "resourceRecordType": "CNAME",
-                        "resourceRecordValue": f"_{_hex(arn, 32)}.{_hex(arn, 10)}"
-                        ".acm-validations.aws.",
-                    }
-                ],
+                status=(
+                    "ISSUED"
+                    if not self.owns_dns or _has_record(observed, option)
+                    else "PENDING_VALIDATION"
+                ),
+                domainValidationOptions=[option],
             )
 
         def certificate_validation() -> None:
@@ -231,11 +280,12 @@ class FakeProvider:
                 continue
             kinds_present = {str(o.get("kind")) for o in observed.values()}
             missing = [k for k in _selectors(applied.get("spec"), []) if k not in kinds_present]
-            condition = (
-                {"type": "Ready", "status": "False", "reason": "ReferenceResolutionFailed"}
-                if missing
-                else {"type": "Ready", "status": "True", "reason": "Available"}
-            )
+            condition = {"type": "Ready", "status": "True", "reason": "Available"}
+            if missing:
+                condition = {**condition, "status": "False", "reason": "ReferenceResolutionFailed"}
+            elif applied.get("kind") == "CertificateValidation" and not _issued(observed):
+                # Terraform's certificate validation waits until ACM has issued it.
+                condition = {**condition, "status": "False", "reason": "Creating"}
             applied["status"] = {
                 "atProvider": self._at_provider(key, applied, observed),
                 "conditions": [condition, {"type": "Synced", "status": "True"}],

@@ -50,6 +50,16 @@ class Simulation:
 Runner = Callable[[fnv1.RunFunctionRequest], fnv1.RunFunctionResponse]
 
 
+def owns_dns(xr: Mapping[str, Any], function_input: Mapping[str, Any] | None) -> bool:
+    """Whether a hosted zone is given, so the function composes the validation record."""
+    return any(
+        isinstance(source, Mapping)
+        and isinstance(dns := source.get("dns"), Mapping)
+        and bool(dns.get("hostedZoneId"))
+        for source in (xr.get("spec"), function_input)
+    )
+
+
 def simulate(
     xr: Mapping[str, Any],
     function_input: Mapping[str, Any] | None,
@@ -57,7 +67,9 @@ def simulate(
     max_rounds: int = MAX_ROUNDS,
 ) -> Simulation:
     """Call the function, apply its desired state with the fake provider, repeat."""
-    provider = FakeProvider(str((xr.get("metadata") or {}).get("name", "xr")))
+    provider = FakeProvider(
+        str((xr.get("metadata") or {}).get("name", "xr")), owns_dns=owns_dns(xr, function_input)
+    )
     observed: dict[str, dict[str, Any]] = {}
     composite = dict(xr)
     result = Simulation()

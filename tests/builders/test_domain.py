@@ -135,3 +135,23 @@ def test_copied_value_falls_back_to_what_was_sent(
     assert new.manifest is None
     assert new.waiting_for == waiting_for
     assert _built({**gone, key: as_observed(before)})[key].manifest == before.manifest
+
+
+def test_validation_made_before_the_zone_was_ours_is_kept() -> None:
+    """A validation made without a zone (no FQDNs) stays, unchanged, until the record has one.
+
+    A claim that gains a hosted zone and a new domain at once finds no validation record
+    for the new domain yet; dropping the validation would delete it, and returning a
+    Fatal would stop Crossplane from ever updating the certificate (found by
+    test_properties' edited-claim property).
+    """
+    without_zone = by_key(domain.build(context(claim(), observed=REPORTED)))
+    made = without_zone[keys.CERTIFICATE_VALIDATION].manifest
+    assert made is not None
+    assert "validationRecordFqdns" not in made["spec"]["forProvider"]
+    observed = {
+        keys.CERTIFICATE: REPORTED[keys.CERTIFICATE],
+        keys.CERTIFICATE_VALIDATION: as_observed(without_zone[keys.CERTIFICATE_VALIDATION]),
+    }
+    edited = _built(observed, domain="new.example.com")[keys.CERTIFICATE_VALIDATION]
+    assert edited.manifest == made

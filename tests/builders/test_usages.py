@@ -32,6 +32,8 @@ def test_usages(shape: str, kind: str) -> None:
         "usage-listener-uses-nlb", "usage-listener-uses-target-group",
         "usage-target-group-binding-uses-target-group", "usage-grafana-uses-vcluster",
         "usage-prometheus-uses-vcluster", "usage-api-mapping-uses-domain-name",
+        "usage-vcluster-uses-namespace", "usage-grafana-uses-namespace",
+        "usage-prometheus-uses-namespace", "usage-domain-name-uses-certificate",
     }  # fmt: skip
     usage = found["usage-integration-uses-listener"].manifest
     assert usage is not None
@@ -53,7 +55,9 @@ def test_usages(shape: str, kind: str) -> None:
                                        "usage-listener-uses-target-group"}, id="no-listener"),
         pytest.param("without monitoring nothing runs inside the vCluster",
                      {keys.GRAFANA, keys.PROMETHEUS}, {"usage-grafana-uses-vcluster",
-                                                       "usage-prometheus-uses-vcluster"},
+                                                       "usage-prometheus-uses-vcluster",
+                                                       "usage-grafana-uses-namespace",
+                                                       "usage-prometheus-uses-namespace"},
                      id="no-monitoring"),
     ],
 )  # fmt: skip
@@ -67,3 +71,35 @@ def test_a_usage_needs_both_ends(reason: str, absent: set[str], missing: set[str
 def test_every_end_has_a_kind() -> None:
     """Each end of a protected edge has a fixed kind, never one read from observed state."""
     assert {end for edge in USAGES for end in (edge.user, edge.used)} <= set(usages.KINDS)
+
+
+@pytest.mark.parametrize(
+    ("reason", "user", "used", "kinds"),
+    [
+        pytest.param("the host namespace holds the vCluster: it goes only after the vCluster "
+                     "(FIELD-NOTES: the host namespace must be deleted last)",
+                     keys.VCLUSTER, keys.NAMESPACE, ("Release", "Object"), id="vcluster"),
+        pytest.param("Helm uninstalls Grafana with the kubeconfig in the host namespace "
+                     "(FIELD-NOTES: the host namespace must be deleted last)",
+                     keys.GRAFANA, keys.NAMESPACE, ("Release", "Object"), id="grafana"),
+        pytest.param("Helm uninstalls Prometheus with the kubeconfig in the host namespace "
+                     "(FIELD-NOTES: the host namespace must be deleted last)",
+                     keys.PROMETHEUS, keys.NAMESPACE, ("Release", "Object"), id="prometheus"),
+        pytest.param("ACM refuses to delete a certificate a domain name still uses "
+                     "(FIELD-NOTES: deletion order)",
+                     keys.DOMAIN_NAME, keys.CERTIFICATE, ("DomainName", "Certificate"),
+                     id="certificate"),
+    ],
+)  # fmt: skip
+def test_deleted_last(reason: str, user: str, used: str, kinds: tuple[str, str]) -> None:
+    """A Usage keeps what others need until they are gone, selecting each end by its label."""
+    for shape in ("legacy", "namespaced"):
+        found = by_key(usages.build(context(claim(shape=shape)), SEED_KEYS))
+        usage = found[keys.usage(user, used)].manifest
+        assert usage is not None, reason
+        ends = (usage["spec"]["by"], usage["spec"]["of"])
+        assert tuple(end["kind"] for end in ends) == kinds, reason
+        labels = tuple(
+            end["resourceSelector"]["matchLabels"][naming.LABEL_RESOURCE] for end in ends
+        )
+        assert labels == (user, used), reason

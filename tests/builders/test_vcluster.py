@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlsplit
+
 import pytest
+from conftest import platform_input
 from contexts import by_key, claim, context, for_provider
 
 from function.builders import vcluster
@@ -54,3 +58,124 @@ def test_grafana_datasource(include: list[str], datasource: bool) -> None:
 def test_what_is_composed(reason: str, include: list[str], expected: list[str]) -> None:
     """Monitoring charts and their ProviderConfig only when included."""
     assert [d.key for d in vcluster.build(context(claim(include=include)))] == expected, reason
+
+
+def _certificate_names(release: str, namespace: str, chart_values: dict[str, Any]) -> set[str]:
+    """The DNS names vCluster 0.36 signs its serving certificate for (its pkg/server/cert)."""
+    extra = chart_values.get("controlPlane", {}).get("proxy", {}).get("extraSANs", [])
+    fixed = {release, f"{release}.{namespace}", "localhost", "kubernetes", "kubernetes.default"}
+    return fixed | set(extra)
+
+
+def test_exported_server_is_in_the_certificate() -> None:
+    """The exported server is a name the vCluster certificate holds.
+
+    Otherwise Grafana and Prometheus fail x509 (FIELD-NOTES: vCluster 0.36 serving
+    certificate SANs, its pkg/server/cert).
+    """
+    body = by_key(vcluster.build(context()))[keys.VCLUSTER].manifest
+    assert body is not None
+    chart_values = body["spec"]["forProvider"]["values"]
+    server = urlsplit(chart_values["exportKubeConfig"]["server"])
+    assert server.scheme == "https"
+    assert server.port == 443
+    assert server.hostname in _certificate_names("prod-env", "vcluster-prod-env", chart_values)
+
+
+@pytest.mark.parametrize(
+    ("reason", "settings", "volume", "node_exporter"),
+    [
+        pytest.param("a volume with no default StorageClass to bind stays Pending, and the node "
+                     "exporter's hostNetwork/hostPID are refused by Pod Security baseline "
+                     "(FIELD-NOTES: Prometheus must become ready; prometheus chart 27 values)",
+                     None, {"enabled": False}, False, id="defaults"),
+        pytest.param("a platform with a StorageClass keeps metrics on a volume of its choosing",
+                     {"persistence": {"enabled": True, "size": "20Gi", "storageClassName": "gp3"}},
+                     {"enabled": True, "size": "20Gi", "storageClass": "gp3"}, False,
+                     id="volume"),
+        pytest.param("without a class name the volume uses the cluster's default StorageClass",
+                     {"persistence": {"enabled": True}}, {"enabled": True, "size": "8Gi"}, False,
+                     id="volume-default-class"),
+        pytest.param("a platform without pod security may run the node exporter",
+                     {"nodeExporter": True}, {"enabled": False}, True, id="node-exporter"),
+    ],
+)  # fmt: skip
+def test_prometheus_values(
+    reason: str, settings: dict[str, Any] | None, volume: dict[str, Any], node_exporter: bool
+) -> None:
+    """Prometheus has no volume and no node exporter unless the function input asks for them."""
+    function_input = platform_input()
+    if settings is not None:
+        function_input["prometheus"] = settings
+    desired = vcluster.build(context(function_input=function_input))
+    chart_values = for_provider(desired, keys.PROMETHEUS)["values"]
+    assert chart_values["server"]["persistentVolume"] == volume, reason
+    assert chart_values["prometheus-node-exporter"] == {"enabled": node_exporter}, reason
+
+
+def _helm_reads(provider_config: dict[str, Any], release: dict[str, Any]) -> tuple[str, str]:
+    """The Secret provider-helm 1.4 reads a ProviderConfig's kubeconfig from, for a Release.
+
+    A namespaced ProviderConfig's secretRef.namespace is overwritten with the Release's
+    namespace (FIELD-NOTES: provider-helm 1.4, namespaced ProviderConfig).
+    """
+    ref = provider_config["spec"]["credentials"]["secretRef"]
+    namespaced = provider_config["apiVersion"].startswith("helm.m.")
+    return (release["metadata"]["namespace"] if namespaced else ref["namespace"]), ref["name"]
+
+
+def _written(release: dict[str, Any]) -> set[tuple[str, str]]:
+    """The kubeconfig Secrets vCluster writes: ``vc-<name>`` beside it, and additionalSecrets."""
+    for_provider = release["spec"]["forProvider"]
+    export = for_provider["values"]["exportKubeConfig"]
+    own = (
+        for_provider["namespace"],
+        f"vc-{release['metadata']['annotations'][naming.EXTERNAL_NAME]}",
+    )
+    return {own} | {
+        (extra["namespace"], extra["name"]) for extra in export.get("additionalSecrets", [])
+    }
+
+
+def _granted(desired: dict[str, Any], namespace: str, name: str) -> set[str]:
+    """Verbs composed Roles grant the vCluster's ServiceAccount on one Secret."""
+    manifests = [d.manifest["spec"]["forProvider"]["manifest"] for d in desired.values()
+                 if d.manifest and d.manifest["kind"] == "Object"]  # fmt: skip
+    roles = {(m["metadata"]["namespace"], m["metadata"]["name"]): m for m in manifests
+             if m["kind"] == "Role"}  # fmt: skip
+    verbs: set[str] = set()
+    for binding in (m for m in manifests if m["kind"] == "RoleBinding"):
+        subject = binding["subjects"][0]
+        if (subject["name"], subject["namespace"]) != ("vc-prod-env", "vcluster-prod-env"):
+            continue
+        role = roles[(binding["metadata"]["namespace"], binding["roleRef"]["name"])]
+        if role["metadata"]["namespace"] != namespace:
+            continue
+        for rule in role["rules"]:
+            if "secrets" in rule["resources"] and name in rule.get("resourceNames", [name]):
+                verbs |= set(rule["verbs"])
+    return verbs
+
+
+@pytest.mark.parametrize("shape", ["legacy", "namespaced"])
+@pytest.mark.parametrize("chart", [keys.GRAFANA, keys.PROMETHEUS])
+def test_helm_finds_the_kubeconfig(shape: str, chart: str) -> None:
+    """The Secret provider-helm really reads for a chart is one the vCluster writes.
+
+    provider-helm 1.4 reads a namespaced ProviderConfig's Secret in the Release's namespace
+    (FIELD-NOTES), so a v2 XR needs vCluster's exportKubeConfig.additionalSecrets copy in its
+    own namespace (chart 0.36 values schema), and rights to write it there: the chart's Role
+    covers only the host namespace.
+    """
+    desired = by_key(vcluster.build(context(claim(shape=shape))))
+    provider_config = desired[keys.VCLUSTER_PROVIDER_CONFIG].manifest
+    release, vc = desired[chart].manifest, desired[keys.VCLUSTER].manifest
+    assert provider_config is not None
+    assert release is not None
+    assert vc is not None
+    namespace, name = _helm_reads(provider_config, release)
+    assert (namespace, name) in _written(vc)
+    if namespace != vc["spec"]["forProvider"]["namespace"]:
+        assert {"create", "get", "update"} <= _granted(desired, namespace, name)
+        extra = vc["spec"]["forProvider"]["values"]["exportKubeConfig"]["additionalSecrets"][0]
+        assert extra["server"] == vc["spec"]["forProvider"]["values"]["exportKubeConfig"]["server"]

@@ -39,7 +39,7 @@ def test_simulate_seed() -> None:
     assert status["apiGateway"]["endpoint"] == "https://api.mycompany.com"
     assert status["apiGateway"]["id"]
     assert status["apiGateway"]["vpcLinkId"]
-    assert status["apiGateway"]["stage"] == "$default"
+    assert status["apiGateway"]["stage"] == "prod"
 
 
 def test_render_first_call() -> None:

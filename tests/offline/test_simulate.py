@@ -137,15 +137,18 @@ def test_seed_order_of_creation() -> None:
     assert _by_round(result) == [
         ["api", "certificate", "namespace", "nlb", "vpc-link"],
         ["certificate-validation", "ingress-gateway", "stage", "target-group", "vcluster"],
-        ["domain-name", "listener", "target-group-binding", "vcluster-provider-config"],
+        ["domain-name", "listener", "target-group-binding", "usage-vcluster-uses-namespace",
+         "vcluster-provider-config"],
         [
-            "api-mapping", "grafana", "integration", "prometheus", "usage-listener-uses-nlb",
+            "api-mapping", "grafana", "integration", "prometheus",
+            "usage-domain-name-uses-certificate", "usage-listener-uses-nlb",
             "usage-listener-uses-target-group", "usage-target-group-binding-uses-target-group",
         ],
         [
             "route-proxy", "route-root", "usage-api-mapping-uses-domain-name",
-            "usage-grafana-uses-vcluster", "usage-integration-uses-listener",
-            "usage-integration-uses-vpc-link", "usage-prometheus-uses-vcluster",
+            "usage-grafana-uses-namespace", "usage-grafana-uses-vcluster",
+            "usage-integration-uses-listener", "usage-integration-uses-vpc-link",
+            "usage-prometheus-uses-namespace", "usage-prometheus-uses-vcluster",
         ],
         [],
     ]  # fmt: skip
@@ -162,7 +165,7 @@ def test_seed_status_is_filled() -> None:
     # The seed has a custom domain: once it is live the endpoint is the domain.
     assert final["endpoint"] == "https://api.mycompany.com"
     assert final["vpcLinkId"] == last.observed_before["vpc-link"]["status"]["atProvider"]["id"]
-    assert final["stage"] == "$default"
+    assert final["stage"] == "prod"
 
 
 def _integration(result: Simulation) -> dict[str, Any]:
@@ -182,3 +185,29 @@ def test_integration_targets_listener_arn() -> None:
     assert integration["requestParameters"][f"overwrite:header.{naming.TENANT_HEADER}"] == (
         "prod-env"
     )
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_seed_is_served_on_the_prod_stage(shape: str) -> None:
+    """The Compositions serve the seed on its `prod` stage, the backend never seeing the prefix.
+
+    The seed asks for a `prod` stage; a named stage's prefix reaches the backend unless the
+    integration overwrites the path (FIELD-NOTES: AWS API Gateway HTTP API). The endpoint is
+    the stage's invoke URL, ending in /prod, until the custom domain is live.
+    """
+    result = _run(SEED, shape)
+    before_domain = [
+        r.status["apiGateway"]["endpoint"]
+        for r in result.rounds
+        if r.status.get("apiGateway", {}).get("endpoint")
+        and not r.status.get("customDomain", {}).get("ready")
+    ]
+    assert before_domain
+    assert all(url.endswith(".amazonaws.com/prod") for url in before_domain), before_domain
+    assert result.final_status["apiGateway"]["endpoint"] == "https://api.mycompany.com"
+    last = result.rounds[-1].desired
+    stage = next(body for body in last.values() if body["kind"] == "Stage")
+    assert stage["metadata"]["annotations"][naming.EXTERNAL_NAME] == "prod"
+    integration = next(body for body in last.values() if body["kind"] == "Integration")
+    parameters = integration["spec"]["forProvider"]["requestParameters"]
+    assert parameters["overwrite:path"] == "$request.path"

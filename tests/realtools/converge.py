@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from function.offline import documents
+from function.offline.simulate import owns_dns
 from realtools import emulation
 
 if TYPE_CHECKING:
@@ -55,10 +57,12 @@ def converge(
 ) -> Convergence:
     """Render ``xr`` round after round until it is Ready with nothing new, or give up."""
     result = Convergence(xr=xr)
+    function_input = documents.input_from(documents.load_documents(composition))
+    dns = owns_dns(xr, function_input)
     observed: dict[str, dict[str, Any]] = {}
     for number in range(1, max_rounds + 1):
         rendered = crank.render(xr, composition, list(observed.values()))
-        after = emulation.observe_all(rendered.composed, observed)
+        after = emulation.observe_all(rendered.composed, observed, owns_dns=dns)
         result.rounds.append(RenderRound(number, observed, rendered, after))
         if rendered.xr_ready and not result.rounds[-1].created:
             result.converged = True

@@ -171,7 +171,7 @@ def _group(obj: Mapping[str, Any]) -> str:
 
 
 def _reported_at_provider(
-    manifest: Mapping[str, Any], others: list[dict[str, Any]]
+    manifest: Mapping[str, Any], others: list[dict[str, Any]], *, owns_dns: bool
 ) -> dict[str, Any] | None:
     """``status.atProvider`` for the kinds whose CRD status has one; None for the rest."""
     group = _group(manifest)
@@ -179,20 +179,24 @@ def _reported_at_provider(
     if group.endswith((".aws.upbound.io", ".aws.m.upbound.io")) or kind == "Release":
         xr_name = _metadata(manifest, "labels", COMPOSITE_LABEL) or _metadata(manifest, "name")
         key = _metadata(manifest, "annotations", RESOURCE_NAME_ANNOTATION) or kind
-        return fake_at_provider(str(xr_name), str(key), manifest, others)
+        return fake_at_provider(str(xr_name), str(key), manifest, others, owns_dns=owns_dns)
     if kind == "Object" and group.startswith("kubernetes."):
         applied = ((manifest.get("spec") or {}).get("forProvider") or {}).get("manifest")
         return {"manifest": copy.deepcopy(applied)} if applied else {}
     return None
 
 
-def observe(manifest: Mapping[str, Any], others: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+def observe(
+    manifest: Mapping[str, Any], others: Iterable[Mapping[str, Any]], *, owns_dns: bool = False
+) -> dict[str, Any]:
     """The object a provider reports after reconciling ``manifest`` once.
 
     Args:
         manifest: the composed resource as Crossplane applied it (rendered).
         others: the resources already observed (with their status), which references resolve
             against; normally the previous round's observed resources.
+        owns_dns: the XR composes its certificate's validation record, so ACM issues the
+            certificate only once that record exists (as ``simulate``'s fake provider).
 
     Returns:
         A copy of ``manifest`` with resolved references in ``spec`` and the emulated ``status``.
@@ -223,13 +227,20 @@ def observe(manifest: Mapping[str, Any], others: Iterable[Mapping[str, Any]]) ->
             ]
         }
         return obj
+    # Terraform's certificate validation waits until ACM has issued the certificate.
+    issuing = kind == "CertificateValidation" and not any(
+        other.get("kind") == "Certificate" and _at_provider(other).get("status") == "ISSUED"
+        for other in listed
+    )
     status: dict[str, Any] = {
         "conditions": [
-            condition("Ready", "True", "Available"),
+            condition("Ready", "False", "Creating")
+            if issuing
+            else condition("Ready", "True", "Available"),
             condition("Synced", "True", "ReconcileSuccess"),
         ]
     }
-    at_provider = _reported_at_provider(manifest, listed)
+    at_provider = _reported_at_provider(manifest, listed, owns_dns=owns_dns)
     if at_provider:
         status["atProvider"] = at_provider
         if at_provider.get("id") and _group(obj).endswith("upbound.io"):
@@ -245,7 +256,13 @@ def status(manifest: Mapping[str, Any], others: Iterable[Mapping[str, Any]]) -> 
 
 
 def observe_all(
-    rendered: Mapping[str, Mapping[str, Any]], observed: Mapping[str, Mapping[str, Any]]
+    rendered: Mapping[str, Mapping[str, Any]],
+    observed: Mapping[str, Mapping[str, Any]],
+    *,
+    owns_dns: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """One provider pass over a round: each rendered resource, resolved against ``observed``."""
-    return {key: observe(body, observed.values()) for key, body in sorted(rendered.items())}
+    return {
+        key: observe(body, observed.values(), owns_dns=owns_dns)
+        for key, body in sorted(rendered.items())
+    }

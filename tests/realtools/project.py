@@ -36,7 +36,12 @@ FUNCTION_NAME = documents.FUNCTION_NAME
 
 
 def fake_at_provider(
-    xr_name: str, key: str, manifest: Mapping[str, Any], others: Iterable[Mapping[str, Any]]
+    xr_name: str,
+    key: str,
+    manifest: Mapping[str, Any],
+    others: Iterable[Mapping[str, Any]],
+    *,
+    owns_dns: bool = False,
 ) -> dict[str, Any]:
     """``status.atProvider`` as ``simulate``'s fake provider reports ``manifest`` (AWS ids, ARNs).
 
@@ -44,7 +49,7 @@ def fake_at_provider(
     sees the same ids as ``simulate`` does.
     """
     observed = {str(index): dict(other) for index, other in enumerate(others)}
-    applied = FakeProvider(xr_name).apply({key: manifest}, observed)[key]
+    applied = FakeProvider(xr_name, owns_dns=owns_dns).apply({key: manifest}, observed)[key]
     return dict(applied.get("status", {}).get("atProvider") or {})
 
 
