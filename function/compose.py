@@ -21,6 +21,7 @@ from function.builders import (
     gatewayapi,
     istio,
     loadbalancer,
+    security,
     usages,
     vcluster,
 )
@@ -40,6 +41,7 @@ BUILDERS = (
     istio.build,
     gatewayapi.build,
     destinationrules.build,
+    security.build,
     loadbalancer.build,
     apigateway.build,
     domain.build,

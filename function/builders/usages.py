@@ -27,6 +27,8 @@ KINDS = {
     keys.LOAD_BALANCER: naming.LB,
     keys.TARGET_GROUP: naming.TARGET_GROUP,
     keys.TARGET_GROUP_BINDING: naming.OBJECT,
+    keys.VPC_LINK_SECURITY_GROUP: naming.SECURITY_GROUP,
+    keys.LOAD_BALANCER_SECURITY_GROUP: naming.SECURITY_GROUP,
     keys.API_MAPPING: naming.API_MAPPING,
     keys.DOMAIN_NAME: naming.DOMAIN_NAME,
     keys.VCLUSTER: naming.RELEASE,

@@ -75,7 +75,7 @@ class FakeProvider:
     def _arn(self, service: str, region: str, resource: str) -> str:
         return f"arn:aws:{service}:{region}:{ACCOUNT}:{resource}"
 
-    def _at_provider(  # noqa: C901
+    def _at_provider(  # noqa: C901, PLR0915
         self, key: str, body: Mapping[str, Any], observed: Mapping[str, Mapping[str, Any]]
     ) -> dict[str, Any]:
         kind = str(body.get("kind"))
@@ -137,6 +137,10 @@ class FakeProvider:
                     "elasticloadbalancing", region, f"listener/{lb_path}/{self._id(key, 16)}"
                 )
             )
+
+        def security_group() -> None:
+            group_id = f"sg-{self._id(key, 17)}"
+            status.update(id=group_id, arn=self._arn("ec2", region, f"security-group/{group_id}"))
 
         def log_group() -> None:
             status.update(arn=self._arn("logs", region, f"log-group:{external}:*"))
@@ -204,6 +208,7 @@ class FakeProvider:
             LBTargetGroup=target_group,
             LBListener=listener,
             Group=log_group,
+            SecurityGroup=security_group,
             Release=release,
             Certificate=certificate,
             CertificateValidation=certificate_validation,
