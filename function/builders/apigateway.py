@@ -99,6 +99,8 @@ def _integration(ctx: Context) -> Desired:
                     "overwrite:path": "$request.path",
                     # Overwritten, so a client cannot pose as another environment.
                     f"overwrite:header.{naming.TENANT_HEADER}": ctx.spec.name,
+                    # Overwritten too: apps[].hosts route on it, never on Host.
+                    f"overwrite:header.{naming.DOMAIN_HEADER}": "$context.domainName",
                 },
             },
         )

@@ -17,6 +17,9 @@ LABEL_RESOURCE = "platform.example.org/resource"
 LABEL_ENVIRONMENT = "platform.example.org/environment"
 EXTERNAL_NAME = "crossplane.io/external-name"
 TENANT_HEADER = "x-vcluster-environment"
+# The domain a request came in on ($context.domainName), set by the integration: HTTP
+# APIs do not document which Host header a private integration passes on.
+DOMAIN_HEADER = "x-vcluster-domain"
 
 
 class Shape(Enum):
