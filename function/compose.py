@@ -25,6 +25,7 @@ from function.builders import (
     usages,
     vcluster,
 )
+from function.model import immutable
 from function.model.context import Context, Desired
 from function.model.convert import plain
 from function.model.errors import InvalidError, describe_error
@@ -149,6 +150,7 @@ def compose(
     try:
         ctx = context(xr, seen, raw_input)
         wanted = desired(ctx)
+        immutable.check(seen, wanted)
     except InvalidError as error:
         return Outcome(fatal=str(error), answers=seen.answers())
     plan = ordering.plan(ctx, wanted)
