@@ -527,6 +527,7 @@ def _with_gateway(case: Case) -> None:
     _without_given_listener(case)
     vpc = case.spec.setdefault("vpc", {})
     vpc["subnetIds"] = vpc.get("subnetIds") or ["subnet-a1"]
+    vpc["vpcId"] = vpc.get("vpcId") or "vpc-0123abcd"  # the composed security groups' VPC
     case.spec["name"] = case.spec["name"][:MAX_LB_NAME_ENV].rstrip("-")
 
 

@@ -33,6 +33,8 @@ class Immutable:
     field: str
     source: str  # the claim or input field the value comes from, for the message
     why: str
+    # Whether none sent is a value (created without groups) rather than unknown.
+    none_is_a_value: bool = False
 
 
 IMMUTABLE = (
@@ -40,10 +42,10 @@ IMMUTABLE = (
               "a VPC link's subnets cannot change; AWS would have to replace the VPC link"),
     Immutable(keys.VPC_LINK, "securityGroupIds", "spec.vpc.securityGroups.vpcLink",
               "a VPC link's security groups cannot change; AWS would have to replace the "
-              "VPC link"),
+              "VPC link", none_is_a_value=True),
     Immutable(keys.LOAD_BALANCER, "securityGroups", "spec.vpc.securityGroups.loadBalancer",
               "an NLB created without security groups can never get one, and one created "
-              "with them cannot lose them all"),
+              "with them cannot lose them all", none_is_a_value=True),
     Immutable(keys.TARGET_GROUP, "port", "input ingressGateway.servicePort",
               "a target group's port cannot change; AWS would have to replace it"),
     Immutable(keys.TARGET_GROUP, "protocol", "the target group's protocol",
@@ -73,7 +75,9 @@ def _changed(rule: Immutable, sent: Any, wanted: Any) -> bool:  # noqa: ANN401
         # An NLB created with groups may swap them; adding the first or dropping all is refused.
         return (before is None) != (after is None)
     # Nothing wanted is no change: the provider keeps what AWS reports.
-    return after is not None and before != after
+    if after is None or (before is None and not rule.none_is_a_value):
+        return False
+    return bool(before != after)
 
 
 def check(observed: Observed, desired: Iterable[Desired]) -> None:
