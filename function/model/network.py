@@ -38,7 +38,12 @@ class _Hop:
 
     def composes_group(self, ctx: Context) -> bool:
         """A composed hop without given groups, unless it already exists without any."""
-        created_without = self.key in ctx.observed and not ctx.observed.sent(self.key, self.field)
+        # An observed group is kept whatever the hop reports: dropping it would delete it.
+        created_without = (
+            self.group not in ctx.observed
+            and self.key in ctx.observed
+            and not ctx.observed.sent(self.key, self.field)
+        )
         return (
             ctx.api_gateway
             and self.composed(ctx)
