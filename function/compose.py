@@ -21,9 +21,11 @@ from function.builders import (
     gatewayapi,
     istio,
     loadbalancer,
+    security,
     usages,
     vcluster,
 )
+from function.model import immutable
 from function.model.context import Context, Desired
 from function.model.convert import plain
 from function.model.errors import InvalidError, describe_error
@@ -40,6 +42,7 @@ BUILDERS = (
     istio.build,
     gatewayapi.build,
     destinationrules.build,
+    security.build,
     loadbalancer.build,
     apigateway.build,
     domain.build,
@@ -147,6 +150,7 @@ def compose(
     try:
         ctx = context(xr, seen, raw_input)
         wanted = desired(ctx)
+        immutable.check(seen, wanted)
     except InvalidError as error:
         return Outcome(fatal=str(error), answers=seen.answers())
     plan = ordering.plan(ctx, wanted)

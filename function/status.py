@@ -78,6 +78,11 @@ def build(ctx: Context, plan: Plan, not_ready: list[str]) -> dict[str, Any]:
     """The whole status the function owns."""
     names = ctx.names
     pending = [f"{key}: {reason}" for key, reason in plan.held]
+    pending.extend(
+        f"{item.key}: not synced: {error}"
+        for item in plan.emit
+        if (error := ctx.observed.sync_error(item.key)) is not None
+    )
     pending.extend(f"{key}: not ready yet" for key in not_ready)
     pending.extend(_user_must_validate(ctx))
     return {

@@ -341,6 +341,14 @@ def valid_specs(draw: st.DrawFn, shared: JsonDict | None = None) -> JsonDict:
             },
         )
     )
+    composes_hop = composes_gateway and not (listener and link)
+    if composes_hop and not vpc.get("securityGroupIds"):
+        # A composed security group needs the VPC; a shared VPC link's groups must be
+        # named for the composed NLB group to let them in.
+        vpc["vpcId"] = vpc.get("vpcId") or draw(VPC_IDS)
+        if link and not listener:
+            groups = st.lists(SECURITY_GROUPS, unique=True, min_size=1, max_size=3)
+            vpc["securityGroups"] = {"vpcLink": draw(groups)}
     subnets = draw(st.lists(SUBNETS, min_size=min_subnets, max_size=10, unique=True))
     if subnets or draw(st.booleans()):
         vpc["subnetIds"] = subnets
@@ -528,6 +536,7 @@ def _with_gateway(case: Case) -> None:
     _without_given_listener(case)
     vpc = case.spec.setdefault("vpc", {})
     vpc["subnetIds"] = vpc.get("subnetIds") or ["subnet-0000000a"]
+    vpc["vpcId"] = vpc.get("vpcId") or "vpc-0123abcd"  # the composed security groups' VPC
     case.spec["name"] = case.spec["name"][:MAX_LB_NAME_ENV].rstrip("-")
 
 

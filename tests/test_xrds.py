@@ -60,6 +60,11 @@ XRD_ONLY = {
     ("vpc.subnetIds", "maxItems"): MAX_SUBNETS,
     ("vpc.subnetIds", "x-kubernetes-list-type"): "set",
     ("vpc.securityGroupIds", "x-kubernetes-list-type"): "set",
+    ("vpc.securityGroups.vpcLink", "x-kubernetes-list-type"): "set",
+    ("vpc.securityGroups.loadBalancer", "x-kubernetes-list-type"): "set",
+    # The same groups in the function input's CRD.
+    ("securityGroups.vpcLink", "x-kubernetes-list-type"): "set",
+    ("securityGroups.loadBalancer", "x-kubernetes-list-type"): "set",
     ("include", "maxItems"): len(Include),
     ("include", "x-kubernetes-list-type"): "set",
     ("apiGateway.accessLogs.retentionDays", "enum"): list(LOG_RETENTION_DAYS),

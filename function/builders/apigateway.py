@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from function.model import keys, naming
+from function.model import keys, naming, network
 from function.model.context import Context, Desired, selector
 from function.model.errors import InvalidError
 from function.model.reported import listener_arn
@@ -57,15 +57,18 @@ def _api(ctx: Context) -> dict[str, Any]:
     return ctx.aws(naming.API, keys.API, spec)
 
 
-def _vpc_link(ctx: Context) -> dict[str, Any]:
+def _vpc_link(ctx: Context) -> Desired:
     spec: dict[str, Any] = {
         "name": ctx.names.vpc_link,
         "subnetIds": list(ctx.spec.vpc.subnet_ids),
         "tags": ctx.tags(),
     }
-    if ctx.spec.vpc.security_group_ids:
-        spec["securityGroupIds"] = list(ctx.spec.vpc.security_group_ids)
-    return ctx.aws(naming.VPC_LINK, keys.VPC_LINK, spec)
+    groups = network.vpc_link_group_ids(ctx)
+    if groups:
+        # Immutable: a VPC link keeps the groups it was created with.
+        spec["securityGroupIds"] = groups
+    manifest = None if groups is None else ctx.aws(naming.VPC_LINK, keys.VPC_LINK, spec)
+    return Desired(keys.VPC_LINK, manifest, waiting_for="the id of its security group")
 
 
 def _integration(ctx: Context) -> Desired:
@@ -96,6 +99,8 @@ def _integration(ctx: Context) -> Desired:
                     "overwrite:path": "$request.path",
                     # Overwritten, so a client cannot pose as another environment.
                     f"overwrite:header.{naming.TENANT_HEADER}": ctx.spec.name,
+                    # Overwritten too: apps[].hosts route on it, never on Host.
+                    f"overwrite:header.{naming.DOMAIN_HEADER}": "$context.domainName",
                 },
             },
         )
@@ -239,7 +244,7 @@ def build(ctx: Context) -> list[Desired]:
         return []
     desired = [Desired(keys.API, _api(ctx))]
     if ctx.vpc_link_id is None:
-        desired.append(Desired(keys.VPC_LINK, _vpc_link(ctx)))
+        desired.append(_vpc_link(ctx))
     desired.append(_integration(ctx))
     if (jwt := ctx.spec.api_gateway.jwt) is not None:
         desired.append(

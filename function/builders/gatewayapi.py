@@ -12,10 +12,11 @@ these routes can reach only this environment's Services, and every rule matches
 the path prefix AND the tenant header.
 
 One HTTPRoute per app (key ``ingress-httproute-<app>``) rather than one for all:
-an HTTPRoute holds at most 16 rules and one set of hostnames; Gateway API's
-precedence (matching hostname, then longest prefix, then most header matches)
-orders rules across routes exactly as the Istio VirtualService lists them; and a
-key per app does not move when other apps are added, removed or reordered.
+an HTTPRoute holds at most 16 rules; Gateway API's precedence (longest prefix,
+then most header matches) orders rules across routes exactly as the Istio
+VirtualService lists them; and a key per app does not move when other apps are
+added, removed or reordered. Hosts are header matches on the domain the API
+Gateway integration sets, never ``hostnames``, which match the untrusted Host.
 
 Only what the standard-channel v1.6 HTTPRoute has is used. It has no retry field
 (retries are experimental), so an app with ``retries`` gets a Fatal result instead
@@ -35,6 +36,7 @@ from function.model.routes import plan
 if TYPE_CHECKING:
     from function.model.routes import Backend, CorsPolicy, Route
 
+MAX_RULES = 16  # an HTTPRoute's maxItems for rules
 MAX_CORS_ITEMS = 64  # the HTTPRoute CORS filter's maxItems for origins and headers
 _UNITS = (("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1))
 _DURATION = re.compile(r"^([0-9]{1,5}(h|m|s|ms)){1,4}$")  # GEP-2257, as in the CRD
@@ -105,24 +107,41 @@ def _filters(route: Route) -> list[dict[str, Any]]:
     return filters
 
 
-def _rule(ctx: Context, route: Route) -> dict[str, Any]:
-    """One HTTPRoute rule: a single match, as URLRewrite's ReplacePrefixMatch requires."""
+def _match(route: Route, host: str | None) -> dict[str, Any]:
+    return {
+        "path": {"type": "PathPrefix", "value": route.path_prefix},
+        "headers": [
+            {"type": "Exact", "name": name, "value": value}
+            for name, value in route.header_matches(host)
+        ],
+    }
+
+
+def _rules(ctx: Context, route: Route) -> list[dict[str, Any]]:
+    """A route's rules: one match per host, or with a rewrite one rule per host.
+
+    URLRewrite's ReplacePrefixMatch allows exactly one match per rule (a CEL rule
+    of the CRD), so a rewritten route with several hosts becomes several rules.
+    """
     if route.retries is not None:
         msg = (
             f"{route.field}.retries: not supported with ingressMode gatewayAPI (Gateway API "
             "v1.6 standard HTTPRoute has no retry field); use ingressMode istio"
         )
         raise InvalidError(msg)
+    hosts: tuple[str | None, ...] = route.hosts or (None,)
+    if route.rewrite is None or len(hosts) == 1:
+        return [_rule(ctx, route, route.name, [_match(route, host) for host in hosts])]
+    return [
+        _rule(ctx, route, f"{route.name}-{index}", [_match(route, host)])
+        for index, host in enumerate(hosts)
+    ]
+
+
+def _rule(ctx: Context, route: Route, name: str, matches: list[dict[str, Any]]) -> dict[str, Any]:
     rule: dict[str, Any] = {
-        "name": route.name,
-        "matches": [
-            {
-                "path": {"type": "PathPrefix", "value": route.path_prefix},
-                "headers": [
-                    {"type": "Exact", "name": name, "value": value} for name, value in route.headers
-                ],
-            }
-        ],
+        "name": name,
+        "matches": matches,
         "backendRefs": [_backend_ref(ctx, backend) for backend in route.backends],
     }
     if filters := _filters(route):
@@ -135,12 +154,17 @@ def _rule(ctx: Context, route: Route) -> dict[str, Any]:
 def _http_route(ctx: Context, resource: str, routes: list[Route]) -> dict[str, Any]:
     """One app's HTTPRoute: its routes share the app's name and hosts."""
     first = routes[0]
-    spec: dict[str, Any] = {
-        "parentRefs": [_parent_ref(ctx)],
-        "rules": [_rule(ctx, route) for route in routes],
-    }
-    if first.hosts:
-        spec["hostnames"] = list(first.hosts)
+    rules = [rule for route in routes for rule in _rules(ctx, route)]
+    if len(rules) > MAX_RULES:
+        msg = (
+            f"{first.field}.hosts: this app needs {len(rules)} HTTPRoute rules (a rewrite "
+            f"takes one per host, a header canary doubles them); an HTTPRoute holds at most "
+            f"{MAX_RULES}"
+        )
+        raise InvalidError(msg)
+    # No hostnames: they match the Host header, which the HTTP API's private
+    # integration is not documented to keep; hosts are header matches instead.
+    spec: dict[str, Any] = {"parentRefs": [_parent_ref(ctx)], "rules": rules}
     return {
         "apiVersion": naming.GATEWAY_API_VERSION,
         "kind": "HTTPRoute",

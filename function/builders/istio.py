@@ -38,14 +38,10 @@ def _literal(text: str) -> str:
 
 
 def _match(route: Route, host: str | None) -> dict[str, Any]:
-    match: dict[str, Any] = {
+    return {
         "uri": {"prefix": route.path_prefix},
-        "headers": {name: {"exact": value} for name, value in route.headers},
+        "headers": {name: {"exact": value} for name, value in route.header_matches(host)},
     }
-    if host is not None:
-        # Any port, as Gateway API's hostnames: a Host header may carry one.
-        match["authority"] = {"regex": f"{_literal(host)}(:[0-9]+)?"}
-    return match
 
 
 def _destination(ctx: Context, backend: Backend) -> dict[str, Any]:

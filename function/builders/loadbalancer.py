@@ -7,7 +7,7 @@ composed when the claim or the platform brings its own listener.
 
 from __future__ import annotations
 
-from function.model import keys, naming
+from function.model import keys, naming, network
 from function.model.context import Context, Desired, selector
 
 
@@ -26,9 +26,10 @@ def build(ctx: Context) -> list[Desired]:
         "enableCrossZoneLoadBalancing": True,
         "tags": ctx.tags(),
     }
-    if ctx.spec.vpc.security_group_ids:
+    groups = network.load_balancer_group_ids(ctx)
+    if groups:
         # An NLB gets security groups only at creation; later they cannot be added.
-        lb_spec["securityGroups"] = list(ctx.spec.vpc.security_group_ids)
+        lb_spec["securityGroups"] = groups
 
     # An ip target group needs the VPC id: the claim's, else the one AWS reports
     # for the load balancer created in the claim's subnets.
@@ -76,7 +77,26 @@ def build(ctx: Context) -> list[Desired]:
         (keys.TARGET_GROUP_BINDING, "manifest", "spec", "targetGroupARN"),
     )
     binding = None
-    if target_group_arn is not None:
+    if target_group_arn is not None and groups is not None:
+        namespace, service, target_port = ctx.ingress_service
+        binding_spec: dict[str, object] = {
+            "serviceRef": {"name": service, "port": ingress.service_port},
+            "targetGroupARN": target_group_arn,
+            "targetType": "ip",
+        }
+        if groups:
+            # The controller opens the pods to the NLB: traffic and the health check.
+            binding_spec["networking"] = {
+                "ingress": [
+                    {
+                        "from": [{"securityGroup": {"groupID": group}} for group in groups],
+                        "ports": [
+                            {"port": port, "protocol": "TCP"}
+                            for port in dict.fromkeys((target_port, ingress.health_check_port))
+                        ],
+                    }
+                ]
+            }
         binding = ctx.k8s_object(
             keys.TARGET_GROUP_BINDING,
             {
@@ -84,19 +104,20 @@ def build(ctx: Context) -> list[Desired]:
                 "kind": "TargetGroupBinding",
                 "metadata": {
                     "name": names.target_group_binding,
-                    "namespace": ingress.namespace,
+                    "namespace": namespace,
                     "labels": ctx.labels(keys.TARGET_GROUP_BINDING),
                 },
-                "spec": {
-                    "serviceRef": {"name": ingress.service_name, "port": ingress.service_port},
-                    "targetGroupARN": target_group_arn,
-                    "targetType": "ip",
-                },
+                "spec": binding_spec,
             },
         )
+    load_balancer = None if groups is None else ctx.aws(naming.LB, keys.LOAD_BALANCER, lb_spec)
     return [
-        Desired(keys.LOAD_BALANCER, ctx.aws(naming.LB, keys.LOAD_BALANCER, lb_spec)),
+        Desired(keys.LOAD_BALANCER, load_balancer, waiting_for="the id of its security group"),
         Desired(keys.TARGET_GROUP, target_group, waiting_for="the VPC id of the load balancer"),
         Desired(keys.LISTENER, listener),
-        Desired(keys.TARGET_GROUP_BINDING, binding, waiting_for="the target group ARN"),
+        Desired(
+            keys.TARGET_GROUP_BINDING,
+            binding,
+            waiting_for="the target group ARN and the load balancer's security group id",
+        ),
     ]

@@ -10,9 +10,11 @@ from function.model.naming import KindVersion, Names, Shape
 from function.model.spec import Include
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from function.model.observed import Observed
     from function.model.platform import FunctionInput
-    from function.model.spec import EnvironmentSpec
+    from function.model.spec import EnvironmentSpec, SecurityGroups
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,41 @@ class Context:
     def gateway_api(self) -> bool:
         """Whether the routes are Gateway API HTTPRoutes rather than an Istio VirtualService."""
         return self.ingress_mode == "gatewayAPI"
+
+    @property
+    def ingress_service(self) -> tuple[str, str, int]:
+        """Namespace, name and pod port of the Service the NLB's targets come from.
+
+        In gatewayAPI mode it is the Service Istio made for the shared Gateway,
+        ``<gateway>-<gatewayClassName>``, not the classic ingress gateway's.
+        """
+        ingress = self.platform.ingress_gateway
+        if self.gateway_api:
+            return (
+                ingress.gateway_namespace,
+                f"{ingress.gateway_name}-{ingress.gateway_class_name}",
+                ingress.gateway_target_port or ingress.service_port,
+            )
+        return ingress.namespace, ingress.service_name, ingress.target_port
+
+    @property
+    def vpc_link_groups(self) -> tuple[str, ...] | None:
+        """The VPC link's security groups when brought along; None means compose one."""
+        return self._groups(lambda groups: groups.vpc_link)
+
+    @property
+    def load_balancer_groups(self) -> tuple[str, ...] | None:
+        """The NLB's security groups when brought along; None means compose one."""
+        return self._groups(lambda groups: groups.load_balancer)
+
+    def _groups(self, side: Callable[[SecurityGroups], list[str] | None]) -> tuple[str, ...] | None:
+        vpc = self.spec.vpc
+        if vpc.security_groups is not None and (given := side(vpc.security_groups)) is not None:
+            return tuple(given)
+        if vpc.security_group_ids:
+            return tuple(vpc.security_group_ids)
+        given = side(self.platform.security_groups)
+        return None if given is None else tuple(given)
 
     @property
     def hosted_zone_id(self) -> str | None:

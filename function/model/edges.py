@@ -65,6 +65,28 @@ EDGES = (
     Edge(keys.HTTPROUTE, keys.NAMESPACE, "it lives in the host namespace"),
     Edge(keys.DESTINATION_RULE, keys.NAMESPACE, "it lives in the host namespace"),
     Edge(
+        keys.LOAD_BALANCER,
+        keys.LOAD_BALANCER_SECURITY_GROUP,
+        "an NLB created without security groups can never get one",
+        usage=9,
+    ),
+    Edge(
+        keys.VPC_LINK,
+        keys.VPC_LINK_SECURITY_GROUP,
+        "a VPC link's security groups cannot change after creation",
+        usage=10,
+    ),
+    Edge(
+        keys.LOAD_BALANCER_INGRESS,
+        keys.LOAD_BALANCER_SECURITY_GROUP,
+        "it is a rule of the load balancer's group",
+    ),
+    Edge(
+        keys.LOAD_BALANCER_INGRESS,
+        keys.VPC_LINK_SECURITY_GROUP,
+        "it lets the VPC link's group in",
+    ),
+    Edge(
         keys.TARGET_GROUP,
         keys.LOAD_BALANCER,
         "an ip target group needs the VPC id AWS reports for the load balancer",

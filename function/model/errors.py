@@ -63,6 +63,7 @@ def _explain(error: Any) -> str:  # noqa: ANN401
         "literal_error": f"{value!r} is not one of {ctx.get('expected')}",
         "enum": f"{value!r} is not one of {ctx.get('expected')}",
         "string_too_long": f"{value!r} is longer than {ctx.get('max_length')} characters",
+        "too_long": f"{ctx.get('actual_length')} given; at most {ctx.get('max_length')}",
         "list_type": "must be a list",
         "finite_number": "must be a finite number",
         "int_parsing_size": "is too large",

@@ -28,6 +28,10 @@ DESTINATION_RULE = "destination-rule"  # role, and the stem of destination-rule-
 
 # The load balancer the VPC link reaches.
 LOAD_BALANCER = "nlb"
+# The security groups of the network path: VPC link -> NLB -> ingress pods.
+VPC_LINK_SECURITY_GROUP = "security-group-vpc-link"
+LOAD_BALANCER_SECURITY_GROUP = "security-group-nlb"
+LOAD_BALANCER_INGRESS = "security-group-nlb-ingress"  # role, and the stem of one rule per source
 TARGET_GROUP = "target-group"
 LISTENER = "listener"
 TARGET_GROUP_BINDING = "target-group-binding"
@@ -71,6 +75,11 @@ def api_route(app: str | None, suffix: str) -> str:
 
 ROUTE_PROXY = api_route(None, "proxy")
 ROUTE_ROOT = api_route(None, "root")
+
+
+def load_balancer_ingress(source: str | None) -> str:
+    """The key of the NLB group's rule letting in a VPC link group: the composed one, or an id."""
+    return LOAD_BALANCER_INGRESS if source is None else f"{LOAD_BALANCER_INGRESS}-{source}"
 
 
 def usage(user: str, used: str) -> str:

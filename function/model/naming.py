@@ -17,6 +17,9 @@ LABEL_RESOURCE = "platform.example.org/resource"
 LABEL_ENVIRONMENT = "platform.example.org/environment"
 EXTERNAL_NAME = "crossplane.io/external-name"
 TENANT_HEADER = "x-vcluster-environment"
+# The domain a request came in on ($context.domainName), set by the integration: HTTP
+# APIs do not document which Host header a private integration passes on.
+DOMAIN_HEADER = "x-vcluster-domain"
 
 
 class Shape(Enum):
@@ -84,6 +87,12 @@ TARGET_GROUP = KindVersion(
 LISTENER = KindVersion(
     "LBListener", "elbv2.aws.upbound.io/v1beta2", "elbv2.aws.m.upbound.io/v1beta1"
 )
+SECURITY_GROUP = KindVersion(
+    "SecurityGroup", "ec2.aws.upbound.io/v1beta1", "ec2.aws.m.upbound.io/v1beta1"
+)
+SECURITY_GROUP_INGRESS_RULE = KindVersion(
+    "SecurityGroupIngressRule", "ec2.aws.upbound.io/v1beta1", "ec2.aws.m.upbound.io/v1beta1"
+)
 RELEASE = KindVersion("Release", "helm.crossplane.io/v1beta1", "helm.m.crossplane.io/v1beta1")
 HELM_PROVIDER_CONFIG = KindVersion(
     "ProviderConfig", "helm.crossplane.io/v1beta1", "helm.m.crossplane.io/v1beta1"
@@ -142,6 +151,16 @@ class Names:
     def target_group(self) -> str:
         """Target group name (at most 32 characters)."""
         return f"{self.env}-tg"
+
+    @property
+    def vpc_link_security_group(self) -> str:
+        """Security group of the VPC link's network interfaces."""
+        return f"{self.env}-vpclink"
+
+    @property
+    def load_balancer_security_group(self) -> str:
+        """Security group of the NLB."""
+        return f"{self.env}-nlb"
 
     @property
     def api(self) -> str:

@@ -12,9 +12,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
 
 from function.model.convert import plain
-from function.model.readiness import is_ready
+from function.model.readiness import is_ready, sync_error
 
-# A question put to observed state: ("has", key), ("ready", key) or ("get", key, *path).
+# A question put to observed state: ("has", key), ("ready", key), ("synced", key)
+# or ("get", key, *path).
 Question = tuple[str, ...]
 # A composed resource's key, then a path into one of its parts.
 Field = tuple[str, ...]
@@ -62,6 +63,8 @@ class Observed:
             return key in self._resources
         if what == "ready":
             return is_ready(self._resources.get(key))
+        if what == "synced":
+            return sync_error(self._resources.get(key))
         return plain(dig(self._resources.get(key), *path))
 
     def _ask(self, *question: str) -> Any:  # noqa: ANN401
@@ -130,6 +133,11 @@ class Observed:
     def ready(self, key: str) -> bool:
         """Whether the resource exists and is ready."""
         return bool(self._ask("ready", key))
+
+    def sync_error(self, key: str) -> str | None:
+        """Why the provider could not apply the resource (Synced=False), or None."""
+        error = self._ask("synced", key)
+        return error if isinstance(error, str) else None
 
     def answers(self) -> dict[Question, Any]:
         """Every question asked so far, with the answer given."""

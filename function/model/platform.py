@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from function.model.spec import MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, Dns
+from function.model.spec import MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, Dns, SecurityGroups
 from function.model.types import (
     SEMVER,
     VOLUME_SIZE,
@@ -64,6 +64,11 @@ class IngressGateway(Strict):
     selector: dict[str, str] = Field(default_factory=lambda: {"istio": "ingressgateway"})
     service_name: DnsLabel = Field(default="istio-ingressgateway", alias="serviceName")
     service_port: Port = Field(default=80, alias="servicePort")
+    target_port: Port = Field(
+        default=8080,
+        alias="targetPort",
+        description="The pods' port behind servicePort (8080 on Istio's classic gateway).",
+    )
     health_check_port: Port = Field(default=15021, alias="healthCheckPort")
     health_check_path: str = Field(default="/healthz/ready", alias="healthCheckPath")
     gateway_name: DnsLabel = Field(
@@ -73,6 +78,16 @@ class IngressGateway(Strict):
     )
     gateway_namespace: DnsLabel = Field(default="istio-ingress", alias="gatewayNamespace")
     gateway_section: DnsLabel | None = Field(default=None, alias="gatewaySection")
+    gateway_class_name: DnsLabel = Field(
+        default="istio",
+        alias="gatewayClassName",
+        description="Class of that Gateway: Istio names its Service <gatewayName>-<class>.",
+    )
+    gateway_target_port: Port | None = Field(
+        default=None,
+        alias="gatewayTargetPort",
+        description="The Gateway pods' port behind servicePort; by default servicePort itself.",
+    )
 
 
 class Shared(Strict):
@@ -128,6 +143,7 @@ class FunctionInput(Strict):
     ingress_mode: Literal["istio", "gatewayAPI"] = Field(default="istio", alias="ingressMode")
     dns: Dns = Field(default_factory=Dns)
     prometheus: Prometheus = Field(default_factory=Prometheus)
+    security_groups: SecurityGroups = Field(default_factory=SecurityGroups, alias="securityGroups")
 
 
 def parse_input(raw: dict[str, Any] | None) -> FunctionInput:

@@ -28,3 +28,21 @@ def is_ready(resource: Mapping[str, Any] | None) -> bool:
         isinstance(c, Mapping) and c.get("type") == "Ready" and c.get("status") == "True"
         for c in conditions
     )
+
+
+def sync_error(resource: Mapping[str, Any] | None) -> str | None:
+    """The message of a Synced=False condition: the provider could not apply the resource.
+
+    None when the resource is synced, has no such condition, or is not observed.
+    """
+    status = resource.get("status") if resource is not None else None
+    conditions = status.get("conditions") if isinstance(status, Mapping) else None
+    for condition in conditions if isinstance(conditions, list) else []:
+        if (
+            isinstance(condition, Mapping)
+            and condition.get("type") == "Synced"
+            and condition.get("status") == "False"
+        ):
+            message = condition.get("message")
+            return message if isinstance(message, str) and message else "no message"
+    return None

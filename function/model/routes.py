@@ -80,7 +80,7 @@ class Route:
     name: str  # the app's name, or '<app>-canary'
     app: str
     field: str  # where errors point, e.g. 'spec.apps[2]'
-    hosts: tuple[str, ...]  # empty: any host
+    hosts: tuple[str, ...]  # empty: any host; matched on naming.DOMAIN_HEADER
     path_prefix: str
     headers: tuple[tuple[str, str], ...]  # exact matches, the tenant header first
     backends: tuple[Backend, ...]
@@ -88,6 +88,10 @@ class Route:
     retries: Retries | None = None
     rewrite: str | None = None
     cors: CorsPolicy | None = None
+
+    def header_matches(self, host: str | None) -> tuple[tuple[str, str], ...]:
+        """The exact header matches for one of the route's hosts (None: any host)."""
+        return self.headers if host is None else (*self.headers, (naming.DOMAIN_HEADER, host))
 
     @property
     def timeout_ms(self) -> int | None:
@@ -156,13 +160,14 @@ def _app_routes(ctx: Context, index: int, app: App) -> list[Route]:
     ]
 
 
-def _specificity(app: App) -> tuple[bool, int, str, str]:
-    """Host-bound apps first, then the longest prefix, so '/api/v2' wins over '/api'.
+def _specificity(app: App) -> tuple[int, bool, str, str]:
+    """The longest prefix first, so '/api/v2' wins over '/api'; then host-bound apps.
 
-    Host-bound first is Gateway API's rule (the route with the matching hostname
-    wins), so both modes send a request to the same app.
+    Hosts are matched on the domain header (``naming.DOMAIN_HEADER``), and Gateway
+    API ranks the longest path before the most header matches: in this order both
+    modes send a request to the same app.
     """
-    return (not app.hosts, -len(app.path_prefix), app.path_prefix, app.name)
+    return (-len(app.path_prefix), not app.hosts, app.path_prefix, app.name)
 
 
 def plan(ctx: Context) -> list[Route]:

@@ -40,6 +40,7 @@ from function.model.types import (
 # AWS's own limits, checked here so a claim never reaches a provider with them broken.
 MAX_SUBNETS = 10  # a VPC link takes at most 10 subnets
 MAX_ROUTES = 300  # routes per HTTP API
+MAX_SECURITY_GROUPS = 5  # per NLB and per VPC link
 MAX_TIMEOUT_MS = 30_000  # HTTP API integration timeout, not raisable
 MIN_TIMEOUT_MS = 50
 LOG_RETENTION_DAYS = (
@@ -74,14 +75,33 @@ class Include(StrEnum):
     API_GATEWAY = "apiGatewaySupport"
 
 
+GroupIds = Annotated[list[SecurityGroupId], Field(max_length=MAX_SECURITY_GROUPS)]
+
+
+class SecurityGroups(Strict):
+    """Security groups brought by the platform or the claim, per side of the network path.
+
+    A side left out (None) gets a composed group; an empty list means no group at all.
+    """
+
+    vpc_link: GroupIds | None = Field(default=None, alias="vpcLink")
+    load_balancer: GroupIds | None = Field(default=None, alias="loadBalancer")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Self:
+        _unique(list(self.vpc_link or ()), "vpcLink")
+        _unique(list(self.load_balancer or ()), "loadBalancer")
+        return self
+
+
 class Vpc(Strict):
     """Where the load balancer and VPC link live."""
 
     vpc_id: VpcId | None = Field(default=None, alias="vpcId")
     subnet_ids: list[SubnetId] = Field(default_factory=list, alias="subnetIds")
-    security_group_ids: list[SecurityGroupId] = Field(
-        default_factory=list, alias="securityGroupIds"
-    )
+    # The older form: the same groups on both sides, none of them composed.
+    security_group_ids: GroupIds = Field(default_factory=list, alias="securityGroupIds")
+    security_groups: SecurityGroups | None = Field(default=None, alias="securityGroups")
 
     @model_validator(mode="after")
     def _limits(self) -> Self:
@@ -91,6 +111,12 @@ class Vpc(Strict):
             raise ValueError(msg)
         _unique(self.subnet_ids, "subnetIds")
         _unique(self.security_group_ids, "securityGroupIds")
+        if self.security_group_ids and self.security_groups is not None:
+            msg = (
+                "securityGroups: give either securityGroupIds (the same groups on both sides) "
+                "or securityGroups (per side), not both"
+            )
+            raise ValueError(msg)
         return self
 
 

@@ -40,6 +40,38 @@ SELECTOR_KINDS = {
 }
 
 
+# Updates AWS refuses, per kind: (fields, refused when, the error the provider reports).
+# Sources: the NLB user guide ("you can't add security groups to a Network Load
+# Balancer created without them", error InvalidConfigurationRequest); the VPC link's
+# subnetIds and securityGroupIds force a new resource in the Terraform schema upjet
+# builds on, and upjet refuses such updates instead of replacing the resource.
+_UPJET_REPLACE = (
+    "refuse to update the external resource because the following update requires replacing it"
+)
+_REFUSALS: dict[str, tuple[tuple[str, ...], Callable[[Any, Any], bool], str]] = {
+    "LB": (
+        ("securityGroups",),
+        lambda old, new: not old and bool(new),
+        (
+            "InvalidConfigurationRequest: You cannot set security groups on a Network Load "
+            "Balancer which was created without any security groups"
+        ),
+    ),
+    "VPCLink": (
+        ("subnetIds", "securityGroupIds"),
+        lambda old, new: sorted(old or []) != sorted(new or []),
+        _UPJET_REPLACE,
+    ),
+}
+
+
+def _refusal(kind: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> str | None:
+    """The error AWS (or upjet) gives for updating ``before`` to ``after``, if any."""
+    fields, refused, message = _REFUSALS.get(kind, ((), lambda _old, _new: False, ""))
+    changed = [f for f in fields if refused(before.get(f), after.get(f))]
+    return f"{message}: {', '.join(changed)}" if changed else None
+
+
 def _hex(seed: str, length: int) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[:length]
 
@@ -124,7 +156,7 @@ class FakeProvider:
     def _arn(self, service: str, region: str, resource: str) -> str:
         return f"arn:aws:{service}:{region}:{ACCOUNT}:{resource}"
 
-    def _at_provider(  # noqa: C901
+    def _at_provider(  # noqa: C901, PLR0915
         self, key: str, body: Mapping[str, Any], observed: Mapping[str, Mapping[str, Any]]
     ) -> dict[str, Any]:
         kind = str(body.get("kind"))
@@ -186,6 +218,10 @@ class FakeProvider:
                     "elasticloadbalancing", region, f"listener/{lb_path}/{self._id(key, 16)}"
                 )
             )
+
+        def security_group() -> None:
+            group_id = f"sg-{self._id(key, 17)}"
+            status.update(id=group_id, arn=self._arn("ec2", region, f"security-group/{group_id}"))
 
         def log_group() -> None:
             # CloudWatch's own ARN ends in ':*'; the Terraform provider upjet wraps trims it
@@ -253,6 +289,7 @@ class FakeProvider:
             LBTargetGroup=target_group,
             LBListener=listener,
             Group=log_group,
+            SecurityGroup=security_group,
             Release=release,
             Certificate=certificate,
             CertificateValidation=certificate_validation,
@@ -276,6 +313,26 @@ class FakeProvider:
             metadata.setdefault("name", f"{self.xr_name}-{self._id(key, 5)}")
             metadata.setdefault("annotations", {})[RESOURCE_NAME_ANNOTATION] = key
             if applied.get("kind") == "ProviderConfig":
+                result[key] = applied
+                continue
+            previous = observed.get(key)
+            refused = None
+            if previous is not None:
+                refused = _refusal(
+                    str(applied.get("kind")),
+                    dig(previous, "spec", "forProvider") or {},
+                    dig(applied, "spec", "forProvider") or {},
+                )
+            if previous is not None and refused is not None:
+                # The spec is what was asked for; AWS still has the old resource.
+                applied["status"] = {
+                    **copy.deepcopy(dict(previous.get("status") or {})),
+                    "conditions": [
+                        {"type": "Ready", "status": "True", "reason": "Available"},
+                        {"type": "Synced", "status": "False", "reason": "ReconcileError",
+                         "message": refused},
+                    ],
+                }  # fmt: skip
                 result[key] = applied
                 continue
             kinds_present = {str(o.get("kind")) for o in observed.values()}

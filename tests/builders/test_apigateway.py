@@ -271,3 +271,14 @@ def test_cors_preflight_routes(app: dict[str, Any], route_keys: dict[str, str]) 
 def test_nothing_without_api_gateway() -> None:
     """Without apiGatewaySupport no API Gateway resource is composed."""
     assert apigateway.build(context(claim(include=["grafana"]))) == []
+
+
+def test_integration_sets_the_domain_header() -> None:
+    """The integration overwrites the domain header with $context.domainName.
+
+    apps[].hosts route on it, not on Host: what Host an HTTP API private integration
+    passes on is not documented (FIELD-NOTES); overwritten, a client cannot forge it.
+    """
+    built = apigateway.build(context(claim(apiGateway={"listenerArn": LISTENER})))
+    parameters = for_provider(built, keys.INTEGRATION)["requestParameters"]
+    assert parameters[f"overwrite:header.{naming.DOMAIN_HEADER}"] == "$context.domainName"

@@ -100,7 +100,12 @@ def test_gateway_api_rule_features(
 
 
 def test_gateway_api_http_route() -> None:
-    """An app's HTTPRoute lives in the host namespace, attaches to the shared Gateway, has hosts."""
+    """An app's HTTPRoute lives in the host namespace and attaches to the shared Gateway.
+
+    Its hosts are matches on the domain header the integration sets from
+    $context.domainName, not hostnames: HTTP API private integrations do not document
+    the Host they pass on (FIELD-NOTES).
+    """
     ctx = context(
         xr([{**API, "hosts": ["b.example.com", "a.example.com"]}]),
         ingress_input(
@@ -117,5 +122,20 @@ def test_gateway_api_http_route() -> None:
         {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "edge",
          "namespace": "gateways", "sectionName": "http"}
     ]  # fmt: skip
-    assert route["spec"]["hostnames"] == ["a.example.com", "b.example.com"]
+    assert "hostnames" not in route["spec"]
+    (rule,) = route["spec"]["rules"]
+    assert [match["headers"][-1] for match in rule["matches"]] == [
+        {"type": "Exact", "name": naming.DOMAIN_HEADER, "value": host}
+        for host in ("a.example.com", "b.example.com")
+    ]
+    assert crdcheck.validate(route) == []
+
+
+def test_rewrite_with_hosts_is_a_rule_per_host() -> None:
+    """A prefix rewrite allows one match per rule (the CRD's CEL rule): one rule per host."""
+    app = {**API, "hosts": ["b.example.com", "a.example.com"], "rewrite": "/"}
+    (desired,) = gatewayapi.build(context(xr([app]), ingress_input(GATEWAY_API)))
+    assert desired.manifest is not None
+    route = desired.manifest["spec"]["forProvider"]["manifest"]
+    assert [len(rule["matches"]) for rule in route["spec"]["rules"]] == [1, 1]
     assert crdcheck.validate(route) == []

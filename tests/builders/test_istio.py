@@ -38,13 +38,15 @@ ISTIO_CASES = [
         id="header-canary-backend",
     ),
     pytest.param(
-        "each host is one authority match that ignores the port, each with the tenant header",
+        "each host is one match on the domain header the integration sets from "
+        "$context.domainName, never on Host (FIELD-NOTES: HTTP API private integrations do not "
+        "document the Host they pass on), each with the tenant header",
         {"hosts": ["b.example.com", "a.example.com"]},
         "api", ("match",),
-        [{"uri": {"prefix": "/api"}, "headers": TENANT,
-          "authority": {"regex": r"a\.example\.com(:[0-9]+)?"}},
-         {"uri": {"prefix": "/api"}, "headers": TENANT,
-          "authority": {"regex": r"b\.example\.com(:[0-9]+)?"}}],
+        [{"uri": {"prefix": "/api"},
+          "headers": {**TENANT, naming.DOMAIN_HEADER: {"exact": "a.example.com"}}},
+         {"uri": {"prefix": "/api"},
+          "headers": {**TENANT, naming.DOMAIN_HEADER: {"exact": "b.example.com"}}}],
         id="hosts",
     ),
     pytest.param(

@@ -56,13 +56,13 @@ ORDER_APPS = [
     ("reason", "mode", "expected"),
     [
         pytest.param(
-            "host-bound first (Gateway API's hostname precedence), then the longest prefix, "
-            "each header canary just before its app",
-            ISTIO, ["shop", "v2", "api-canary", "api", "web"], id="istio",
+            "the longest prefix first, host-bound before others on one prefix (Gateway API's "
+            "header-count precedence), each header canary just before its app",
+            ISTIO, ["v2", "api-canary", "api", "shop", "web"], id="istio",
         ),
         pytest.param(
             "the HTTPRoutes and their rules come in the same order as the Istio routes",
-            GATEWAY_API, ["shop", "v2", "api-canary", "api", "web"], id="gateway-api",
+            GATEWAY_API, ["v2", "api-canary", "api", "shop", "web"], id="gateway-api",
         ),
     ],
 )  # fmt: skip

@@ -192,3 +192,21 @@ def test_status_merges_with_earlier_steps() -> None:
     status = documents.status_of(fn.run(req))
     assert status["fromEarlierStep"] == "kept"
     assert status["ready"] is True
+
+
+def test_nlb_and_vpc_link_wait_for_their_groups() -> None:
+    """The NLB and VPC link are held until their composed group is ready, with its id.
+
+    An NLB created without security groups can never get one, and a VPC link's groups
+    cannot change (FIELD-NOTES): created a round early, both would lack them for good.
+    """
+    apps = as_shape(load(SEED.parent / "claim-apps.yaml"), "legacy")
+    reported_id = {"atProvider": {"id": "sg-0123456789abcdef0"}}
+    observed = {
+        key: {"kind": "SecurityGroup", "status": {**reported_id, "conditions": []}}
+        for key in (keys.LOAD_BALANCER_SECURITY_GROUP, keys.VPC_LINK_SECURITY_GROUP)
+    }
+    held = compose(apps, observed, platform_input()).status["pending"]
+    for key, group in ((keys.LOAD_BALANCER, keys.LOAD_BALANCER_SECURITY_GROUP),
+                       (keys.VPC_LINK, keys.VPC_LINK_SECURITY_GROUP)):  # fmt: skip
+        assert f"{key}: waiting for {group} to be ready" in held

@@ -1,0 +1,101 @@
+"""Which security groups each hop of the network path uses: VPC link -> NLB -> ingress pods.
+
+AWS facts this relies on: an NLB created without security groups can never get
+one (it can only change the groups it was created with), and a VPC link's groups
+cannot change at all. So whether a hop gets a composed group is decided once, at
+its creation: a hop that already exists without groups stays without them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from function.model import keys
+from function.model.errors import InvalidError
+from function.model.observed import text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from function.model.context import Context
+
+
+def _first(value: Any) -> str | None:  # noqa: ANN401
+    """The one composed group id a hop was sent, kept as a one-item list."""
+    return text(value[0]) if isinstance(value, list) and len(value) == 1 else None
+
+
+@dataclass(frozen=True)
+class _Hop:
+    """A hop that carries security groups: the VPC link's interfaces or the NLB."""
+
+    key: str
+    field: str  # where its groups are in forProvider
+    group: str  # the key of its composed group
+    composed: Callable[[Context], bool]  # whether the hop itself is composed
+    given: Callable[[Context], tuple[str, ...] | None]
+
+    def composes_group(self, ctx: Context) -> bool:
+        """A composed hop without given groups, unless it already exists without any."""
+        # An observed group is kept whatever the hop reports: dropping it would delete it.
+        created_without = (
+            self.group not in ctx.observed
+            and self.key in ctx.observed
+            and not ctx.observed.sent(self.key, self.field)
+        )
+        return (
+            ctx.api_gateway
+            and self.composed(ctx)
+            and self.given(ctx) is None
+            and not created_without
+        )
+
+    def group_ids(self, ctx: Context) -> list[str] | None:
+        """Given groups, or the composed one once AWS reports its id (None until then)."""
+        if not self.composes_group(ctx):
+            return list(self.given(ctx) or ())
+        group = ctx.observed.reported_or_sent(
+            (self.group, "id"), (self.key, self.field), text, _first
+        )
+        return None if group is None else [group]
+
+
+_VPC_LINK = _Hop(
+    keys.VPC_LINK,
+    "securityGroupIds",
+    keys.VPC_LINK_SECURITY_GROUP,
+    lambda ctx: ctx.vpc_link_id is None,
+    lambda ctx: ctx.vpc_link_groups,
+)
+_LOAD_BALANCER = _Hop(
+    keys.LOAD_BALANCER,
+    "securityGroups",
+    keys.LOAD_BALANCER_SECURITY_GROUP,
+    lambda ctx: ctx.listener_arn is None,
+    lambda ctx: ctx.load_balancer_groups,
+)
+composes_vpc_link_group = _VPC_LINK.composes_group
+composes_load_balancer_group = _LOAD_BALANCER.composes_group
+vpc_link_group_ids = _VPC_LINK.group_ids
+load_balancer_group_ids = _LOAD_BALANCER.group_ids
+
+
+def load_balancer_sources(ctx: Context) -> list[str | None]:
+    """The VPC link groups the composed NLB group lets in: None stands for the composed one.
+
+    Raises:
+        InvalidError: The VPC link is shared and its groups are not named, so
+            nothing says whom the NLB's group should let in.
+    """
+    if composes_vpc_link_group(ctx):
+        return [None]
+    given = ctx.vpc_link_groups
+    if not given:
+        msg = (
+            "spec.vpc.securityGroups.vpcLink: name the VPC link's security groups, so that "
+            "the load balancer's composed group can let them in (or give the load "
+            "balancer's own groups in spec.vpc.securityGroups.loadBalancer)"
+        )
+        raise InvalidError(msg)
+    return list(given)

@@ -1,0 +1,101 @@
+"""Changes AWS cannot apply, decided against the observed resources, and Synced=False in status.
+
+Source (FIELD-NOTES, "Immutable in AWS"): VPC link subnets and security groups,
+target group port, protocol, VPC and target type, and NLB security groups added
+after creation cannot change in place; upjet then refuses the update ("refuse to
+update the external resource because the following update requires replacing it")
+and the resource stays Synced=False.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from conftest import EXAMPLES, load, platform_input
+
+from function.compose import compose
+from function.offline.fakeprovider import FakeProvider
+from function.offline.simulate import simulate
+
+CLAIM = load(EXAMPLES / "claim-apps.yaml")  # composes both security groups
+OWN = "sg-0ccccccccccccccc3"
+
+
+def _converged(xr: dict[str, Any], function_input: dict[str, Any]) -> dict[str, Any]:
+    """What Crossplane observes once the environment is ready."""
+    result = simulate(xr, function_input)
+    assert result.converged, result.fatal
+    last = result.rounds[-1]
+    return FakeProvider(xr["metadata"]["name"]).apply(last.desired, last.observed_before)
+
+
+def _edited(vpc: dict[str, Any]) -> dict[str, Any]:
+    xr = copy.deepcopy(CLAIM)
+    xr["spec"]["vpc"] = {**xr["spec"]["vpc"], **vpc}
+    return xr
+
+
+@pytest.mark.parametrize(
+    ("reason", "vpc", "ingress", "message"),
+    [
+        pytest.param("a VPC link's subnets cannot change",
+                     {"subnetIds": ["subnet-0123456789abcdef0"]}, {},
+                     "spec.vpc.subnetIds: would change vpc-link subnetIds", id="vpc-link-subnets"),
+        pytest.param("a VPC link's groups cannot change",
+                     {"securityGroups": {"vpcLink": [OWN]}}, {},
+                     "spec.vpc.securityGroups.vpcLink: would change vpc-link securityGroupIds",
+                     id="vpc-link-groups"),
+        pytest.param("a target group's port cannot change",
+                     {}, {"servicePort": 8080},
+                     "input ingressGateway.servicePort: would change target-group port from 80 "
+                     "to 8080", id="target-group-port"),
+        pytest.param("a target group's VPC cannot change",
+                     {"vpcId": "vpc-0fedcba9876543210"}, {},
+                     "spec.vpc.vpcId: would change target-group vpcId", id="target-group-vpc"),
+    ],
+)  # fmt: skip
+def test_immutable_change_is_refused(
+    reason: str, vpc: dict[str, Any], ingress: dict[str, Any], message: str
+) -> None:
+    """An edit AWS would have to replace for gives a Fatal naming the field, before any change."""
+    function_input = platform_input()
+    observed = _converged(CLAIM, function_input)
+    assert compose(CLAIM, observed, function_input).fatal is None  # the unedited claim is fine
+    edited_input = copy.deepcopy(function_input)
+    edited_input.setdefault("ingressGateway", {}).update(ingress)
+    outcome = compose(_edited(vpc), observed, edited_input)
+    assert outcome.fatal is not None, reason
+    assert outcome.fatal.startswith(message), outcome.fatal
+    assert outcome.resources == {}
+
+
+def test_groups_added_to_an_nlb_created_without() -> None:
+    """An NLB created without groups can never get one: adding them later is refused."""
+    function_input = platform_input()
+    without = _edited({"securityGroups": {"loadBalancer": []}})
+    observed = _converged(without, function_input)
+    assert "securityGroups" not in observed["nlb"]["spec"]["forProvider"]
+    outcome = compose(
+        _edited({"securityGroups": {"loadBalancer": [OWN]}}), observed, function_input
+    )
+    assert outcome.fatal is not None
+    assert outcome.fatal.startswith(
+        "spec.vpc.securityGroups.loadBalancer: would change nlb securityGroups from None to "
+        f"['{OWN}'], but an NLB created without security groups can never get one"
+    ), outcome.fatal
+
+
+def test_not_synced_is_pending() -> None:
+    """A resource the provider could not apply (Synced=False) is pending with its message."""
+    function_input = platform_input()
+    observed = _converged(CLAIM, function_input)
+    refused = "refuse to update the external resource because the following update requires it"
+    observed["vpc-link"]["status"]["conditions"] = [
+        {"type": "Ready", "status": "True"},
+        {"type": "Synced", "status": "False", "reason": "ReconcileError", "message": refused},
+    ]
+    outcome = compose(CLAIM, observed, function_input)
+    assert outcome.status["pending"] == [f"vpc-link: not synced: {refused}"]
+    assert outcome.xr_ready is False
