@@ -197,3 +197,27 @@ def test_connection_details_are_the_status_endpoint(shape: str) -> None:
         assert base64.b64decode(body["data"]["endpoint"]).decode() == endpoint
     else:
         assert "connection-secret" not in outcome.resources
+
+
+@pytest.mark.parametrize(
+    ("impostor", "why"),
+    [
+        pytest.param(
+            {"apiVersion": "v1", "kind": "Secret"},
+            "A Secret counts as ready once present; under our key it is no namespace.",
+            id="secret",
+        ),
+        pytest.param(
+            {"apiVersion": "kubernetes.crossplane.io/v1alpha1", "kind": "Object"},
+            "The kind we compose, at an apiVersion we never sent, is not ours either.",
+            id="other-version",
+        ),
+    ],
+)
+def test_readiness_reads_only_what_was_composed(impostor: dict[str, Any], why: str) -> None:
+    """An observed object of another type under a composed key is not ready, releasing nothing."""
+    xr = load(SEED)
+    ready = {"status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+    outcome = compose(xr, {"namespace": {**impostor, **ready}}, platform_input())
+    assert outcome.ready["namespace"] is False, why
+    assert "vcluster" not in outcome.resources, why
