@@ -130,10 +130,15 @@ class _Authority:
             .sign(self.key, hashes.SHA256())
         )
 
-    def issue(self, common_name: str, *, server: bool) -> Identity:
-        """A leaf certificate: for 127.0.0.1 and localhost if ``server``, else a client."""
+    def issue(
+        self, common_name: str, *, server: bool, shift: dt.timedelta = dt.timedelta(0)
+    ) -> Identity:
+        """A leaf certificate: for 127.0.0.1 and localhost if ``server``, else a client.
+
+        Valid from five minutes ago for two hours, moved by ``shift``.
+        """
         key = ec.generate_private_key(ec.SECP256R1())
-        now = dt.datetime.now(dt.UTC)
+        now = dt.datetime.now(dt.UTC) + shift
         usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
         builder = (
             x509.CertificateBuilder()
