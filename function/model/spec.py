@@ -252,8 +252,18 @@ class App(Strict):
 
     @property
     def api_routes(self) -> bool:
-        """Whether this app needs API Gateway routes of its own (auth or throttling)."""
+        """Whether this app asks for API Gateway routes of its own (auth or throttling)."""
         return self.auth is not None or self.throttling is not None
+
+    @property
+    def public(self) -> bool:
+        """Whether this app opted out of authorization."""
+        return self.auth is not None and self.auth.type == "NONE"
+
+    def covers(self, other: App) -> bool:
+        """Whether this app's API routes (``<prefix>/{proxy+}``) match ``other``'s paths too."""
+        mine, theirs = self.path_prefix.rstrip("/"), other.path_prefix.rstrip("/")
+        return not mine or theirs == mine or theirs.startswith(mine + "/")
 
 
 class Dns(Strict):
@@ -287,7 +297,9 @@ class EnvironmentSpec(Strict):
             msg = f"apps: {count} apps given; at most {MAX_ROUTES} (the HTTP API route quota)"
             raise ValueError(msg)
         # Two catch-all routes, plus two for each app with its own auth or throttling.
-        routes = 2 + 2 * sum(int(a.api_routes) + int(self.needs_preflight(a)) for a in self.apps)
+        routes = 2 + 2 * sum(
+            int(self.own_routes(a)) + int(self.needs_preflight(a)) for a in self.apps
+        )
         if routes > MAX_ROUTES:
             msg = (
                 f"apps: these apps need {routes} API routes (two per app with its own auth or "
@@ -305,6 +317,19 @@ class EnvironmentSpec(Strict):
     def includes(self, part: Include) -> bool:
         """Whether the claim asks for an optional part."""
         return part in self.include
+
+    def own_routes(self, app: App) -> bool:
+        """Whether an app gets API routes of its own.
+
+        It does when it asks for its own auth or throttling, and, behind a JWT
+        authorizer, when a public app's routes would match its paths: API Gateway
+        picks the most specific route, so its own routes keep its paths behind a token.
+        """
+        if app.api_routes:
+            return True
+        return self.api_gateway.jwt is not None and any(
+            other.public and other.covers(app) for other in self.apps if other is not app
+        )
 
     def needs_preflight(self, app: App) -> bool:
         """Whether an app answers CORS preflights behind JWT auth (needs public OPTIONS routes)."""

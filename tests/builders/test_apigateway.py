@@ -271,3 +271,38 @@ def test_cors_preflight_routes(app: dict[str, Any], route_keys: dict[str, str]) 
 def test_nothing_without_api_gateway() -> None:
     """Without apiGatewaySupport no API Gateway resource is composed."""
     assert apigateway.build(context(claim(include=["grafana"]))) == []
+
+
+JWT = {"jwt": {"issuer": "https://auth.example.com/", "audiences": ["x"]}}
+CATCH_ALL = {"ANY /", "ANY /{proxy+}"}
+
+
+@pytest.mark.parametrize(
+    ("public", "other", "protected", "why"),
+    [
+        pytest.param("/", "/admin", {"ANY /admin/{proxy+}", "ANY /admin"},
+                     "A public app at '/' opens the catch-all; /admin never opted out.",
+                     id="public-root"),
+        pytest.param("/api", "/api/admin", {"ANY /api/admin/{proxy+}", "ANY /api/admin"},
+                     "A public app's '/api/{proxy+}' also matches a nested app's paths.",
+                     id="public-parent"),
+        pytest.param("/web", "/webhooks", set(),
+                     "'/web' is no path prefix of '/webhooks': no route of its own is needed.",
+                     id="sibling"),
+    ],
+)  # fmt: skip
+def test_no_path_opens_by_accident(public: str, other: str, protected: set[str], why: str) -> None:
+    """Behind a JWT authorizer, every path of an app that did not opt out needs a token."""
+    apps = [
+        {"name": "open", "service": "open", "pathPrefix": public, "auth": {"type": "NONE"}},
+        {"name": "closed", "service": "closed", "pathPrefix": other},
+    ]
+    ctx = context(claim(apiGateway=JWT, apps=apps), None, LISTENER_REPORTED)
+    routes = {
+        item.manifest["spec"]["forProvider"]["routeKey"]: item.manifest["spec"]["forProvider"]
+        for item in apigateway.build(ctx)
+        if item.manifest is not None and item.manifest["kind"] == "Route"
+    }
+    opened = {f"ANY {public.rstrip('/')}/{{proxy+}}", f"ANY {public.rstrip('/') or '/'}"}
+    assert set(routes) - CATCH_ALL - opened == protected, why
+    assert all(routes[key]["authorizationType"] == "JWT" for key in protected), why
