@@ -27,7 +27,7 @@ from function.builders import (
 from function.model.context import Context, Desired
 from function.model.convert import plain
 from function.model.errors import InvalidError, describe_error
-from function.model.naming import K8S_NAME_MAX, Shape
+from function.model.naming import Shape
 from function.model.observed import Observed, Question, dig
 from function.model.platform import parse_input
 from function.model.spec import parse_spec
@@ -63,21 +63,12 @@ class Outcome:
 
 def _check(ctx: Context) -> None:
     """Rules that need both the claim and the platform input."""
-    spec, names = ctx.spec, ctx.names
-    if len(names.host_namespace) > K8S_NAME_MAX:
-        msg = (
-            f"spec.name: '{spec.name}' makes namespace '{names.host_namespace}' longer than "
-            f"{K8S_NAME_MAX} characters"
-        )
-        raise InvalidError(msg)
+    spec = ctx.spec
     if not ctx.api_gateway:
         return
     if not spec.vpc.subnet_ids and (ctx.listener_arn is None or ctx.vpc_link_id is None):
         needs = "the VPC link" if ctx.vpc_link_id is None else "the load balancer"
         msg = f"spec.vpc.subnetIds: apiGatewaySupport needs at least one subnet for {needs}"
-        raise InvalidError(msg)
-    if ctx.listener_arn is None and (errors := names.aws_name_errors()):
-        msg = f"spec.name: '{spec.name}' {errors[0]}"
         raise InvalidError(msg)
 
 

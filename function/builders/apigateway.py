@@ -95,7 +95,7 @@ def _integration(ctx: Context) -> Desired:
                     # The backend sees the client's path, without any stage prefix.
                     "overwrite:path": "$request.path",
                     # Overwritten, so a client cannot pose as another environment.
-                    f"overwrite:header.{naming.TENANT_HEADER}": ctx.spec.name,
+                    f"overwrite:header.{naming.TENANT_HEADER}": ctx.names.tenant,
                 },
             },
         )

@@ -132,7 +132,7 @@ def _app_routes(ctx: Context, index: int, app: App) -> list[Route]:
         field=f"spec.apps[{index}]",
         hosts=tuple(sorted(set(app.hosts))),
         path_prefix=app.path_prefix,
-        headers=((naming.TENANT_HEADER, ctx.spec.name),),
+        headers=((naming.TENANT_HEADER, ctx.names.tenant),),
         backends=_backends(app),
         timeout=positive_duration(app.timeout),
         retries=app.retries,

@@ -19,6 +19,7 @@ from function.model.types import (
     DnsLabel,
     DomainName,
     Duration,
+    EnvName,
     Float,
     HttpMethod,
     Int,
@@ -277,7 +278,7 @@ class Dns(Strict):
 class EnvironmentSpec(Strict):
     """The claim's (or XR's) spec."""
 
-    name: DnsLabel
+    name: EnvName
     domain: DomainName | None = None
     region: Region | None = None
     vpc: Vpc = Field(default_factory=Vpc)

@@ -51,6 +51,10 @@ DnsLabel = Annotated[
     str,
     StringConstraints(pattern=_DNS_LABEL, max_length=63),
 ]
+# 'vcluster-', the name, '-' and the 8 hex digits of the XR's identity in a 63-character
+# namespace (``naming.Names.host_namespace``).
+ENV_NAME_MAX = 45
+EnvName = Annotated[str, StringConstraints(pattern=_DNS_LABEL, max_length=ENV_NAME_MAX)]
 SubnetId = Annotated[str, StringConstraints(pattern=_SUBNET)]
 SecurityGroupId = Annotated[str, StringConstraints(pattern=_SECURITY_GROUP)]
 VpcId = Annotated[str, StringConstraints(pattern=_VPC)]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import SEED, as_shape, load, platform_input
+from contexts import SEED_SUFFIX
 
 from function.compose import Outcome, compose
 from function.model import naming
@@ -136,7 +137,9 @@ def test_access_logs_wait_for_log_group() -> None:
     assert "stage" not in first.resources
     outcome = _converged(_xr(**spec))
     settings = _fp(outcome, "stage")["accessLogSettings"]
-    assert settings["destinationArn"].endswith(":log-group:/aws/apigateway/prod-env/access")
+    assert settings["destinationArn"].endswith(
+        f":log-group:/aws/apigateway/prod-env-{SEED_SUFFIX['legacy']}/access"
+    )
 
 
 def test_vcluster_waits_for_its_namespace() -> None:
@@ -163,7 +166,7 @@ def test_tenants_sharing_listener_cannot_reach_each_other() -> None:
         integration = _fp(outcome, "integration")
         assert integration["integrationUri"] == LISTENER
         sent = integration["requestParameters"][f"overwrite:header.{naming.TENANT_HEADER}"]
-        assert sent == env
+        assert sent == f"{env}-{SEED_SUFFIX['legacy']}"
         for other, other_outcome in outcomes.items():
             vs = other_outcome.resources["ingress-routes"]["spec"]["forProvider"]["manifest"]
             matches = [
@@ -177,7 +180,8 @@ def test_tenants_sharing_listener_cannot_reach_each_other() -> None:
             hosts = {
                 r["destination"]["host"] for route in vs["spec"]["http"] for r in route["route"]
             }
-            assert all(h.endswith(f".vcluster-{other}.svc.cluster.local") for h in hosts)
+            suffix = f".vcluster-{other}-{SEED_SUFFIX['legacy']}.svc.cluster.local"
+            assert all(h.endswith(suffix) for h in hosts)
 
 
 def test_usage_waits_for_both_ends() -> None:
