@@ -21,6 +21,7 @@ from function.builders import (
     gatewayapi,
     istio,
     loadbalancer,
+    tenantpolicy,
     usages,
     vcluster,
 )
@@ -40,6 +41,7 @@ BUILDERS = (
     istio.build,
     gatewayapi.build,
     destinationrules.build,
+    tenantpolicy.build,
     loadbalancer.build,
     apigateway.build,
     domain.build,

@@ -195,6 +195,11 @@ class Names:
         return f"{self.slug}-ingress"
 
     @property
+    def tenant_policy(self) -> str:
+        """AuthorizationPolicy name in the ingress gateway's namespace, shared by all."""
+        return f"{self.slug}-tenant-header"
+
+    @property
     def access_log_group(self) -> str:
         """CloudWatch log group for API access logs (unique in the account and region)."""
         return f"/aws/apigateway/{self.slug}/access"

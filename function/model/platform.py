@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints
 from function.model.spec import MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, Dns
 from function.model.types import (
     SEMVER,
+    Cidr,
     DnsLabel,
     Int,
     ListenerArn,
@@ -71,6 +72,15 @@ class IngressGateway(Strict):
     )
     gateway_namespace: DnsLabel = Field(default="istio-ingress", alias="gatewayNamespace")
     gateway_section: DnsLabel | None = Field(default=None, alias="gatewaySection")
+    trusted_source_ranges: list[Cidr] = Field(
+        default_factory=list,
+        max_length=50,
+        alias="trustedSourceRanges",
+        description=(
+            "Where the load balancer's connections come from (its subnets' CIDR blocks): "
+            "only these may send the tenant header; empty sends no policy."
+        ),
+    )
 
 
 class Shared(Strict):

@@ -26,6 +26,10 @@ _ORIGIN = r"^(\*|https?://[-a-z0-9.*]+(:[0-9]{1,5})?)$"
 HTTPS_URL = r"^https://[-a-zA-Z0-9.:/_%~]+$"
 IDENTITY = r"^\$request\.header\.[A-Za-z0-9-]+$"
 _DURATION = r"^[0-9]{1,6}(ms|s|m|h)$"
+_CIDR = (
+    r"^(((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])"
+    r"/([0-9]|[12][0-9]|3[0-2])|[0-9a-f:]{2,39}/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))$"
+)
 SEMVER = r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$"
 
 # What each pattern means, for error messages a person can act on.
@@ -42,6 +46,7 @@ PATTERN_HINTS = {
     _PATH_PREFIX: "a URL path prefix starting with '/'",
     _ORIGIN: "a CORS origin such as https://app.example.com",
     SEMVER: "an exact chart version such as 1.2.3",
+    _CIDR: "an IPv4 or IPv6 CIDR block such as 10.0.0.0/16",
     HTTPS_URL: "an https:// URL",
     IDENTITY: "an identity source such as $request.header.Authorization",
     _DURATION: "a duration such as 500ms, 10s or 1m",
@@ -56,6 +61,7 @@ DnsLabel = Annotated[
 ENV_NAME_MAX = 45
 EnvName = Annotated[str, StringConstraints(pattern=_DNS_LABEL, max_length=ENV_NAME_MAX)]
 SubnetId = Annotated[str, StringConstraints(pattern=_SUBNET)]
+Cidr = Annotated[str, StringConstraints(pattern=_CIDR)]
 SecurityGroupId = Annotated[str, StringConstraints(pattern=_SECURITY_GROUP)]
 VpcId = Annotated[str, StringConstraints(pattern=_VPC)]
 Region = Annotated[str, StringConstraints(pattern=_REGION)]
