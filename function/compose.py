@@ -34,6 +34,10 @@ from function.model.platform import parse_input
 from function.model.spec import parse_spec
 
 DEFAULT_TTL_SECONDS = 60
+# The XR's name reaches the connection Secret's name ('<name>-connection', at most 253)
+# and an AWS tag value (at most 256); its namespace is a DNS label.
+XR_NAME_MAX = 242
+XR_NAMESPACE_MAX = 63
 # In this order in status.pending. Istio and Gateway API are the two ingress modes:
 # whichever the environment does not use composes nothing.
 BUILDERS = (
@@ -72,6 +76,14 @@ def _check(ctx: Context) -> None:
         needs = "the VPC link" if ctx.vpc_link_id is None else "the load balancer"
         msg = f"spec.vpc.subnetIds: apiGatewaySupport needs at least one subnet for {needs}"
         raise InvalidError(msg)
+    arn = ctx.listener_arn
+    if arn is not None and (arn_region := arn.split(":")[3]) != ctx.region:
+        field = "spec.apiGateway" if spec.api_gateway.listener_arn else "input.shared"
+        msg = (
+            f"{field}.listenerArn: the listener is in {arn_region} and the environment in "
+            f"{ctx.region}; a VPC link reaches only listeners in its own region"
+        )
+        raise InvalidError(msg)
 
 
 def context(
@@ -103,6 +115,13 @@ def context(
     except ValidationError as error:
         raise InvalidError(describe_error("spec", error)) from None
     namespace = dig(xr, "metadata", "namespace")
+    for part, value, most in (
+        ("name", dig(xr, "metadata", "name"), XR_NAME_MAX),
+        ("namespace", namespace, XR_NAMESPACE_MAX),
+    ):
+        if isinstance(value, str) and len(value) > most:
+            msg = f"metadata.{part}: {len(value)} characters long; at most {most}"
+            raise InvalidError(msg)
     ctx = Context(
         spec=spec,
         platform=platform,

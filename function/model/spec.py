@@ -21,6 +21,7 @@ from function.model.types import (
     Duration,
     EnvName,
     Float,
+    HeaderName,
     HttpMethod,
     Int,
     ListenerArn,
@@ -28,10 +29,12 @@ from function.model.types import (
     PathPrefix,
     Port,
     Region,
+    Scope,
     SecurityGroupId,
     StageName,
     Strict,
     SubnetId,
+    Text,
     VpcId,
     VpcLinkId,
     whole_numbers,
@@ -101,7 +104,7 @@ class Cors(Strict):
     allow_methods: list[HttpMethod] = Field(
         default_factory=lambda: list(DEFAULT_CORS_METHODS), alias="allowMethods"
     )
-    allow_headers: list[str] = Field(
+    allow_headers: list[HeaderName] = Field(
         default_factory=lambda: ["authorization", "content-type"], alias="allowHeaders"
     )
     allow_credentials: Bool = Field(default=False, alias="allowCredentials")
@@ -157,8 +160,8 @@ class ApiGateway(Strict):
 class Jwt(Strict):
     """A JWT authorizer on the HTTP API (native to HTTP APIs)."""
 
-    issuer: Annotated[str, StringConstraints(pattern=HTTPS_URL)]
-    audiences: Annotated[list[str], Field(min_length=1, max_length=50)]
+    issuer: Annotated[str, StringConstraints(pattern=HTTPS_URL, max_length=2048)]
+    audiences: Annotated[list[Text], Field(min_length=1, max_length=50)]
     identity_source: str = Field(
         default="$request.header.Authorization", alias="identitySource", pattern=IDENTITY
     )
@@ -168,9 +171,7 @@ class RouteAuth(Strict):
     """Authorization of one app's API routes."""
 
     type: Literal["JWT", "NONE"] = "JWT"
-    scopes: list[Annotated[str, StringConstraints(min_length=1, max_length=256)]] = Field(
-        default_factory=list
-    )
+    scopes: list[Scope] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _scopes(self) -> Self:
@@ -193,7 +194,7 @@ class HeaderCanary(Strict):
     """Requests carrying a header value go to another service (e.g. x-api-version: v2)."""
 
     header: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][-a-z0-9]*$", max_length=100)]
-    value: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    value: Text
     service: DnsLabel
     namespace: DnsLabel | None = None
     port: Port | None = None

@@ -18,7 +18,13 @@ _SECURITY_GROUP = r"^sg-[0-9a-z][-0-9a-z]{0,62}$"
 _VPC = r"^vpc-[0-9a-f]{8,17}$"
 _REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$"
 _DOMAIN = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
-_LISTENER_ARN = r"^arn:aws[-a-z]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:listener/net/.+$"
+_LISTENER_ARN = (
+    r"^arn:aws(-cn|-us-gov)?:elasticloadbalancing:[a-z]{2}(-gov)?-[a-z]+-[0-9]:[0-9]{12}:"
+    r"listener/(net|app)/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}/[0-9a-f]{16}$"
+)
+_HEADER_NAME = r"^[A-Za-z0-9!#$%&*+.^_`|~-]+$"
+_PRINTABLE = r"^[!-~]([ !-~]*[!-~])?$"
+_SCOPE = r"^[!#-\[\]-~]+$"
 _VPC_LINK_ID = r"^[a-z0-9]{6,12}$"
 _STAGE = r"^(\$default|[A-Za-z0-9_-]{1,128})$"
 _PATH_PREFIX = r"^/[-A-Za-z0-9._~/]*$"
@@ -40,7 +46,13 @@ PATTERN_HINTS = {
     _VPC: "a VPC id ('vpc-' then 8 or 17 hex digits)",
     _REGION: "an AWS region such as us-east-1",
     _DOMAIN: "a lower-case DNS domain name with at least two labels",
-    _LISTENER_ARN: "an NLB listener ARN (arn:aws:elasticloadbalancing:...:listener/net/...)",
+    _LISTENER_ARN: (
+        "an ELB listener ARN (arn:aws:elasticloadbalancing:<region>:<12-digit account>:"
+        "listener/net|app/<name>/<16 hex>/<16 hex>)"
+    ),
+    _HEADER_NAME: "an HTTP header name",
+    _PRINTABLE: "printable ASCII without line breaks or surrounding spaces",
+    _SCOPE: "an OAuth scope (printable ASCII without spaces, '\"' or '\\')",
     _VPC_LINK_ID: "an API Gateway VPC link id (6 to 12 lower-case letters and digits)",
     _STAGE: "a stage name ('$default', or letters, digits, '-' and '_')",
     _PATH_PREFIX: "a URL path prefix starting with '/'",
@@ -62,6 +74,11 @@ ENV_NAME_MAX = 45
 EnvName = Annotated[str, StringConstraints(pattern=_DNS_LABEL, max_length=ENV_NAME_MAX)]
 SubnetId = Annotated[str, StringConstraints(pattern=_SUBNET)]
 Cidr = Annotated[str, StringConstraints(pattern=_CIDR)]
+# Free text that reaches a header, a token check or AWS: bounded, one line.
+TEXT_MAX = 256
+HeaderName = Annotated[str, StringConstraints(pattern=_HEADER_NAME, max_length=TEXT_MAX)]
+Text = Annotated[str, StringConstraints(pattern=_PRINTABLE, max_length=TEXT_MAX)]
+Scope = Annotated[str, StringConstraints(pattern=_SCOPE, max_length=TEXT_MAX)]
 SecurityGroupId = Annotated[str, StringConstraints(pattern=_SECURITY_GROUP)]
 VpcId = Annotated[str, StringConstraints(pattern=_VPC)]
 Region = Annotated[str, StringConstraints(pattern=_REGION)]

@@ -202,7 +202,7 @@ FATALS = [
         "a header name with a space is not an HTTP token",
         ISTIO, [{**API, "cors": {"allowOrigins": ["https://a.example.com"],
                                  "allowHeaders": ["x a"]}}], {},
-        "spec.apps[0].cors.allowHeaders: 'x a' is not an HTTP header name",
+        "spec.apps[0].cors.allowHeaders[0]: 'x a' is not an HTTP header name",
         id="cors-header",
     ),
     pytest.param(
