@@ -161,7 +161,7 @@ def compose(
         wanted = desired(ctx)
     except InvalidError as error:
         return Outcome(fatal=str(error), answers=seen.answers())
-    seen.compose({item.key: item.manifest for item in wanted})
+    seen.expect({item.key: item.manifest for item in wanted})
     plan = ordering.plan(ctx, wanted)
     if plan.lost:
         # Sending desired state without them would delete them; a Fatal result

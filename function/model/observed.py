@@ -134,7 +134,7 @@ class Observed:
             return value
         return (read_sent or read)(self.sent(*sent))
 
-    def compose(self, manifests: Mapping[str, Mapping[str, Any] | None]) -> None:
+    def expect(self, manifests: Mapping[str, Mapping[str, Any] | None]) -> None:
         """Say what is composed under each key, so readiness reads only objects of that type."""
         self._composed = {
             key: (str(manifest["apiVersion"]), str(manifest["kind"]))
