@@ -22,6 +22,7 @@ from function.builders import (
     istio,
     loadbalancer,
     security,
+    tenantpolicy,
     usages,
     vcluster,
 )
@@ -29,12 +30,16 @@ from function.model import immutable
 from function.model.context import Context, Desired
 from function.model.convert import plain
 from function.model.errors import InvalidError, describe_error
-from function.model.naming import K8S_NAME_MAX, Shape
+from function.model.naming import Shape
 from function.model.observed import Observed, Question, dig
 from function.model.platform import parse_input
 from function.model.spec import parse_spec
 
 DEFAULT_TTL_SECONDS = 60
+# The XR's name reaches the connection Secret's name ('<name>-connection', at most 253)
+# and an AWS tag value (at most 256); its namespace is a DNS label.
+XR_NAME_MAX = 242
+XR_NAMESPACE_MAX = 63
 # In this order in status.pending. Istio and Gateway API are the two ingress modes:
 # whichever the environment does not use composes nothing.
 BUILDERS = (
@@ -43,6 +48,7 @@ BUILDERS = (
     gatewayapi.build,
     destinationrules.build,
     security.build,
+    tenantpolicy.build,
     loadbalancer.build,
     apigateway.build,
     domain.build,
@@ -66,21 +72,20 @@ class Outcome:
 
 def _check(ctx: Context) -> None:
     """Rules that need both the claim and the platform input."""
-    spec, names = ctx.spec, ctx.names
-    if len(names.host_namespace) > K8S_NAME_MAX:
-        msg = (
-            f"spec.name: '{spec.name}' makes namespace '{names.host_namespace}' longer than "
-            f"{K8S_NAME_MAX} characters"
-        )
-        raise InvalidError(msg)
+    spec = ctx.spec
     if not ctx.api_gateway:
         return
     if not spec.vpc.subnet_ids and (ctx.listener_arn is None or ctx.vpc_link_id is None):
         needs = "the VPC link" if ctx.vpc_link_id is None else "the load balancer"
         msg = f"spec.vpc.subnetIds: apiGatewaySupport needs at least one subnet for {needs}"
         raise InvalidError(msg)
-    if ctx.listener_arn is None and (errors := names.aws_name_errors()):
-        msg = f"spec.name: '{spec.name}' {errors[0]}"
+    arn = ctx.listener_arn
+    if arn is not None and (arn_region := arn.split(":")[3]) != ctx.region:
+        field = "spec.apiGateway" if spec.api_gateway.listener_arn else "input.shared"
+        msg = (
+            f"{field}.listenerArn: the listener is in {arn_region} and the environment in "
+            f"{ctx.region}; a VPC link reaches only listeners in its own region"
+        )
         raise InvalidError(msg)
 
 
@@ -113,6 +118,13 @@ def context(
     except ValidationError as error:
         raise InvalidError(describe_error("spec", error)) from None
     namespace = dig(xr, "metadata", "namespace")
+    for part, value, most in (
+        ("name", dig(xr, "metadata", "name"), XR_NAME_MAX),
+        ("namespace", namespace, XR_NAMESPACE_MAX),
+    ):
+        if isinstance(value, str) and len(value) > most:
+            msg = f"metadata.{part}: {len(value)} characters long; at most {most}"
+            raise InvalidError(msg)
     ctx = Context(
         spec=spec,
         platform=platform,
@@ -153,6 +165,7 @@ def compose(
         immutable.check(seen, wanted)
     except InvalidError as error:
         return Outcome(fatal=str(error), answers=seen.answers())
+    seen.expect({item.key: item.manifest for item in wanted})
     plan = ordering.plan(ctx, wanted)
     if plan.lost:
         # Sending desired state without them would delete them; a Fatal result

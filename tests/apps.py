@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from conftest import platform_input
-from contexts import claim, context
+from contexts import SEED_SUFFIX, claim, context
 
 from function.builders import destinationrules, gatewayapi, istio
 from function.model import keys, naming
@@ -23,6 +23,8 @@ ISTIO, GATEWAY_API = "istio", "gatewayAPI"
 MODES = (ISTIO, GATEWAY_API)
 SHAPES = ("legacy", "namespaced")
 ENV = "prod-env"
+# The unique name of the environment (legacy shape), in its host namespace and tenant header.
+SLUG = f"{ENV}-{SEED_SUFFIX['legacy']}"
 LISTENER = (
     "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/net/shared/"
     "0123456789abcdef/0123456789abcdef"
@@ -30,7 +32,7 @@ LISTENER = (
 SHARED = {"listenerArn": LISTENER, "vpcLinkId": "abc123"}
 MISSING = object()  # a field the route must not carry
 API = {"name": "api", "pathPrefix": "/api", "service": "api", "namespace": "backend", "port": 8080}
-TENANT = {naming.TENANT_HEADER: {"exact": ENV}}
+TENANT = {naming.TENANT_HEADER: {"exact": SLUG}}
 SPLIT = [
     {"service": "api", "weight": 90},
     {"service": "api-next", "namespace": "next", "port": 9090, "weight": 10},
@@ -110,4 +112,4 @@ def dig(value: Any, *path: str) -> Any:
 
 def fqdn(service: str, namespace: str = "backend") -> str:
     """The host cluster's name for a Service the vCluster synced."""
-    return f"{service}-x-{namespace}-x-{ENV}.vcluster-{ENV}.svc.cluster.local"
+    return f"{service}-x-{namespace}-x-{ENV}.vcluster-{SLUG}.svc.cluster.local"

@@ -7,6 +7,7 @@ every subprocess it started, whatever the outcome of the test.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import signal
 import socket
@@ -77,15 +78,23 @@ class Certs:
     foreign_client: Identity
 
 
+NO_SHIFT = dt.timedelta(0)
+
+
 class _Authority(Authority):
     """A throwaway CA issuing Identities: servers for 127.0.0.1 and localhost, or clients."""
 
-    def identity(self, common_name: str, *, server: bool) -> Identity:
-        """A leaf certificate and its key: a server one if ``server``, else a client one."""
+    def identity(
+        self, common_name: str, *, server: bool, shift: dt.timedelta = NO_SHIFT
+    ) -> Identity:
+        """A leaf certificate and its key: a server one if ``server``, else a client one.
+
+        Its validity is moved by ``shift`` (expired, or not valid yet).
+        """
         leaf = (
-            self.issue(common_name, ips=(HOST,), dns=("localhost",))
+            self.issue(common_name, ips=(HOST,), dns=("localhost",), shift=shift)
             if server
-            else self.issue(common_name, client=True)
+            else self.issue(common_name, client=True, shift=shift)
         )
         return Identity(key=leaf.key, chain=leaf.cert)
 

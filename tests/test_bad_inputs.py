@@ -30,10 +30,15 @@ def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 
 def _composite(case: dict[str, Any]) -> dict[str, Any]:
     if "xr" in case:
-        return case["xr"]
+        xr = copy.deepcopy(case["xr"])
+        if xr.get("metadata", {}).get("name") == "XR_NAME_HUGE":
+            xr["metadata"]["name"] = "x" * 100_000
+        return xr
     patch = copy.deepcopy(case.get("spec") or {})
     if patch.get("name") == "HUGE":
         patch["name"] = "a" * 5_000_000
+    if patch.get("apiGateway", {}).get("jwt", {}).get("audiences") == ["AUDIENCE"]:
+        patch["apiGateway"]["jwt"]["audiences"] = ["a" * 257]
     if patch.get("apps") == "MANY":
         patch["apps"] = [
             {"name": f"app{i}", "service": f"svc{i}", "pathPrefix": f"/p{i}"} for i in range(301)

@@ -82,8 +82,9 @@ RETENTION_DAYS = (
     2922, 3288, 3653,
 )  # fmt: skip
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "us-gov-west-1", "ap-south-1")
-MAX_LB_NAME_ENV = 28  # "<name>-nlb" must fit the 32 characters of an elbv2 name
-MAX_NAMESPACE_ENV = 54  # "vcluster-<name>" must fit a 63-character namespace name
+# "vcluster-<name>-<8 hex>" must fit a 63-character namespace name; elbv2 names are cut.
+MAX_NAMESPACE_ENV = 45
+PLATFORM_REGION = "us-east-1"  # platform_input()'s, and the shared LISTENER's
 LISTENER = (
     "arn:aws:elasticloadbalancing:us-east-1:123456789012:"
     "listener/net/shared/0123456789abcdef/0123456789abcdef"
@@ -98,7 +99,10 @@ PATTERNS = {
     "vpc": r"vpc-[0-9a-f]{8}([0-9a-f]{9})?",
     "region": r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d",
     "domain": r"([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
-    "listener": r"arn:aws[-a-z]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener/net/.+",
+    "listener": (
+        r"arn:aws(-cn|-us-gov)?:elasticloadbalancing:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:"
+        r"listener/(net|app)/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}/[0-9a-f]{16}"
+    ),
     "vpc-link": r"[a-z0-9]{6,12}",
     "stage": r"(\$default|[A-Za-z0-9_-]{1,128})",
     "path": r"/[-A-Za-z0-9._~/]*",
@@ -181,13 +185,15 @@ DOMAINS = st.builds(
     st.text(LOWER, min_size=2, max_size=6),
 )
 LISTENER_ARNS = st.builds(
-    lambda region, account, name, tail: (
-        f"arn:aws:elasticloadbalancing:{region}:{account}:listener/net/{name}/{tail}"
+    lambda region, account, kind, name, lb, listener: (
+        f"arn:aws:elasticloadbalancing:{region}:{account}:listener/{kind}/{name}/{lb}/{listener}"
     ),
     st.sampled_from(REGIONS),
     st.text(DIGITS, min_size=12, max_size=12),
+    st.sampled_from(["net", "app"]),
     dns_labels(1, 20),
-    st.text(HEX + "/", min_size=1, max_size=34),
+    st.text(HEX, min_size=16, max_size=16),
+    st.text(HEX, min_size=16, max_size=16),
 )
 VPC_LINK_IDS = st.text(LOWER + DIGITS, min_size=6, max_size=12)
 STAGES = st.one_of(
@@ -329,8 +335,7 @@ def valid_specs(draw: st.DrawFn, shared: JsonDict | None = None) -> JsonDict:
     composes_gateway = "apiGatewaySupport" in include
     listener = "listenerArn" in api_gateway or "listenerArn" in shared
     link = "vpcLinkId" in api_gateway or "vpcLinkId" in shared
-    max_name = MAX_LB_NAME_ENV if composes_gateway and not listener else MAX_NAMESPACE_ENV
-    spec: JsonDict = {"name": draw(dns_labels(1, max_name))}
+    spec: JsonDict = {"name": draw(dns_labels(1, MAX_NAMESPACE_ENV))}
     min_subnets = 1 if composes_gateway and not (listener and link) else 0
     vpc = draw(
         st.fixed_dictionaries(
@@ -371,6 +376,13 @@ def valid_specs(draw: st.DrawFn, shared: JsonDict | None = None) -> JsonDict:
             },
         )
     )
+    # A VPC link reaches only listeners in the environment's own region.
+    region = optional.get("region", PLATFORM_REGION)
+    if "listenerArn" in api_gateway:
+        parts = api_gateway["listenerArn"].split(":")
+        api_gateway["listenerArn"] = ":".join([*parts[:3], region, *parts[4:]])
+    elif "listenerArn" in shared:
+        optional["region"] = PLATFORM_REGION
     return {**spec, **optional}
 
 
@@ -537,7 +549,6 @@ def _with_gateway(case: Case) -> None:
     vpc = case.spec.setdefault("vpc", {})
     vpc["subnetIds"] = vpc.get("subnetIds") or ["subnet-0000000a"]
     vpc["vpcId"] = vpc.get("vpcId") or "vpc-0123abcd"  # the composed security groups' VPC
-    case.spec["name"] = case.spec["name"][:MAX_LB_NAME_ENV].rstrip("-")
 
 
 def m_spec_not_object(draw: st.DrawFn, case: Case) -> str:
@@ -590,12 +601,6 @@ def m_name_pattern(draw: st.DrawFn, case: Case) -> str:
 
 def m_name_too_long_for_namespace(draw: st.DrawFn, case: Case) -> str:
     case.spec["name"] = draw(dns_labels(MAX_NAMESPACE_ENV + 1, 63))
-    return "spec.name"
-
-
-def m_name_too_long_for_aws(draw: st.DrawFn, case: Case) -> str:
-    _with_gateway(case)
-    case.spec["name"] = draw(dns_labels(MAX_LB_NAME_ENV + 1, MAX_NAMESPACE_ENV))
     return "spec.name"
 
 
@@ -898,7 +903,7 @@ MUTATIONS = (
     m_pattern, m_string_wrong_type, m_unknown_key, m_integer_out_of_range, m_input,
     m_object_wrong_type, m_list_wrong_type, m_integer_wrong_type, m_rate_limit,
     m_boolean_wrong_type, m_huge_string, m_name_wrong_type, m_name_missing, m_name_pattern,
-    m_name_too_long_for_namespace, m_name_too_long_for_aws, m_no_subnets, m_jwt_issuer,
+    m_name_too_long_for_namespace, m_no_subnets, m_jwt_issuer,
     m_jwt_audiences, m_jwt_missing, m_scopes_without_jwt, m_route_conflict,
     m_trailing_slash_twin, m_retention, m_wildcard_with_credentials, m_too_many_subnets,
     m_duplicate_subnet, m_duplicate_security_group, m_unknown_include, m_duplicate_include,
@@ -1267,6 +1272,11 @@ def _reversed(value: Any) -> Any:
     return value
 
 
+def _of_type(observed: JsonDict | None, sent: JsonDict) -> bool:
+    """Whether an observed object has the apiVersion and kind of the one sent."""
+    return observed is not None and all(observed.get(f) == sent[f] for f in ("apiVersion", "kind"))
+
+
 def _pending_keys(status: JsonDict) -> set[str]:
     return {entry.split(": ", 1)[0] for entry in status["pending"]}
 
@@ -1304,7 +1314,13 @@ def test_perturbed_observed_state(case: Case, data: st.DataObject) -> None:
     ready = _ready_values(rsp)
     assert set(ready.values()) <= {READY_TRUE, READY_FALSE}
     assert rsp.desired.composite.ready in {READY_TRUE, READY_FALSE}
-    assert ready == {k: READY_TRUE if is_ready(observed.get(k)) else READY_FALSE for k in desired}
+    # Ready only when the observed object is of the type composed under its key, and ready.
+    sent = documents.desired_of(rsp)
+    assert ready == {
+        k: READY_TRUE if _of_type(observed.get(k), sent[k]) and is_ready(observed.get(k))
+        else READY_FALSE
+        for k in desired
+    }  # fmt: skip
     status = documents.status_of(rsp)
     not_ready = {k for k, v in ready.items() if v == READY_FALSE}
     # Pending names every held and every not-ready resource (and, for a custom domain

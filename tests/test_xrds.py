@@ -609,17 +609,17 @@ def _dest(service: str, weight: int) -> dict[str, Any]:
             "unsupported value 45",
             id="retention-not-accepted-by-cloudwatch",
         ),
-        # A VPC link private integration needs an NLB listener, not an ALB one.
+        # A listener ARN ends in the load balancer's and the listener's 16 hex digits.
         pytest.param(
             {
                 "apiGateway": {
                     "listenerArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:"
-                    "listener/app/my-alb/50dc6c495c0c9188/f2f7dc8efc522ab2",
+                    "listener/net/my-nlb/anything",
                 },
             },
             "spec.apiGateway.listenerArn",
             "does not match pattern",
-            id="alb-listener",
+            id="listener-id-not-hex",
         ),
         # A CORS origin is scheme://host[:port], never a URL with a path.
         pytest.param(

@@ -98,7 +98,7 @@ def _integration(ctx: Context) -> Desired:
                     # The backend sees the client's path, without any stage prefix.
                     "overwrite:path": "$request.path",
                     # Overwritten, so a client cannot pose as another environment.
-                    f"overwrite:header.{naming.TENANT_HEADER}": ctx.spec.name,
+                    f"overwrite:header.{naming.TENANT_HEADER}": ctx.names.tenant,
                     # Overwritten too: apps[].hosts route on it, never on Host.
                     f"overwrite:header.{naming.DOMAIN_HEADER}": "$context.domainName",
                 },
@@ -168,13 +168,13 @@ def _default_auth(ctx: Context) -> RouteAuth:
     return RouteAuth(type="JWT" if ctx.spec.api_gateway.jwt is not None else "NONE")
 
 
-def _app_routes(app: App, default: RouteAuth, *, preflight: bool) -> list[ApiRoute]:
+def _app_routes(app: App, default: RouteAuth, *, own: bool, preflight: bool) -> list[ApiRoute]:
     prefix = app.path_prefix.rstrip("/")
     # An app on '/' shares the catch-all routes' keys, which then take its settings.
     name = app.name if prefix else None
     paths = (("proxy", f"{prefix}/{{proxy+}}"), ("root", prefix or "/"))
     routes = []
-    if app.api_routes:
+    if own:
         auth = app.auth or default
         routes += [
             ApiRoute(keys.api_route(name, suffix), f"ANY {path}", auth, app.throttling, app.name)
@@ -205,7 +205,9 @@ def api_routes(ctx: Context) -> list[ApiRoute]:
     }
     by_route_key: dict[str, ApiRoute] = {}
     for index, app in enumerate(ctx.spec.apps):
-        for route in _app_routes(app, default, preflight=ctx.spec.needs_preflight(app)):
+        own, preflight = ctx.spec.own_routes(app), ctx.spec.needs_preflight(app)
+        for route in _app_routes(app, default, own=own, preflight=preflight):
+            _check_key(index, routes.get(route.key), route)
             other = by_route_key.get(route.route_key)
             if other is not None and (other.auth, other.throttling) != (
                 route.auth,
@@ -219,6 +221,19 @@ def api_routes(ctx: Context) -> list[ApiRoute]:
             by_route_key[route.route_key] = route
             routes[route.key] = route
     return list(routes.values())
+
+
+def _check_key(index: int, other: ApiRoute | None, route: ApiRoute) -> None:
+    """Refuse two routes under one key: one would vanish, or rewrite the other in place."""
+    if other is None or other.route_key == route.route_key:
+        return
+    owner = f"app '{other.app}' uses" if other.app is not None else "the catch-all routes use"
+    msg = (
+        f"spec.apps[{index}].name: app '{route.app}' would compose its API route "
+        f"'{route.route_key}' under the key '{route.key}', which {owner} for "
+        f"'{other.route_key}'; rename the app"
+    )
+    raise InvalidError(msg)
 
 
 def _route(ctx: Context, route: ApiRoute) -> Desired:

@@ -45,7 +45,7 @@ def _ref(ctx: Context, key: str, kind: KindVersion) -> dict[str, Any]:
         "kind": kind.kind,
         "resourceSelector": {
             "matchControllerRef": True,
-            "matchLabels": {naming.LABEL_RESOURCE: key, naming.LABEL_ENVIRONMENT: ctx.spec.name},
+            "matchLabels": {naming.LABEL_RESOURCE: key, naming.LABEL_ENVIRONMENT: ctx.names.slug},
         },
     }
 

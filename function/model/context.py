@@ -31,7 +31,8 @@ class Context:
 
     def __post_init__(self) -> None:
         """Derive the names once."""
-        object.__setattr__(self, "names", Names(self.spec.name))
+        suffix = naming.identity_suffix(self.xr_name, self.xr_namespace)
+        object.__setattr__(self, "names", Names(self.spec.name, suffix))
 
     @property
     def region(self) -> str:
@@ -119,7 +120,8 @@ class Context:
 
     def labels(self, key: str) -> dict[str, str]:
         """Labels for a composed resource, so Usages and people can select it."""
-        return {naming.LABEL_ENVIRONMENT: self.spec.name, naming.LABEL_RESOURCE: key}
+        # Unique per XR: a legacy XR's Usages select across the whole cluster by it.
+        return {naming.LABEL_ENVIRONMENT: self.names.slug, naming.LABEL_RESOURCE: key}
 
     def tags(self) -> dict[str, str]:
         """AWS tags on every AWS resource."""

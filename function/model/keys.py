@@ -25,6 +25,7 @@ INGRESS_GATEWAY = "ingress-gateway"
 INGRESS_ROUTES = "ingress-routes"
 HTTPROUTE = "ingress-httproute"  # role, and the stem of ingress-httproute-<app>
 DESTINATION_RULE = "destination-rule"  # role, and the stem of destination-rule-<app>
+TENANT_POLICY = "tenant-header-policy"
 
 # The load balancer the VPC link reaches.
 LOAD_BALANCER = "nlb"

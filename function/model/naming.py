@@ -106,16 +106,47 @@ ISTIO_API_VERSION = "networking.istio.io/v1"
 GATEWAY_API_VERSION = "gateway.networking.k8s.io/v1"
 
 
+SUFFIX_HEX = 8  # per spec.name, a clash needs 2**32 XRs: one by chance is unthinkable
+
+
+def identity_suffix(xr_name: str, xr_namespace: str | None) -> str:
+    """A short, stable digest of the XR's identity, unique per XR in practice.
+
+    A legacy XR's name is unique in the cluster (a claim's XR carries a random
+    suffix); a v2 XR is unique by namespace and name. Derived from those, never
+    from the uid, so ``crossplane render`` and a live cluster give the same names.
+    """
+    identity = f"{xr_namespace or ''}/{xr_name}"
+    return hashlib.sha256(identity.encode()).hexdigest()[:SUFFIX_HEX]
+
+
 @dataclass(frozen=True)
 class Names:
-    """Every derived name of one environment."""
+    """Every derived name of one environment.
+
+    Names that must be unique in the cluster or the AWS account carry the XR's
+    identity suffix after the readable ``spec.name``, so two XRs with one
+    ``spec.name`` (two claims in two namespaces) never compose the same name.
+    Names inside the host namespace need no suffix: the namespace is unique.
+    """
 
     env: str
+    suffix: str
+
+    @property
+    def slug(self) -> str:
+        """The environment's unique name: ``spec.name``, then the identity suffix."""
+        return f"{self.env}-{self.suffix}"
+
+    @property
+    def tenant(self) -> str:
+        """The tenant header value only this environment's integration sets."""
+        return self.slug
 
     @property
     def host_namespace(self) -> str:
         """Host namespace the vCluster runs in."""
-        return f"vcluster-{self.env}"
+        return f"vcluster-{self.slug}"
 
     @property
     def vcluster_release(self) -> str:
@@ -139,18 +170,23 @@ class Names:
 
     @property
     def vcluster_provider_config(self) -> str:
-        """Helm ProviderConfig that installs charts inside the vCluster."""
-        return f"{self.env}-vcluster"
+        """Helm ProviderConfig that installs charts inside the vCluster (cluster-scoped)."""
+        return f"{self.slug}-vcluster"
+
+    def _elbv2(self, kind: str) -> str:
+        """An elbv2 name: as much of ``spec.name`` as fits in 32 characters, then the suffix."""
+        room = LB_NAME_MAX - len(f"-{self.suffix}-{kind}")
+        return f"{self.env[:room].rstrip('-')}-{self.suffix}-{kind}"
 
     @property
     def load_balancer(self) -> str:
-        """Network load balancer name (at most 32 characters)."""
-        return f"{self.env}-nlb"
+        """Network load balancer name (unique in the account and region, at most 32)."""
+        return self._elbv2("nlb")
 
     @property
     def target_group(self) -> str:
-        """Target group name (at most 32 characters)."""
-        return f"{self.env}-tg"
+        """Target group name (unique in the account and region, at most 32)."""
+        return self._elbv2("tg")
 
     @property
     def vpc_link_security_group(self) -> str:
@@ -165,12 +201,12 @@ class Names:
     @property
     def api(self) -> str:
         """HTTP API name."""
-        return self.env
+        return self.slug
 
     @property
     def vpc_link(self) -> str:
         """VPC link name."""
-        return f"{self.env}-vpclink"
+        return f"{self.slug}-vpclink"
 
     @property
     def gateway(self) -> str:
@@ -184,25 +220,18 @@ class Names:
 
     @property
     def target_group_binding(self) -> str:
-        """TargetGroupBinding name in the ingress gateway's namespace."""
-        return f"{self.env}-ingress"
+        """TargetGroupBinding name in the ingress gateway's namespace, shared by all."""
+        return f"{self.slug}-ingress"
+
+    @property
+    def tenant_policy(self) -> str:
+        """AuthorizationPolicy name in the ingress gateway's namespace, shared by all."""
+        return f"{self.slug}-tenant-header"
 
     @property
     def access_log_group(self) -> str:
-        """CloudWatch log group for API access logs."""
-        return f"/aws/apigateway/{self.env}/access"
-
-    def aws_name_errors(self) -> list[str]:
-        """Names that break an AWS length limit, as readable messages."""
-        return [
-            f"makes {what} name '{name}' {len(name)} characters long; AWS allows at most "
-            f"{LB_NAME_MAX}"
-            for what, name in (
-                ("load balancer", self.load_balancer),
-                ("target group", self.target_group),
-            )
-            if len(name) > LB_NAME_MAX
-        ]
+        """CloudWatch log group for API access logs (unique in the account and region)."""
+        return f"/aws/apigateway/{self.slug}/access"
 
     def host_service(self, service: str, namespace: str) -> str:
         """Name vCluster gives a virtual cluster's Service when it syncs it to the host.

@@ -14,8 +14,8 @@ from typing import Any, TypeVar, overload
 from function.model.convert import plain
 from function.model.readiness import is_ready, sync_error
 
-# A question put to observed state: ("has", key), ("ready", key), ("synced", key)
-# or ("get", key, *path).
+# A question put to observed state: ("has", key), ("ready", key, apiVersion, kind),
+# ("synced", key) or ("get", key, *path).
 Question = tuple[str, ...]
 # A composed resource's key, then a path into one of its parts.
 Field = tuple[str, ...]
@@ -56,13 +56,19 @@ class Observed:
         """Wrap resources given as mappings: plain dicts, or views over protobuf Structs."""
         self._resources = resources
         self._answers: dict[Question, Any] = {}
+        self._composed: dict[str, tuple[str, str]] = {}
 
     def _answer(self, question: Question) -> Any:  # noqa: ANN401
         what, key, *path = question
         if what == "has":
             return key in self._resources
         if what == "ready":
-            return is_ready(self._resources.get(key))
+            resource = self._resources.get(key)
+            if resource is None:
+                return False
+            # Under one of our keys, an object of another type is not ours: never ready.
+            of_type = not path or [resource.get("apiVersion"), resource.get("kind")] == path
+            return of_type and is_ready(resource)
         if what == "synced":
             return sync_error(self._resources.get(key))
         return plain(dig(self._resources.get(key), *path))
@@ -130,9 +136,17 @@ class Observed:
             return value
         return (read_sent or read)(self.sent(*sent))
 
+    def expect(self, manifests: Mapping[str, Mapping[str, Any] | None]) -> None:
+        """Say what is composed under each key, so readiness reads only objects of that type."""
+        self._composed = {
+            key: (str(manifest["apiVersion"]), str(manifest["kind"]))
+            for key, manifest in manifests.items()
+            if manifest is not None
+        }
+
     def ready(self, key: str) -> bool:
-        """Whether the resource exists and is ready."""
-        return bool(self._ask("ready", key))
+        """Whether the resource exists, is of the type composed under ``key``, and is ready."""
+        return bool(self._ask("ready", key, *self._composed.get(key, ())))
 
     def sync_error(self, key: str) -> str | None:
         """Why the provider could not apply the resource (Synced=False), or None."""

@@ -11,6 +11,7 @@ from function.model.types import (
     SEMVER,
     VOLUME_SIZE,
     Bool,
+    Cidr,
     DnsLabel,
     Int,
     ListenerArn,
@@ -87,6 +88,15 @@ class IngressGateway(Strict):
         default=None,
         alias="gatewayTargetPort",
         description="The Gateway pods' port behind servicePort; by default servicePort itself.",
+    )
+    trusted_source_ranges: list[Cidr] = Field(
+        default_factory=list,
+        max_length=50,
+        alias="trustedSourceRanges",
+        description=(
+            "Where the load balancer's connections come from (its subnets' CIDR blocks): "
+            "only these may send the tenant header; empty sends no policy."
+        ),
     )
 
 

@@ -19,7 +19,9 @@ from function.model.types import (
     DnsLabel,
     DomainName,
     Duration,
+    EnvName,
     Float,
+    HeaderName,
     HttpMethod,
     Int,
     ListenerArn,
@@ -28,10 +30,12 @@ from function.model.types import (
     Port,
     Region,
     RewritePath,
+    Scope,
     SecurityGroupId,
     StageName,
     Strict,
     SubnetId,
+    Text,
     VpcId,
     VpcLinkId,
     whole_numbers,
@@ -127,7 +131,7 @@ class Cors(Strict):
     allow_methods: list[HttpMethod] = Field(
         default_factory=lambda: list(DEFAULT_CORS_METHODS), alias="allowMethods"
     )
-    allow_headers: list[str] = Field(
+    allow_headers: list[HeaderName] = Field(
         default_factory=lambda: ["authorization", "content-type"], alias="allowHeaders"
     )
     allow_credentials: Bool = Field(default=False, alias="allowCredentials")
@@ -183,8 +187,8 @@ class ApiGateway(Strict):
 class Jwt(Strict):
     """A JWT authorizer on the HTTP API (native to HTTP APIs)."""
 
-    issuer: Annotated[str, StringConstraints(pattern=HTTPS_URL)]
-    audiences: Annotated[list[str], Field(min_length=1, max_length=50)]
+    issuer: Annotated[str, StringConstraints(pattern=HTTPS_URL, max_length=2048)]
+    audiences: Annotated[list[Text], Field(min_length=1, max_length=50)]
     identity_source: str = Field(
         default="$request.header.Authorization", alias="identitySource", pattern=IDENTITY
     )
@@ -194,9 +198,7 @@ class RouteAuth(Strict):
     """Authorization of one app's API routes."""
 
     type: Literal["JWT", "NONE"] = "JWT"
-    scopes: list[Annotated[str, StringConstraints(min_length=1, max_length=256)]] = Field(
-        default_factory=list
-    )
+    scopes: list[Scope] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _scopes(self) -> Self:
@@ -219,7 +221,7 @@ class HeaderCanary(Strict):
     """Requests carrying a header value go to another service (e.g. x-api-version: v2)."""
 
     header: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][-a-z0-9]*$", max_length=100)]
-    value: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    value: Text
     service: DnsLabel
     namespace: DnsLabel | None = None
     port: Port | None = None
@@ -279,8 +281,18 @@ class App(Strict):
 
     @property
     def api_routes(self) -> bool:
-        """Whether this app needs API Gateway routes of its own (auth or throttling)."""
+        """Whether this app asks for API Gateway routes of its own (auth or throttling)."""
         return self.auth is not None or self.throttling is not None
+
+    @property
+    def public(self) -> bool:
+        """Whether this app opted out of authorization."""
+        return self.auth is not None and self.auth.type == "NONE"
+
+    def covers(self, other: App) -> bool:
+        """Whether this app's API routes (``<prefix>/{proxy+}``) match ``other``'s paths too."""
+        mine, theirs = self.path_prefix.rstrip("/"), other.path_prefix.rstrip("/")
+        return not mine or theirs == mine or theirs.startswith(mine + "/")
 
 
 class Dns(Strict):
@@ -294,7 +306,7 @@ class Dns(Strict):
 class EnvironmentSpec(Strict):
     """The claim's (or XR's) spec."""
 
-    name: DnsLabel
+    name: EnvName
     domain: DomainName | None = None
     region: Region | None = None
     vpc: Vpc = Field(default_factory=Vpc)
@@ -314,7 +326,9 @@ class EnvironmentSpec(Strict):
             msg = f"apps: {count} apps given; at most {MAX_ROUTES} (the HTTP API route quota)"
             raise ValueError(msg)
         # Two catch-all routes, plus two for each app with its own auth or throttling.
-        routes = 2 + 2 * sum(int(a.api_routes) + int(self.needs_preflight(a)) for a in self.apps)
+        routes = 2 + 2 * sum(
+            int(self.own_routes(a)) + int(self.needs_preflight(a)) for a in self.apps
+        )
         if routes > MAX_ROUTES:
             msg = (
                 f"apps: these apps need {routes} API routes (two per app with its own auth or "
@@ -332,6 +346,19 @@ class EnvironmentSpec(Strict):
     def includes(self, part: Include) -> bool:
         """Whether the claim asks for an optional part."""
         return part in self.include
+
+    def own_routes(self, app: App) -> bool:
+        """Whether an app gets API routes of its own.
+
+        It does when it asks for its own auth or throttling, and, behind a JWT
+        authorizer, when a public app's routes would match its paths: API Gateway
+        picks the most specific route, so its own routes keep its paths behind a token.
+        """
+        if app.api_routes:
+            return True
+        return self.api_gateway.jwt is not None and any(
+            other.public and other.covers(app) for other in self.apps if other is not app
+        )
 
     def needs_preflight(self, app: App) -> bool:
         """Whether an app answers CORS preflights behind JWT auth (needs public OPTIONS routes)."""

@@ -19,7 +19,13 @@ _SECURITY_GROUP = r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$"
 _VPC = r"^vpc-[0-9a-f]{8}([0-9a-f]{9})?$"
 _REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$"
 _DOMAIN = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
-_LISTENER_ARN = r"^arn:aws[-a-z]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:listener/net/.+$"
+_LISTENER_ARN = (
+    r"^arn:aws(-cn|-us-gov)?:elasticloadbalancing:[a-z]{2}(-gov)?-[a-z]+-[0-9]:[0-9]{12}:"
+    r"listener/(net|app)/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}/[0-9a-f]{16}$"
+)
+_HEADER_NAME = r"^[A-Za-z0-9!#$%&*+.^_`|~-]+$"
+_PRINTABLE = r"^[!-~]([ !-~]*[!-~])?$"
+_SCOPE = r"^[!#-\[\]-~]+$"
 _VPC_LINK_ID = r"^[a-z0-9]{6,12}$"
 _STAGE = r"^(\$default|[A-Za-z0-9_-]{1,128})$"
 _PATH_PREFIX = r"^/[-A-Za-z0-9._~/]*$"
@@ -27,6 +33,10 @@ _ORIGIN = r"^(\*|https?://[-a-z0-9.*]+(:[0-9]{1,5})?)$"
 HTTPS_URL = r"^https://[-a-zA-Z0-9.:/_%~]+$"
 IDENTITY = r"^\$request\.header\.[A-Za-z0-9-]+$"
 _DURATION = r"^[0-9]{1,6}(ms|s|m|h)$"
+_CIDR = (
+    r"^(((25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])"
+    r"/([0-9]|[12][0-9]|3[0-2])|[0-9a-f:]{2,39}/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))$"
+)
 SEMVER = r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$"
 VOLUME_SIZE = r"^[1-9][0-9]{0,5}(Mi|Gi|Ti)$"
 
@@ -39,13 +49,20 @@ PATTERN_HINTS = {
     _VPC: "a VPC id ('vpc-' then 8 or 17 lower-case hex digits)",
     _REGION: "an AWS region such as us-east-1",
     _DOMAIN: "a lower-case DNS domain name with at least two labels",
-    _LISTENER_ARN: "an NLB listener ARN (arn:aws:elasticloadbalancing:...:listener/net/...)",
+    _LISTENER_ARN: (
+        "an ELB listener ARN (arn:aws:elasticloadbalancing:<region>:<12-digit account>:"
+        "listener/net|app/<name>/<16 hex>/<16 hex>)"
+    ),
+    _HEADER_NAME: "an HTTP header name",
+    _PRINTABLE: "printable ASCII without line breaks or surrounding spaces",
+    _SCOPE: "an OAuth scope (printable ASCII without spaces, '\"' or '\\')",
     _VPC_LINK_ID: "an API Gateway VPC link id (6 to 12 lower-case letters and digits)",
     _STAGE: "a stage name ('$default', or letters, digits, '-' and '_')",
     _PATH_PREFIX: "a URL path prefix starting with '/'",
     _ORIGIN: "a CORS origin such as https://app.example.com",
     SEMVER: "an exact chart version such as 1.2.3",
     VOLUME_SIZE: "a volume size such as 8Gi",
+    _CIDR: "an IPv4 or IPv6 CIDR block such as 10.0.0.0/16",
     HTTPS_URL: "an https:// URL",
     IDENTITY: "an identity source such as $request.header.Authorization",
     _DURATION: "a duration such as 500ms, 10s or 1m",
@@ -55,7 +72,17 @@ DnsLabel = Annotated[
     str,
     StringConstraints(pattern=_DNS_LABEL, max_length=63),
 ]
+# 'vcluster-', the name, '-' and the 8 hex digits of the XR's identity in a 63-character
+# namespace (``naming.Names.host_namespace``).
+ENV_NAME_MAX = 45
+EnvName = Annotated[str, StringConstraints(pattern=_DNS_LABEL, max_length=ENV_NAME_MAX)]
 SubnetId = Annotated[str, StringConstraints(pattern=_SUBNET)]
+Cidr = Annotated[str, StringConstraints(pattern=_CIDR)]
+# Free text that reaches a header, a token check or AWS: bounded, one line.
+TEXT_MAX = 256
+HeaderName = Annotated[str, StringConstraints(pattern=_HEADER_NAME, max_length=TEXT_MAX)]
+Text = Annotated[str, StringConstraints(pattern=_PRINTABLE, max_length=TEXT_MAX)]
+Scope = Annotated[str, StringConstraints(pattern=_SCOPE, max_length=TEXT_MAX)]
 SecurityGroupId = Annotated[str, StringConstraints(pattern=_SECURITY_GROUP)]
 VpcId = Annotated[str, StringConstraints(pattern=_VPC)]
 Region = Annotated[str, StringConstraints(pattern=_REGION)]

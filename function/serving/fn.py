@@ -91,6 +91,9 @@ def to_response(req: fnv1.RunFunctionRequest, outcome: Outcome) -> fnv1.RunFunct
         return rsp
     for name, manifest in outcome.resources.items():
         composed = rsp.desired.resources[name]
+        # Replace, never merge: an earlier step's resource under our key must not lend
+        # its fields (another kind, a foreign manifest) to ours.
+        composed.Clear()
         composed.resource.update(manifest)
         composed.ready = READY[outcome.ready[name]]
     # Merge into status rather than replace it: earlier functions may own other fields.

@@ -4,11 +4,11 @@ Crossplane calls the function on every reconcile of every XR, and (with realtime
 compositions) whenever a composed resource changes, so most calls carry what the
 previous call for that XR carried. Two ways to know the answer is unchanged:
 
-- The same tag. Crossplane tags every request with a SHA-256 of its deterministic
-  serialization, and the protocol promises that requests with the same tag are
-  otherwise identical: the previous response is the answer, tag included. Other
-  clients often send a fixed tag ("test"), so only tags shaped like Crossplane's
-  count, and only for the same XR with the same spec, input, desired state and context.
+- The same request. Crossplane tags every request with a SHA-256 of it, and the
+  protocol promises that requests with the same tag are otherwise identical. The
+  promise is not trusted (other clients send a fixed tag, "test", or break it): the
+  previous response, tag included, is given only when the XR, input, desired state,
+  context and every observed resource are what they were.
 - The same inputs. ``compose`` reads the XR's spec, name and namespace, the input,
   and the observed values it asks ``Observed`` for; ``response.to`` copies earlier
   functions' desired state and context. When all of those are as they were, the
@@ -27,7 +27,6 @@ serialization. Thread-safe: the gRPC loop recalls while the worker thread compos
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -49,8 +48,6 @@ ANSWER_COST_BYTES = 256
 DIGEST_BYTES = 16
 
 Identity = tuple[str, ...]
-# Crossplane's tags: a hex SHA-256 of the request.
-CROSSPLANE_TAG = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -167,10 +164,13 @@ class Memo:
             self._count(hit=False)
             return None
         tag = req.meta.tag
-        if tag == entry.tag and CROSSPLANE_TAG.fullmatch(tag):
+        digests = _digests(req)
+        # The tag promises an identical request, but the observed resources are checked
+        # all the same: a client breaking that promise must never get an answer that
+        # leaves out a resource it now observes.
+        if tag == entry.tag and digests == entry.digests:
             self._count(hit=True, identity=identity)
             return Encoded(entry.data)
-        digests = _digests(req)
         # Questions about an unchanged resource get the same answers: only the rest are asked.
         changed = _changed(entry.digests, digests)
         resources = req.observed.resources

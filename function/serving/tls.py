@@ -7,12 +7,15 @@ before every handshake, so a rotation applies to new connections without a resta
 
 from __future__ import annotations
 
+import datetime as dt
 import ssl
 import threading
 from pathlib import Path
 
 import grpc
 from crossplane.function import logging
+
+from function.serving.validity import validity
 
 # The layout of the Secret Crossplane's package runtime mounts at TLS_SERVER_CERTS_DIR.
 CERT, KEY, CA = "tls.crt", "tls.key", "ca.crt"
@@ -50,8 +53,25 @@ def _validate(directory: Path, files: Files) -> None:
     except ssl.SSLError as error:
         msg = f"{CA} holds no PEM certificate: {error}"
         raise ValueError(msg) from None
+    _check_dates(files[0])
     if _read(directory) != files:
         msg = "the files changed while being checked; they are read again at the next connection"
+        raise ValueError(msg)
+
+
+def _check_dates(cert: bytes) -> None:
+    """Raise unless the server certificate is valid now: gRPC would serve an expired one."""
+    try:
+        not_before, not_after = validity(cert.decode("ascii"))
+    except (ValueError, UnicodeDecodeError) as error:
+        msg = f"{CERT}: cannot read the certificate's validity: {error}"
+        raise ValueError(msg) from None
+    now = dt.datetime.now(dt.UTC)
+    if now < not_before:
+        msg = f"{CERT}: the certificate is not valid before {not_before.isoformat()}"
+        raise ValueError(msg)
+    if now > not_after:
+        msg = f"{CERT}: the certificate expired at {not_after.isoformat()}"
         raise ValueError(msg)
 
 

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 
 AUTH = EXAMPLES / "claim-auth-throttling.yaml"
 LISTENER = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/net/shared/0123456789abcdef/0123456789abcdef"  # noqa: E501
-LOG_GROUP = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/prod-env/access:*"
+LOG_GROUP = (
+    "arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/prod-env-381583e8/access:*"
+)
 BYO = {"listenerArn": LISTENER, "vpcLinkId": "abc123"}
 # What AWS reports once the listener exists: the integration can be composed.
 LISTENER_REPORTED = {keys.LISTENER: reported(arn=LISTENER)}
@@ -142,12 +144,15 @@ def test_access_logs_wait_for_log_group() -> None:
     observed = {keys.ACCESS_LOGS: reported(arn=LOG_GROUP)}
     desired = apigateway.build(context(claim(**ACCESS_LOGS), observed=observed))
     settings = for_provider(desired, keys.STAGE)["accessLogSettings"]
-    assert settings["destinationArn"].endswith(":log-group:/aws/apigateway/prod-env/access")
+    assert settings["destinationArn"].endswith(
+        ":log-group:/aws/apigateway/prod-env-381583e8/access"
+    )
     assert '"requestId":"$context.requestId"' in settings["format"]
     group = by_key(desired)[keys.ACCESS_LOGS].manifest
     assert group is not None
     assert (
-        group["metadata"]["annotations"][naming.EXTERNAL_NAME] == "/aws/apigateway/prod-env/access"
+        group["metadata"]["annotations"][naming.EXTERNAL_NAME]
+        == "/aws/apigateway/prod-env-381583e8/access"
     )
     assert group["spec"]["forProvider"]["retentionInDays"] == 14
 
@@ -282,3 +287,38 @@ def test_integration_sets_the_domain_header() -> None:
     built = apigateway.build(context(claim(apiGateway={"listenerArn": LISTENER})))
     parameters = for_provider(built, keys.INTEGRATION)["requestParameters"]
     assert parameters[f"overwrite:header.{naming.DOMAIN_HEADER}"] == "$context.domainName"
+
+
+JWT = {"jwt": {"issuer": "https://auth.example.com/", "audiences": ["x"]}}
+CATCH_ALL = {"ANY /", "ANY /{proxy+}"}
+
+
+@pytest.mark.parametrize(
+    ("public", "other", "protected", "why"),
+    [
+        pytest.param("/", "/admin", {"ANY /admin/{proxy+}", "ANY /admin"},
+                     "A public app at '/' opens the catch-all; /admin never opted out.",
+                     id="public-root"),
+        pytest.param("/api", "/api/admin", {"ANY /api/admin/{proxy+}", "ANY /api/admin"},
+                     "A public app's '/api/{proxy+}' also matches a nested app's paths.",
+                     id="public-parent"),
+        pytest.param("/web", "/webhooks", set(),
+                     "'/web' is no path prefix of '/webhooks': no route of its own is needed.",
+                     id="sibling"),
+    ],
+)  # fmt: skip
+def test_no_path_opens_by_accident(public: str, other: str, protected: set[str], why: str) -> None:
+    """Behind a JWT authorizer, every path of an app that did not opt out needs a token."""
+    apps = [
+        {"name": "open", "service": "open", "pathPrefix": public, "auth": {"type": "NONE"}},
+        {"name": "closed", "service": "closed", "pathPrefix": other},
+    ]
+    ctx = context(claim(apiGateway=JWT, apps=apps), None, LISTENER_REPORTED)
+    routes = {
+        item.manifest["spec"]["forProvider"]["routeKey"]: item.manifest["spec"]["forProvider"]
+        for item in apigateway.build(ctx)
+        if item.manifest is not None and item.manifest["kind"] == "Route"
+    }
+    opened = {f"ANY {public.rstrip('/')}/{{proxy+}}", f"ANY {public.rstrip('/') or '/'}"}
+    assert set(routes) - CATCH_ALL - opened == protected, why
+    assert all(routes[key]["authorizationType"] == "JWT" for key in protected), why

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from apps import API, ENV, MODES, composed, fqdn, manifest
+from apps import API, MODES, SLUG, composed, fqdn, manifest
 
 from function.builders import destinationrules
 
@@ -18,7 +18,7 @@ def test_destination_rule(mode: str) -> None:
                "interval": "5s", "baseEjectionTime": "1m", "maxEjectionPercent": 30}  # fmt: skip
     resources = composed([{**API, "circuitBreaker": breaker}], mode, build=destinationrules.build)
     rule = manifest(resources, "destination-rule-api")
-    assert rule["metadata"]["namespace"] == f"vcluster-{ENV}"
+    assert rule["metadata"]["namespace"] == f"vcluster-{SLUG}"
     assert rule["spec"] == {
         "host": fqdn("api"),
         "trafficPolicy": {

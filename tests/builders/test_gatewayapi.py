@@ -15,6 +15,7 @@ from apps import (
     ENV,
     GATEWAY_API,
     MISSING,
+    SLUG,
     SPLIT,
     composed,
     dig,
@@ -49,7 +50,7 @@ GATEWAY_API_CASES = [
         {"headerCanary": {"header": "x-api-version", "value": "v2", "service": "api-v2"}},
         "api-canary", ("matches",),
         [{"path": {"type": "PathPrefix", "value": "/api"},
-          "headers": [{"type": "Exact", "name": naming.TENANT_HEADER, "value": ENV},
+          "headers": [{"type": "Exact", "name": naming.TENANT_HEADER, "value": SLUG},
                       {"type": "Exact", "name": "x-api-version", "value": "v2"}]}],
         id="header-canary",
     ),
@@ -116,7 +117,7 @@ def test_gateway_api_http_route() -> None:
     assert desired.key == "ingress-httproute-api"
     assert desired.manifest is not None
     route = desired.manifest["spec"]["forProvider"]["manifest"]
-    assert route["metadata"]["namespace"] == f"vcluster-{ENV}"
+    assert route["metadata"]["namespace"] == f"vcluster-{SLUG}"
     assert route["metadata"]["name"] == f"{ENV}-api"
     assert route["spec"]["parentRefs"] == [
         {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "edge",

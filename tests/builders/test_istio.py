@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from apps import API, MISSING, SPLIT, TENANT, composed, dig, fqdn, istio_routes
+from apps import API, MISSING, SLUG, SPLIT, TENANT, composed, dig, fqdn, istio_routes
 from contexts import claim, context, embedded
 
 from function.builders import istio
@@ -164,12 +164,10 @@ def test_virtual_service_routes() -> None:
     vs = embedded(istio.build(context(claim(apps=apps))), keys.INGRESS_ROUTES)
     http = vs["spec"]["http"]
     assert [r["match"][0]["uri"]["prefix"] for r in http] == ["/api/v2", "/api", "/"]
-    assert all(
-        r["match"][0]["headers"] == {naming.TENANT_HEADER: {"exact": "prod-env"}} for r in http
-    )
+    assert all(r["match"][0]["headers"] == {naming.TENANT_HEADER: {"exact": SLUG}} for r in http)
     destination = http[1]["route"][0]["destination"]
     assert destination == {
-        "host": "api-x-backend-x-prod-env.vcluster-prod-env.svc.cluster.local",
+        "host": "api-x-backend-x-prod-env.vcluster-prod-env-381583e8.svc.cluster.local",
         "port": {"number": 8080},
     }
-    assert vs["spec"]["gateways"] == ["vcluster-prod-env/prod-env-gateway"]
+    assert vs["spec"]["gateways"] == ["vcluster-prod-env-381583e8/prod-env-gateway"]

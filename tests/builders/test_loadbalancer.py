@@ -72,7 +72,7 @@ def test_binding_keeps_its_arn_while_the_target_group_flaps() -> None:
     ("reason", "spec", "function_input"),
     [
         pytest.param("the claim brings its own listener", {"apiGateway": {"listenerArn": (
-            "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/net/a/0123/4567")}},
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/net/a/0123456789abcdef/0123456789abcdef")}},
             None, id="byo-listener"),
         pytest.param("there is no API Gateway to reach it", {"include": ["grafana"]}, None,
                      id="no-api-gateway"),

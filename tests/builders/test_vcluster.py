@@ -24,7 +24,7 @@ def test_vcluster_release() -> None:
         "repository": "https://charts.loft.sh",
         "version": "0.36.1",
     }
-    assert body["spec"]["forProvider"]["namespace"] == "vcluster-prod-env"
+    assert body["spec"]["forProvider"]["namespace"] == "vcluster-prod-env-381583e8"
     assert body["spec"]["forProvider"]["skipCreateNamespace"] is True
 
 
@@ -42,7 +42,7 @@ def test_grafana_datasource(include: list[str], datasource: bool) -> None:
     assert ("datasources" in values) is datasource
     grafana = by_key(desired)[keys.GRAFANA].manifest
     assert grafana is not None
-    assert grafana["spec"]["providerConfigRef"] == {"name": "prod-env-vcluster"}
+    assert grafana["spec"]["providerConfigRef"] == {"name": "prod-env-381583e8-vcluster"}
 
 
 @pytest.mark.parametrize(

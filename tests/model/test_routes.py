@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from apps import API, ENV, xr
+from apps import API, SLUG, xr
 from contexts import context
 
 from function.model import naming
@@ -43,8 +43,8 @@ def test_every_route_requires_the_tenant_header_first() -> None:
     canary = {"header": "x-v", "value": "2", "service": "v2"}
     routes = plan(context(xr([{**API, "headerCanary": canary}])))
     assert [route.headers for route in routes] == [
-        ((naming.TENANT_HEADER, ENV), ("x-v", "2")),
-        ((naming.TENANT_HEADER, ENV),),
+        ((naming.TENANT_HEADER, SLUG), ("x-v", "2")),
+        ((naming.TENANT_HEADER, SLUG),),
     ]
     assert routes[0].backends == (Backend("v2", "backend", 8080),)
 

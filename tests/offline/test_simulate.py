@@ -183,7 +183,7 @@ def test_integration_targets_listener_arn() -> None:
     assert integration["connectionIdSelector"] == {"matchControllerRef": True}
     assert integration["requestParameters"]["overwrite:path"] == "$request.path"
     assert integration["requestParameters"][f"overwrite:header.{naming.TENANT_HEADER}"] == (
-        "prod-env"
+        "prod-env-381583e8"
     )
 
 

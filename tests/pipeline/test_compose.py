@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import SEED, as_shape, load, platform_input
+from contexts import SEED_SUFFIX
 
 from function.compose import Outcome, compose
 from function.model import naming
@@ -136,7 +137,9 @@ def test_access_logs_wait_for_log_group() -> None:
     assert "stage" not in first.resources
     outcome = _converged(_xr(**spec))
     settings = _fp(outcome, "stage")["accessLogSettings"]
-    assert settings["destinationArn"].endswith(":log-group:/aws/apigateway/prod-env/access")
+    assert settings["destinationArn"].endswith(
+        f":log-group:/aws/apigateway/prod-env-{SEED_SUFFIX['legacy']}/access"
+    )
 
 
 def test_vcluster_waits_for_its_namespace() -> None:
@@ -163,7 +166,7 @@ def test_tenants_sharing_listener_cannot_reach_each_other() -> None:
         integration = _fp(outcome, "integration")
         assert integration["integrationUri"] == LISTENER
         sent = integration["requestParameters"][f"overwrite:header.{naming.TENANT_HEADER}"]
-        assert sent == env
+        assert sent == f"{env}-{SEED_SUFFIX['legacy']}"
         for other, other_outcome in outcomes.items():
             vs = other_outcome.resources["ingress-routes"]["spec"]["forProvider"]["manifest"]
             matches = [
@@ -177,7 +180,8 @@ def test_tenants_sharing_listener_cannot_reach_each_other() -> None:
             hosts = {
                 r["destination"]["host"] for route in vs["spec"]["http"] for r in route["route"]
             }
-            assert all(h.endswith(f".vcluster-{other}.svc.cluster.local") for h in hosts)
+            suffix = f".vcluster-{other}-{SEED_SUFFIX['legacy']}.svc.cluster.local"
+            assert all(h.endswith(suffix) for h in hosts)
 
 
 def test_usage_waits_for_both_ends() -> None:
@@ -197,3 +201,27 @@ def test_connection_details_are_the_status_endpoint(shape: str) -> None:
         assert base64.b64decode(body["data"]["endpoint"]).decode() == endpoint
     else:
         assert "connection-secret" not in outcome.resources
+
+
+@pytest.mark.parametrize(
+    ("impostor", "why"),
+    [
+        pytest.param(
+            {"apiVersion": "v1", "kind": "Secret"},
+            "A Secret counts as ready once present; under our key it is no namespace.",
+            id="secret",
+        ),
+        pytest.param(
+            {"apiVersion": "kubernetes.crossplane.io/v1alpha1", "kind": "Object"},
+            "The kind we compose, at an apiVersion we never sent, is not ours either.",
+            id="other-version",
+        ),
+    ],
+)
+def test_readiness_reads_only_what_was_composed(impostor: dict[str, Any], why: str) -> None:
+    """An observed object of another type under a composed key is not ready, releasing nothing."""
+    xr = load(SEED)
+    ready = {"status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+    outcome = compose(xr, {"namespace": {**impostor, **ready}}, platform_input())
+    assert outcome.ready["namespace"] is False, why
+    assert "vcluster" not in outcome.resources, why

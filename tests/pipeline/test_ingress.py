@@ -28,7 +28,7 @@ from apps import (
     xr,
 )
 from conftest import EXAMPLES, load, skip_or_fail
-from contexts import context
+from contexts import SEED_SUFFIX, context
 
 from function.compose import BUILDERS, compose
 from function.model import naming
@@ -202,7 +202,7 @@ FATALS = [
         "a header name with a space is not an HTTP token",
         ISTIO, [{**API, "cors": {"allowOrigins": ["https://a.example.com"],
                                  "allowHeaders": ["x a"]}}], {},
-        "spec.apps[0].cors.allowHeaders: 'x a' is not an HTTP header name",
+        "spec.apps[0].cors.allowHeaders[0]: 'x a' is not an HTTP header name",
         id="cors-header",
     ),
     pytest.param(
@@ -350,7 +350,7 @@ def test_tenants_sharing_listener_and_ingress_stay_apart(
         assert integration["integrationUri"] == LISTENER
         assert integration["connectionId"] == SHARED["vpcLinkId"]
         sent = integration["requestParameters"][f"overwrite:header.{naming.TENANT_HEADER}"]
-        assert sent == env
+        assert sent == f"{env}-{SEED_SUFFIX['legacy']}"
         manifests = [
             r["spec"]["forProvider"]["manifest"]
             for r in resources.values()
@@ -361,14 +361,14 @@ def test_tenants_sharing_listener_and_ingress_stay_apart(
         routes = [m for m in manifests if m["kind"] != "DestinationRule"]
         required = [match for m in routes for match in _requirements(m)]
         assert len(required) > len(apps)  # header canary and host matches are in here too
-        assert all(match[naming.TENANT_HEADER] == env for match in required)
-        assert {ns for m in manifests for ns in _backends(m)} == {f"vcluster-{env}"}
-        assert {m["metadata"]["namespace"] for m in manifests} == {f"vcluster-{env}"}
+        assert all(match[naming.TENANT_HEADER] == sent for match in required)
+        assert {ns for m in manifests for ns in _backends(m)} == {f"vcluster-{sent}"}
+        assert {m["metadata"]["namespace"] for m in manifests} == {f"vcluster-{sent}"}
     for env in envs:
         other = next(e for e in envs if e != env)
         routes = composed[other].values()
         assert not any(
-            match[naming.TENANT_HEADER] == env
+            match[naming.TENANT_HEADER] == f"{env}-{SEED_SUFFIX['legacy']}"
             for r in routes
             if r["kind"] == "Object"
             and r["spec"]["forProvider"]["manifest"]["kind"] in {"VirtualService", "HTTPRoute"}

@@ -58,7 +58,10 @@ def test_gate_reports_unrenderable_observed_resource() -> None:
     assert plan.lost == ("b",)
 
 
-LISTENER = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/net/a/0123/4567"
+LISTENER = (
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:"
+    "listener/net/a/0123456789abcdef/0123456789abcdef"
+)
 
 
 @pytest.mark.parametrize(

@@ -107,10 +107,14 @@ class Authority:
         ips: tuple[str, ...] = (),
         dns: tuple[str, ...] = (),
         client: bool = False,
+        shift: dt.timedelta = dt.timedelta(0),
     ) -> Leaf:
-        """A leaf certificate: a server one for ``ips``/``dns`` if given, a client one if asked."""
+        """A leaf certificate: a server one for ``ips``/``dns`` if given, a client one if asked.
+
+        Valid from now (less clock skew) for its lifetime, both moved by ``shift``.
+        """
         key = ec.generate_private_key(ec.SECP256R1())
-        now = dt.datetime.now(dt.UTC)
+        now = dt.datetime.now(dt.UTC) + shift
         usages = [ExtendedKeyUsageOID.CLIENT_AUTH] if client else []
         if ips or dns:
             usages.append(ExtendedKeyUsageOID.SERVER_AUTH)

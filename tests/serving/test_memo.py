@@ -275,6 +275,24 @@ def test_fixed_tags_stand_for_nothing(change: Callable[[Call], None], why: str) 
     assert memo.hits == 0, why
 
 
+def test_a_broken_tag_promise_never_drops_a_resource() -> None:
+    """A repeated Crossplane-shaped tag over other observed resources gets a composed answer.
+
+    Answering with the older answer would leave out every resource observed since,
+    and Crossplane deletes what a function leaves out.
+    """
+    memo = Memo(BUDGET)
+    call = converged_call()
+    observed, call.observed = call.observed, {}
+    call.tag = "a" * 64
+    served(call.request(), memo)
+    call.observed = observed
+    req = call.request()
+    answer = served(req, memo)
+    assert answer == _wire(fn.run(req))
+    assert memo.hits == 0
+
+
 @pytest.mark.parametrize(
     ("a", "b", "expected", "why"),
     [
