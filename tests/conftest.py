@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import functools
+import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 import yaml
 
 from function.offline import documents
+from function.offline.fakeprovider import FakeProvider
+from function.offline.simulate import simulate
 from function.serving import fn
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    import grpc
     from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
     from function.serving.memo import Memo
+
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -79,12 +86,35 @@ def load(path: Path) -> dict[str, Any]:
 SEED = EXAMPLES / "claim-seed.yaml"
 
 
+@functools.cache
+def _converged_json(xr_json: str, input_json: str) -> str:
+    xr, function_input = json.loads(xr_json), json.loads(input_json)
+    result = simulate(xr, function_input)
+    assert result.converged, result.fatal
+    last = result.rounds[-1]
+    observed = FakeProvider(xr["metadata"]["name"]).apply(last.desired, last.observed_before)
+    return json.dumps(observed)
+
+
+def converged_observed(
+    xr: dict[str, Any], function_input: dict[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Observed state once ``xr`` has converged against the fake provider (a fresh copy).
+
+    Simulated once per XR and input in a test process: callers may change what they get.
+    """
+    inp = platform_input() if function_input is None else function_input
+    found: dict[str, dict[str, Any]] = json.loads(
+        _converged_json(json.dumps(xr, sort_keys=True), json.dumps(inp, sort_keys=True))
+    )
+    return found
+
+
 def served(req: fnv1.RunFunctionRequest, memo: Memo) -> bytes:
-    """The bytes the server answers ``req`` with: remembered, else composed and remembered."""
-    remembered = memo.recall(req)
-    if remembered is not None:
-        return remembered.data
-    return bytes(fn.composed(req, memo).SerializeToString(deterministic=True))
+    """The bytes the servicer answers ``req`` with, through the real ``FunctionRunner``."""
+    runner = fn.FunctionRunner(memo)
+    answer = asyncio.run(runner.RunFunction(req, cast("grpc.aio.ServicerContext", None)))
+    return bytes(answer.SerializeToString(deterministic=True))
 
 
 @pytest.fixture

@@ -218,9 +218,25 @@ def test_throttling() -> None:
     }
 
 
-def test_route_settings_wait_for_routes() -> None:
-    """Per-route settings are added only once the route exists (AWS rejects unknown keys)."""
-    assert "routeSettings" not in for_provider(_auth().values(), keys.STAGE)
+@pytest.mark.parametrize(
+    ("observed_routes", "route_keys"),
+    [
+        pytest.param((), None, id="no-route-yet"),
+        pytest.param(("route-orders-proxy",), ["ANY /orders/{proxy+}"], id="one-route"),
+        pytest.param(("route-orders-proxy", "route-orders-root"),
+                     ["ANY /orders/{proxy+}", "ANY /orders"], id="both-routes"),
+        pytest.param(("route-proxy",), None, id="unthrottled-route-only"),
+    ],
+)  # fmt: skip
+def test_route_settings_wait_for_routes(
+    observed_routes: tuple[str, ...], route_keys: list[str] | None
+) -> None:
+    """Per-route settings name only observed routes: AWS rejects a key no route has yet."""
+    stage = for_provider(
+        _auth(observed={key: reported() for key in observed_routes}).values(), keys.STAGE
+    )
+    sent = stage.get("routeSettings")
+    assert (None if sent is None else [r["routeKey"] for r in sent]) == route_keys
 
 
 def test_conflicting_routes_are_refused() -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-from function.offline import documents
+from function.offline import documents, fakeprovider
 from function.offline.fakeprovider import FakeProvider
 from function.offline.simulate import simulate
 from function.serving import fn
@@ -27,6 +27,12 @@ composite_from = documents.composite_from
 request = documents.request
 run = fn.run
 fatal_of = documents.fatal_of
+# Conditions as the CRDs require them, and the kinds without a status: the fake provider's,
+# so that the emulation and ``simulate`` write the same statuses.
+condition = fakeprovider.condition
+TRANSITION_TIME = fakeprovider.TRANSITION_TIME
+NO_STATUS_KINDS = fakeprovider.NO_STATUS_KINDS
+USAGE_GROUP = fakeprovider.USAGE_GROUP
 
 
 def fake_at_provider(

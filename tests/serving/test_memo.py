@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import copy
-import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import SEED, load, platform_input, served
+from conftest import SEED, converged_observed, load, platform_input, served
 
 from function.model.observed import same
 from function.offline import documents
-from function.offline.fakeprovider import FakeProvider
-from function.offline.simulate import simulate
 from function.serving import fn
 from function.serving.memo import Memo
 
@@ -50,19 +46,13 @@ class Call:
         return req
 
 
-@functools.cache
-def _converged() -> tuple[JsonDict, dict[str, JsonDict]]:
+def converged_call(name: str | None = None) -> Call:
+    """The seed claim (renamed ``name``) as observed once converged."""
     xr = load(SEED)
-    result = simulate(xr, platform_input())
-    assert result.converged
-    last = result.rounds[-1]
-    observed = FakeProvider(xr["metadata"]["name"]).apply(last.desired, last.observed_before)
-    return xr, observed
-
-
-def converged_call() -> Call:
-    xr, observed = _converged()
-    return Call(copy.deepcopy(xr), copy.deepcopy(observed), platform_input())
+    observed = converged_observed(xr)
+    if name is not None:
+        xr["metadata"]["name"] = name
+    return Call(xr, observed, platform_input())
 
 
 def _wire(rsp: fnv1.RunFunctionResponse) -> bytes:
@@ -207,10 +197,9 @@ def test_memo_answers_as_composing_would(
     assert answer == _wire(fn.run(req)), why
 
 
-def test_memo_budget_keeps_the_most_recent_answers() -> None:
-    """Answers beyond the budget push out the least recently used XR's, never overflow it."""
-    first, second = converged_call(), converged_call()
-    second.xr["metadata"]["name"] = "other"
+def test_memo_budget_is_never_exceeded() -> None:
+    """Answers beyond the budget push older ones out; the memo never holds more than it."""
+    first, second = converged_call(), converged_call("other")
     probe = Memo(BUDGET)
     served(first.request(), probe)
     memo = Memo(probe.used + probe.used // 2)
@@ -220,6 +209,40 @@ def test_memo_budget_keeps_the_most_recent_answers() -> None:
     assert memo.used <= memo.budget
     served(first.request(), memo)
     assert memo.misses == 3
+
+
+def _fixed_tag(call: Call) -> None:
+    call.tag = "test"
+
+
+@pytest.mark.parametrize(
+    ("touch", "why"),
+    [
+        pytest.param(None, "A recall by Crossplane's own tag makes the XR the most recent.",
+                     id="same-tag"),
+        pytest.param(_fixed_tag, "A recall by unchanged inputs (another tag) does too.",
+                     id="same-inputs"),
+    ],
+)  # fmt: skip
+def test_memo_evicts_least_recently_used(touch: Callable[[Call], None] | None, why: str) -> None:
+    """With room for two answers, a third pushes out the one recalled least recently."""
+    a, b, c = (converged_call(name) for name in ("env-a", "env-b", "env-c"))
+    probe = Memo(BUDGET)
+    served(a.request(), probe)
+    memo = Memo(probe.used * 2 + probe.used // 2)
+    served(a.request(), memo)
+    served(b.request(), memo)
+    if touch is not None:
+        touch(a)
+    served(a.request(), memo)  # a is now more recent than b
+    assert memo.hits == 1, why
+    served(c.request(), memo)  # no room for three: b goes
+    assert len(memo) == 2, why
+    hits = memo.hits
+    served(a.request(), memo)
+    assert memo.hits == hits + 1, why
+    served(b.request(), memo)
+    assert memo.hits == hits + 1, why
 
 
 @pytest.mark.parametrize(
