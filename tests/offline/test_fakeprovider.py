@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import crdcheck
 import pytest
-from conftest import as_shape, example_files, load, platform_input, skip_or_fail
+from conftest import as_shape, example_files, load, platform_input
 
 from function.offline.fakeprovider import TRANSITION_TIME, FakeProvider
 from function.offline.simulate import simulate
@@ -36,10 +36,7 @@ API = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _crds_present() -> None:
-    if not crdcheck.crds_dir().is_dir():
-        skip_or_fail(f"shared CRDs not found at {crdcheck.crds_dir()}")
+pytestmark = pytest.mark.usefixtures("crds_present")
 
 
 def _status_errors(body: dict[str, Any]) -> list[str]:

@@ -27,18 +27,14 @@ from apps import (
     manifest,
     xr,
 )
-from conftest import EXAMPLES, converged_observed, load, skip_or_fail
+from conftest import EXAMPLES, converged_observed, load
 from contexts import context
 
 from function.compose import BUILDERS, compose
 from function.model import naming
 from function.ordering import needs
 
-
-@pytest.fixture(autouse=True)
-def _crds_present() -> None:
-    if not crdcheck.crds_dir().is_dir():
-        skip_or_fail(f"shared CRDs not found at {crdcheck.crds_dir()}")
+pytestmark = pytest.mark.usefixtures("crds_present")
 
 
 ORDER_APPS = [

@@ -165,6 +165,30 @@ CASES: list[tuple[str, str, Callable[[Call], None], bool]] = [
         False,
     ),
     (
+        "xr-name",
+        "Another name is another XR: its answer is its own.",
+        lambda call: call.xr["metadata"].update(name="other"),
+        False,
+    ),
+    (
+        "xr-namespace",
+        "The same name in another namespace is another XR.",
+        lambda call: call.xr["metadata"].update(namespace="elsewhere"),
+        False,
+    ),
+    (
+        "xr-kind",
+        "The same name of another kind is another XR.",
+        lambda call: call.xr.update(kind="XVClusterEnvironment"),
+        False,
+    ),
+    (
+        "xr-api-version",
+        "The same name and kind in another API version is another XR.",
+        lambda call: call.xr.update(apiVersion="platform.example.org/v2"),
+        False,
+    ),
+    (
         "earlier-desired",
         "An earlier function's desired state is copied into the answer.",
         _edit("desired", {"status": {"other": "x"}}),
