@@ -287,3 +287,12 @@ def test_cors_preflight_routes(app: dict[str, Any], route_keys: dict[str, str]) 
 def test_nothing_without_api_gateway() -> None:
     """Without apiGatewaySupport no API Gateway resource is composed."""
     assert apigateway.build(context(claim(include=["grafana"]))) == []
+
+
+def test_app_on_root_takes_the_catch_all_routes() -> None:
+    """An app on '/' shares the catch-all routes' keys (and settings), with no routes of its own."""
+    app = {"name": "web", "pathPrefix": "/", "service": "web",
+           "throttling": {"burstLimit": 7, "rateLimit": 3}}  # fmt: skip
+    built = by_key(apigateway.build(context(claim(AUTH, apps=[app]))))
+    routes = {key for key in built if key.startswith("route-")}
+    assert routes == {keys.ROUTE_PROXY, keys.ROUTE_ROOT}
