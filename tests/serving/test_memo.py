@@ -340,3 +340,27 @@ def test_fixed_tags_stand_for_nothing(change: Callable[[Call], None], why: str) 
 def test_same(a: Any, b: Any, expected: bool, why: str) -> None:
     """``same`` is equality that also tells a Struct's value kinds apart."""
     assert same(a, b) is expected, why
+
+
+def test_memo_sees_a_resource_appear() -> None:
+    """A resource observed for the first time is a change, though no digest of it was kept."""
+    memo = Memo(BUDGET)
+    call = converged_call()
+    stage = call.observed.pop("stage")
+    served(call.request(), memo)
+    call.observed["stage"] = stage
+    req = call.request()
+    assert served(req, memo) == _wire(fn.run(req))
+    assert (memo.hits, memo.misses) == (0, 2)
+
+
+def test_memo_retags_a_retagged_answer() -> None:
+    """An answer given again under one tag, then another, is still the composed answer."""
+    memo = Memo(BUDGET)
+    call = converged_call()
+    served(call.request(), memo)
+    for tag in ("first-client", "second-client"):
+        call.tag = tag
+        req = call.request()
+        assert served(req, memo) == _wire(fn.run(req)), tag
+    assert memo.hits == 2
