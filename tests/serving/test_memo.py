@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from conftest import SEED, converged_observed, load, platform_input, served
 
+from function.compose import compose
 from function.model.observed import same
 from function.offline import documents
 from function.serving import fn
-from function.serving.memo import Memo
+from function.serving.memo import ANSWER_COST_BYTES, DIGEST_BYTES, Memo
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -364,3 +365,67 @@ def test_memo_retags_a_retagged_answer() -> None:
         req = call.request()
         assert served(req, memo) == _wire(fn.run(req)), tag
     assert memo.hits == 2
+
+
+def test_memo_keeps_an_answer_exactly_its_budget() -> None:
+    """A budget of exactly one answer's cost remembers it (the budget is inclusive)."""
+    probe = Memo(BUDGET)
+    served(converged_call().request(), probe)
+    memo = Memo(probe.used)
+    call = converged_call()
+    served(call.request(), memo)
+    served(call.request(), memo)
+    assert (len(memo), memo.used, memo.hits) == (1, probe.used, 1)
+
+
+def test_memo_replacing_an_answer_frees_the_old_one() -> None:
+    """A new answer for the same XR replaces the old one, and so does its cost."""
+    call = converged_call()
+    memo = Memo(BUDGET)
+    served(call.request(), memo)
+    call.xr["spec"]["region"] = "eu-west-1"
+    served(call.request(), memo)
+    alone = Memo(BUDGET)
+    served(call.request(), alone)
+    assert (len(memo), memo.used) == (1, alone.used)
+
+
+def test_memo_cost_counts_what_an_answer_holds() -> None:
+    """An answer costs at least its bytes, its inputs, a digest per resource and its questions."""
+    call = converged_call()
+    req = call.request()
+    memo = Memo(BUDGET)
+    answer = served(req, memo)
+    outcome = compose(call.xr, call.observed, call.inp)
+    held = (
+        len(answer)
+        + len(req.observed.composite.resource.fields["spec"].SerializeToString())
+        + len(req.input.SerializeToString())
+        + sum(len(name) + DIGEST_BYTES for name in req.observed.resources)
+        + ANSWER_COST_BYTES * len(outcome.answers)
+    )
+    assert memo.used >= held
+
+
+def _reversed(value: Any) -> Any:
+    """The same value with every map's keys in the opposite order."""
+    if isinstance(value, dict):
+        return {key: _reversed(value[key]) for key in reversed(value)}
+    return value
+
+
+@pytest.mark.parametrize("part", ["spec", "desired", "context"])
+def test_memo_ignores_key_order(part: str) -> None:
+    """The same request with its maps built in another order is the same request."""
+    memo = Memo(BUDGET)
+    call = converged_call()
+    extra = {name: {"x": 1, "y": 2, "z": [name]} for name in "abcdefgh"}
+    if part != "spec":
+        setattr(call, part, {"extra": extra})
+    served(call.request(), memo)
+    if part == "spec":
+        call.xr["spec"] = _reversed(call.xr["spec"])
+    else:
+        setattr(call, part, {"extra": _reversed(extra)})
+    served(call.request(), memo)
+    assert memo.hits == 1, part
