@@ -270,6 +270,17 @@ def test_memo_evicts_least_recently_used(touch: Callable[[Call], None] | None, w
     assert memo.hits == hits + 1, why
 
 
+def test_memo_answers_an_xr_without_spec() -> None:
+    """An XR without a spec is refused the same way whether composed or remembered."""
+    memo = Memo(BUDGET)
+    call = converged_call()
+    del call.xr["spec"]
+    req = call.request()
+    answers = [served(req, memo) for _ in range(2)]
+    assert answers == [_wire(fn.run(req))] * 2
+    assert memo.hits == 1
+
+
 @pytest.mark.parametrize(
     ("budget", "name", "why"),
     [
