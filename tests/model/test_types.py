@@ -7,7 +7,7 @@ from typing import Annotated
 import pytest
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
-from function.model.types import PATTERN_HINTS
+from function.model.types import PATTERN_HINTS, duration_ms, positive_duration
 
 # A valid value per pattern, found by its hint (every pattern the claim and input use has one).
 VALID = {
@@ -60,3 +60,32 @@ def test_pattern_is_anchored(pattern: str, value: str, template: str) -> None:
     kind = Annotated[str, StringConstraints(pattern=pattern)]
     with pytest.raises(ValidationError):
         TypeAdapter(kind).validate_python(template.format(value))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("0ms", None, id="zero-is-no-timeout"),
+        pytest.param("0s", None, id="zero-seconds"),
+        pytest.param("1ms", "1ms", id="one-millisecond-is-a-timeout"),
+        pytest.param(None, None, id="none"),
+    ],
+)
+def test_positive_duration(text: str | None, expected: str | None) -> None:
+    """A zero timeout means none; anything above zero is kept as written."""
+    assert positive_duration(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "ms"),
+    [("500ms", 500), ("10s", 10_000), ("2m", 120_000), ("1h", 3_600_000)],
+)
+def test_duration_ms(text: str, ms: int) -> None:
+    """Each unit converts to milliseconds."""
+    assert duration_ms(text) == ms
+
+
+def test_duration_ms_refuses_text() -> None:
+    """A value that is no duration says so, quoting it."""
+    with pytest.raises(ValueError, match=r"^'soon' is not a duration such as 500ms, 10s or 1m$"):
+        duration_ms("soon")
