@@ -71,4 +71,7 @@ def test_fatal_keeps_earlier_desired_state() -> None:
     req = documents.request({"metadata": {"name": "x"}}, {}, None)
     req.desired.resources["from-earlier-step"].resource.update({"kind": "ConfigMap"})
     rsp = fn.run(req)
+    fatals = [r for r in rsp.results if r.severity == fn.fnv1.SEVERITY_FATAL]
+    assert len(fatals) == 1, "the nameless XR must be refused"
     assert "from-earlier-step" in rsp.desired.resources
+    assert rsp.desired.resources["from-earlier-step"].resource["kind"] == "ConfigMap"

@@ -9,7 +9,6 @@ valid shape it must accept) against the shared upstream CRD snapshot.
 from __future__ import annotations
 
 import copy
-import os
 from typing import Any
 
 import crdcheck
@@ -452,16 +451,7 @@ INVALID = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _require_crds() -> None:
-    """Skip when the shared CRD snapshot is absent, unless every test must run."""
-    directory = crdcheck.crds_dir()
-    if directory.is_dir():
-        return
-    message = f"shared CRD directory {directory} is missing (set {crdcheck.CRDS_ENV_VAR})"
-    if os.environ.get("REQUIRE_ALL_TESTS") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
+pytestmark = pytest.mark.usefixtures("crds_present")
 
 
 def _assert_no_validator_gaps(errors: list[str]) -> None:

@@ -24,14 +24,22 @@ import grpc
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import COMPOSITIONS, EXAMPLES, ROOT, SEED, as_shape, example_files, load
+from conftest import (
+    COMPOSITIONS,
+    EXAMPLES,
+    ROOT,
+    SEED,
+    as_shape,
+    converged_observed,
+    example_files,
+    load,
+)
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1beta1 import run_function_pb2 as fnv1beta1
 from google.protobuf import json_format
 
 from function.main import cli
 from function.offline import documents
-from function.offline.fakeprovider import FakeProvider
 from function.offline.simulate import simulate
 from function.serving import fn
 
@@ -131,10 +139,7 @@ def test_simulation_questions(path: Path, shape: str) -> None:
 
 def _converged(path: Path, shape: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     xr = as_shape(load(path), shape)
-    result = simulate(xr, _input(shape))
-    assert result.converged
-    last = result.rounds[-1]
-    return xr, FakeProvider(xr["metadata"]["name"]).apply(last.desired, last.observed_before)
+    return xr, converged_observed(xr, _input(shape))
 
 
 def _flapped(body: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,6 @@ the function writes against the XRD, are checked by the real
 from __future__ import annotations
 
 import copy
-import os
 from pathlib import Path
 from typing import Any
 
@@ -99,16 +98,6 @@ def _load(path: Path) -> dict[str, Any]:
 def _schema(crd: dict[str, Any]) -> dict[str, Any]:
     (version,) = crd["spec"]["versions"]
     return version["schema"]["openAPIV3Schema"]
-
-
-def _need_shared_crds() -> None:
-    directory = crdcheck.crds_dir()
-    if directory.is_dir():
-        return
-    reason = f"shared CRD snapshot {directory} is missing (set ${crdcheck.CRDS_ENV_VAR})"
-    if os.environ.get("REQUIRE_ALL_TESTS") == "1":
-        pytest.fail(f"{reason}; REQUIRE_ALL_TESTS=1 forbids skipping")
-    pytest.skip(reason)
 
 
 _REF = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}

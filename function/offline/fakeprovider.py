@@ -3,7 +3,10 @@
 It "applies" desired resources the way the real providers would report them:
 AWS-assigned ids and ARNs under ``status.atProvider``, and Ready=True only once
 every reference selector can resolve to a resource of the same XR. Ids are
-derived from the XR and resource names, so runs are repeatable.
+derived from the XR and resource names, so runs are repeatable. Every status it
+writes is one the real CRDs accept: conditions carry the ``reason`` and
+``lastTransitionTime`` they require (a fixed time, so a status changes only with
+its content), and each kind reports only the fields its CRD's status has.
 """
 
 from __future__ import annotations
@@ -17,6 +20,11 @@ from function.model.observed import dig
 from function.offline.documents import RESOURCE_NAME_ANNOTATION
 
 ACCOUNT = "123456789012"
+TRANSITION_TIME = "2024-01-01T00:00:00Z"
+# Crossplane's own Usages: core resolves their selectors and sets only Ready.
+USAGE_GROUP = "protection.crossplane.io"
+# Kinds no provider writes a status for: they count as ready once they exist.
+NO_STATUS_KINDS = frozenset({"Secret", "ConfigMap", "ProviderConfig", "ClusterProviderConfig"})
 
 # Route53 zone of API Gateway regional endpoints, per region (AWS general reference).
 API_GATEWAY_ZONES = {
@@ -79,6 +87,19 @@ def _hex(seed: str, length: int) -> str:
 def _uuid(seed: str) -> str:
     digits = _hex(seed, 32)
     return "-".join(digits[a:b] for a, b in ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32)))
+
+
+def condition(kind: str, status: str, reason: str, message: str | None = None) -> dict[str, str]:
+    """One status condition as the CRDs require it (type, status, reason, lastTransitionTime)."""
+    made = {"type": kind, "status": status, "reason": reason, "lastTransitionTime": TRANSITION_TIME}
+    if message:
+        made["message"] = message
+    return made
+
+
+def _group(body: Mapping[str, Any]) -> str:
+    api_version = str(body.get("apiVersion", ""))
+    return api_version.split("/", maxsplit=1)[0] if "/" in api_version else ""
 
 
 def _selectors(value: Any, found: list[str]) -> list[str]:  # noqa: ANN401
@@ -312,40 +333,57 @@ class FakeProvider:
             metadata = applied.setdefault("metadata", {})
             metadata.setdefault("name", f"{self.xr_name}-{self._id(key, 5)}")
             metadata.setdefault("annotations", {})[RESOURCE_NAME_ANNOTATION] = key
-            if applied.get("kind") == "ProviderConfig":
-                result[key] = applied
-                continue
-            previous = observed.get(key)
-            refused = None
-            if previous is not None:
-                refused = _refusal(
-                    str(applied.get("kind")),
-                    dig(previous, "spec", "forProvider") or {},
-                    dig(applied, "spec", "forProvider") or {},
-                )
-            if previous is not None and refused is not None:
-                # The spec is what was asked for; AWS still has the old resource.
-                applied["status"] = {
-                    **copy.deepcopy(dict(previous.get("status") or {})),
-                    "conditions": [
-                        {"type": "Ready", "status": "True", "reason": "Available"},
-                        {"type": "Synced", "status": "False", "reason": "ReconcileError",
-                         "message": refused},
-                    ],
-                }  # fmt: skip
-                result[key] = applied
-                continue
-            kinds_present = {str(o.get("kind")) for o in observed.values()}
-            missing = [k for k in _selectors(applied.get("spec"), []) if k not in kinds_present]
-            condition = {"type": "Ready", "status": "True", "reason": "Available"}
-            if missing:
-                condition = {**condition, "status": "False", "reason": "ReferenceResolutionFailed"}
-            elif applied.get("kind") == "CertificateValidation" and not _issued(observed):
-                # Terraform's certificate validation waits until ACM has issued it.
-                condition = {**condition, "status": "False", "reason": "Creating"}
-            applied["status"] = {
-                "atProvider": self._at_provider(key, applied, observed),
-                "conditions": [condition, {"type": "Synced", "status": "True"}],
-            }
+            if applied.get("kind") not in NO_STATUS_KINDS:
+                applied["status"] = self._status(key, applied, observed.get(key), observed)
             result[key] = applied
         return result
+
+    def _status(
+        self,
+        key: str,
+        body: Mapping[str, Any],
+        previous: Mapping[str, Any] | None,
+        observed: Mapping[str, Mapping[str, Any]],
+    ) -> dict[str, Any]:
+        """The status a provider writes for ``body``, with only the fields its CRD has."""
+        if _group(body) == USAGE_GROUP:
+            return {"conditions": [condition("Ready", "True", "Available")]}
+        refused = None
+        if previous is not None:
+            refused = _refusal(
+                str(body.get("kind")),
+                dig(previous, "spec", "forProvider") or {},
+                dig(body, "spec", "forProvider") or {},
+            )
+        if previous is not None and refused is not None:
+            # The spec is what was asked for; AWS still has the old resource.
+            return {
+                **copy.deepcopy(dict(previous.get("status") or {})),
+                "conditions": [
+                    condition("Ready", "True", "Available"),
+                    condition("Synced", "False", "ReconcileError", refused),
+                ],
+            }
+        kinds_present = {str(o.get("kind")) for o in observed.values()}
+        missing = [k for k in _selectors(body.get("spec"), []) if k not in kinds_present]
+        if missing:
+            message = "cannot resolve references: no " + ", ".join(missing)
+            return {
+                "conditions": [
+                    condition("Ready", "False", "Creating"),
+                    condition("Synced", "False", "ReconcileError", message),
+                ]
+            }
+        ready = condition("Ready", "True", "Available")
+        if body.get("kind") == "CertificateValidation" and not _issued(observed):
+            # Terraform's certificate validation waits until ACM has issued it.
+            ready = condition("Ready", "False", "Creating")
+        if body.get("kind") == "Object" and _group(body).startswith("kubernetes."):
+            # provider-kubernetes reports the manifest it applied; its status has no id.
+            at_provider = {"manifest": copy.deepcopy(dig(body, "spec", "forProvider", "manifest"))}
+        else:
+            at_provider = self._at_provider(key, body, observed)
+        return {
+            "atProvider": at_provider,
+            "conditions": [ready, condition("Synced", "True", "ReconcileSuccess")],
+        }

@@ -223,9 +223,25 @@ def test_throttling() -> None:
     }
 
 
-def test_route_settings_wait_for_routes() -> None:
-    """Per-route settings are added only once the route exists (AWS rejects unknown keys)."""
-    assert "routeSettings" not in for_provider(_auth().values(), keys.STAGE)
+@pytest.mark.parametrize(
+    ("observed_routes", "route_keys"),
+    [
+        pytest.param((), None, id="no-route-yet"),
+        pytest.param(("route-orders-proxy",), ["ANY /orders/{proxy+}"], id="one-route"),
+        pytest.param(("route-orders-proxy", "route-orders-root"),
+                     ["ANY /orders/{proxy+}", "ANY /orders"], id="both-routes"),
+        pytest.param(("route-proxy",), None, id="unthrottled-route-only"),
+    ],
+)  # fmt: skip
+def test_route_settings_wait_for_routes(
+    observed_routes: tuple[str, ...], route_keys: list[str] | None
+) -> None:
+    """Per-route settings name only observed routes: AWS rejects a key no route has yet."""
+    stage = for_provider(
+        _auth(observed={key: reported() for key in observed_routes}).values(), keys.STAGE
+    )
+    sent = stage.get("routeSettings")
+    assert (None if sent is None else [r["routeKey"] for r in sent]) == route_keys
 
 
 def test_conflicting_routes_are_refused() -> None:
@@ -322,3 +338,12 @@ def test_no_path_opens_by_accident(public: str, other: str, protected: set[str],
     opened = {f"ANY {public.rstrip('/')}/{{proxy+}}", f"ANY {public.rstrip('/') or '/'}"}
     assert set(routes) - CATCH_ALL - opened == protected, why
     assert all(routes[key]["authorizationType"] == "JWT" for key in protected), why
+
+
+def test_app_on_root_takes_the_catch_all_routes() -> None:
+    """An app on '/' shares the catch-all routes' keys (and settings), with no routes of its own."""
+    app = {"name": "web", "pathPrefix": "/", "service": "web",
+           "throttling": {"burstLimit": 7, "rateLimit": 3}}  # fmt: skip
+    built = by_key(apigateway.build(context(claim(AUTH, apps=[app]))))
+    routes = {key for key in built if key.startswith("route-")}
+    assert routes == {keys.ROUTE_PROXY, keys.ROUTE_ROOT}

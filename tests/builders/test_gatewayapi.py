@@ -23,17 +23,12 @@ from apps import (
     ingress_input,
     xr,
 )
-from conftest import skip_or_fail
 from contexts import context
 
 from function.builders import gatewayapi
 from function.model import naming
 
-
-@pytest.fixture(autouse=True)
-def _crds_present() -> None:
-    if not crdcheck.crds_dir().is_dir():
-        skip_or_fail(f"shared CRDs not found at {crdcheck.crds_dir()}")
+pytestmark = pytest.mark.usefixtures("crds_present")
 
 
 GATEWAY_API_CASES = [

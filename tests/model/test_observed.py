@@ -35,6 +35,38 @@ def _ready(kind: str = "API") -> dict[str, Any]:
             id="only-synced",
         ),
         pytest.param({"kind": "API", "status": {"conditions": ["x", 3]}}, False, id="junk"),
+        # Unknown is what a provider reports while it does not know yet: not ready.
+        pytest.param(
+            {"kind": "API", "status": {"conditions": [{"type": "Ready", "status": "Unknown"}]}},
+            False,
+            id="ready-unknown",
+        ),
+        # Condition statuses are case-sensitive strings; only "True" means ready.
+        pytest.param(
+            {"kind": "API", "status": {"conditions": [{"type": "Ready", "status": "true"}]}},
+            False,
+            id="ready-lower-case",
+        ),
+        pytest.param(
+            {"kind": "API", "status": {"conditions": [{"type": "Ready", "status": True}]}},
+            False,
+            id="ready-boolean",
+        ),
+        # Ready=True after another condition still counts: the order of conditions is free.
+        pytest.param(
+            {
+                "kind": "API",
+                "status": {
+                    "conditions": [
+                        {"type": "Synced", "status": "False"},
+                        {"type": "Ready", "status": "True"},
+                    ]
+                },
+            },
+            True,
+            id="ready-after-synced",
+        ),
+        pytest.param({"kind": "Secret"}, True, id="secret-without-conditions"),
         pytest.param({"kind": "ProviderConfig"}, True, id="kind-without-conditions"),
         pytest.param({"kind": {"a": 1}, "status": {}}, False, id="kind-not-a-string"),
     ],

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import crdcheck
 import pytest
-from conftest import SEED, as_shape, example_files, load, platform_input, skip_or_fail
+from conftest import SEED, as_shape, example_files, load, platform_input
 
 from function.model import naming
 from function.offline.simulate import Simulation, simulate
@@ -36,10 +36,7 @@ def _run(path: Path, shape: str) -> Simulation:
     return simulate(as_shape(load(path), shape), platform_input())
 
 
-@pytest.fixture(autouse=True)
-def _crds_present() -> None:
-    if not crdcheck.crds_dir().is_dir():
-        skip_or_fail(f"shared CRDs not found at {crdcheck.crds_dir()}")
+pytestmark = pytest.mark.usefixtures("crds_present")
 
 
 @pytest.mark.parametrize(("path", "shape"), CASES)

@@ -7,13 +7,11 @@ import copy
 from typing import Any
 
 import pytest
-from conftest import SEED, as_shape, load, platform_input
+from conftest import SEED, as_shape, converged_observed, load, platform_input
 from contexts import SEED_SUFFIX
 
 from function.compose import Outcome, compose
 from function.model import naming
-from function.offline.fakeprovider import FakeProvider
-from function.offline.simulate import simulate
 
 LISTENER = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/net/shared/0123456789abcdef/0123456789abcdef"  # noqa: E501
 AWS_KEYS = {
@@ -34,11 +32,7 @@ def _xr(**spec: Any) -> dict[str, Any]:
 
 def _converged(xr: dict[str, Any], function_input: dict[str, Any] | None = None) -> Outcome:
     """Compose against the observed state of a fully converged simulation."""
-    result = simulate(xr, function_input or platform_input())
-    assert result.converged, result.fatal
-    provider = FakeProvider(xr["metadata"]["name"])
-    last = result.rounds[-1]
-    observed = provider.apply(last.desired, last.observed_before)
+    observed = converged_observed(xr, function_input)
     return compose(xr, observed, function_input or platform_input())
 
 
@@ -184,10 +178,29 @@ def test_tenants_sharing_listener_cannot_reach_each_other() -> None:
             assert all(h.endswith(suffix) for h in hosts)
 
 
-def test_usage_waits_for_both_ends() -> None:
-    """A Usage appears only once both resources it names are ready."""
-    first = compose(_xr(), {}, platform_input())
-    assert not [k for k in first.resources if k.startswith("usage-")]
+USAGE = "usage-listener-uses-nlb"
+
+
+@pytest.mark.parametrize(
+    ("not_ready", "created"),
+    [
+        pytest.param((), True, id="both-ready"),
+        pytest.param(("listener",), False, id="user-not-ready"),
+        pytest.param(("nlb",), False, id="used-not-ready"),
+        pytest.param(("listener", "nlb"), False, id="neither-ready"),
+    ],
+)  # fmt: skip
+def test_usage_waits_for_both_ends(not_ready: tuple[str, ...], created: bool) -> None:
+    """A new Usage is sent only once both resources it names are ready: it selects them."""
+    xr = _xr()
+    observed = {
+        key: body for key, body in converged_observed(xr).items() if not key.startswith("usage-")
+    }
+    for key in not_ready:
+        observed[key]["status"]["conditions"] = [{"type": "Ready", "status": "False"}]
+    outcome = compose(xr, observed, platform_input())
+    assert outcome.fatal is None
+    assert (USAGE in outcome.resources) is created
 
 
 @pytest.mark.parametrize("shape", ["legacy", "namespaced"])

@@ -9,11 +9,10 @@ from typing import Any
 
 import crdcheck
 import pytest
-from conftest import SEED, as_shape, load, platform_input
+from conftest import SEED, as_shape, converged_observed, load, platform_input
 
 from function.compose import Outcome, compose
 from function.model import keys
-from function.offline.fakeprovider import FakeProvider
 from function.offline.simulate import simulate
 
 ZONE = "Z0123456789ABCDEFGHIJ"
@@ -41,11 +40,7 @@ def _xr(shape: str = "legacy", **spec: Any) -> dict[str, Any]:
 @cache
 def _converged_observed(zone: bool, shape: str = "legacy") -> Observed:
     """Observed state once the seed claim (with or without a hosted zone) has converged."""
-    xr = _xr(shape, **(WITH_ZONE if zone else {}))
-    result = simulate(xr, platform_input())
-    assert result.converged, result.fatal
-    last = result.rounds[-1]
-    return FakeProvider(xr["metadata"]["name"]).apply(last.desired, last.observed_before)
+    return converged_observed(_xr(shape, **(WITH_ZONE if zone else {})))
 
 
 def _compose(observed: Observed, *, zone: bool, shape: str = "legacy", **spec: Any) -> Outcome:

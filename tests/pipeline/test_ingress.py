@@ -27,20 +27,14 @@ from apps import (
     manifest,
     xr,
 )
-from conftest import EXAMPLES, load, skip_or_fail
+from conftest import EXAMPLES, converged_observed, load
 from contexts import SEED_SUFFIX, context
 
 from function.compose import BUILDERS, compose
 from function.model import naming
-from function.offline.fakeprovider import FakeProvider
-from function.offline.simulate import simulate
 from function.ordering import needs
 
-
-@pytest.fixture(autouse=True)
-def _crds_present() -> None:
-    if not crdcheck.crds_dir().is_dir():
-        skip_or_fail(f"shared CRDs not found at {crdcheck.crds_dir()}")
+pytestmark = pytest.mark.usefixtures("crds_present")
 
 
 ORDER_APPS = [
@@ -285,10 +279,7 @@ def test_embedded_manifests_are_crd_valid(
 
 
 def _converged(claim: dict[str, Any], function_input: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    result = simulate(claim, function_input)
-    assert result.converged, result.fatal
-    last = result.rounds[-1]
-    observed = FakeProvider(claim["metadata"]["name"]).apply(last.desired, last.observed_before)
+    observed = converged_observed(claim, function_input)
     outcome = compose(claim, observed, function_input)
     assert outcome.fatal is None
     return outcome.resources

@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 import pytest
-from conftest import SEED, as_shape, load, platform_input
+from conftest import SEED, as_shape, converged_observed, load, platform_input
 from contexts import claim, context
 
 from function.compose import compose, desired
@@ -14,8 +14,6 @@ from function.model import keys
 from function.model.context import Desired
 from function.model.observed import Observed
 from function.offline import documents
-from function.offline.fakeprovider import FakeProvider
-from function.offline.simulate import simulate
 from function.ordering import gate, needs
 from function.serving import fn
 
@@ -98,10 +96,7 @@ def test_needs(
 
 def _converged_state() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     xr = as_shape(load(SEED), "legacy")
-    result = simulate(xr, platform_input())
-    last = result.rounds[-1]
-    observed = FakeProvider(xr["metadata"]["name"]).apply(last.desired, last.observed_before)
-    return xr, observed
+    return xr, converged_observed(xr)
 
 
 def _strip_status(observed: dict[str, dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:

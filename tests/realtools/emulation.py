@@ -21,16 +21,16 @@ import copy
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from realtools.project import RESOURCE_NAME_ANNOTATION, fake_at_provider
+from realtools.project import (
+    NO_STATUS_KINDS,
+    RESOURCE_NAME_ANNOTATION,
+    USAGE_GROUP,
+    condition,
+    fake_at_provider,
+)
 
-TRANSITION_TIME = "2024-01-01T00:00:00Z"
 EXTERNAL_NAME = "crossplane.io/external-name"
 COMPOSITE_LABEL = "crossplane.io/composite"
-
-# Kinds no provider writes a status for: they count as ready once they exist.
-NO_STATUS_KINDS = frozenset({"Secret", "ConfigMap", "ProviderConfig", "ClusterProviderConfig"})
-# Crossplane's own Usages: core resolves their selectors and sets only Ready (Available).
-USAGE_GROUP = "protection.crossplane.io"
 
 
 def _external_name(target: Mapping[str, Any]) -> str | None:
@@ -64,19 +64,6 @@ RESOLVERS: dict[str, tuple[str, Callable[[Mapping[str, Any]], str | None]]] = {
     "certificateArnSelector": ("Certificate", _arn),
     "zoneIdSelector": ("Zone", _external_name),
 }
-
-
-def condition(kind: str, status: str, reason: str, message: str | None = None) -> dict[str, str]:
-    """One status condition as the CRDs require it (type, status, reason, lastTransitionTime)."""
-    made = {
-        "type": kind,
-        "status": status,
-        "reason": reason,
-        "lastTransitionTime": TRANSITION_TIME,
-    }
-    if message:
-        made["message"] = message
-    return made
 
 
 def _metadata(obj: Mapping[str, Any], *path: str) -> Any:

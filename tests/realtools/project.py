@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
 from function.main import cli as function_cli
-from function.offline import documents
+from function.offline import documents, fakeprovider
 from function.offline.fakeprovider import FakeProvider
 from function.offline.simulate import simulate
 from function.serving import fn
@@ -33,6 +33,12 @@ run = fn.run
 fatal_of = documents.fatal_of
 # The function's name in Compositions (``functionRef``) and as an installed package.
 FUNCTION_NAME = documents.FUNCTION_NAME
+# Conditions as the CRDs require them, and the kinds without a status: the fake provider's,
+# so that the emulation and ``simulate`` write the same statuses.
+condition = fakeprovider.condition
+TRANSITION_TIME = fakeprovider.TRANSITION_TIME
+NO_STATUS_KINDS = fakeprovider.NO_STATUS_KINDS
+USAGE_GROUP = fakeprovider.USAGE_GROUP
 
 
 def fake_at_provider(

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from realtools import emulation
+from realtools.project import TRANSITION_TIME
 
 XR_UID = "0b6c0a4e-0000-4000-8000-000000000001"
 OTHER_UID = "0b6c0a4e-0000-4000-8000-000000000002"
@@ -221,7 +222,7 @@ def test_deterministic_and_pure() -> None:
     assert emulation.status(stage, others) == first["status"]
     assert (stage, others) == before
     times = {c["lastTransitionTime"] for c in first["status"]["conditions"]}
-    assert times == {emulation.TRANSITION_TIME}
+    assert times == {TRANSITION_TIME}
 
 
 def test_external_name_is_recorded() -> None:

@@ -307,22 +307,28 @@ def _wait_until_not_listening(server: Server, timeout: float) -> None:
 
 
 @pytest.mark.parametrize(
-    ("memo", "why"),
+    ("memo", "settle", "why"),
     [
         pytest.param(
-            ["--cache-mib", "0"],
+            ["--cache-mib", "0"], 4,
             "Every call composes: they queue for the worker thread.",
             id="composing",
         ),
+        # Remembered answers take a millisecond or two: after any wait at all, all 16 may
+        # be answered and nothing is left to drain, so SIGTERM follows the burst at once.
         pytest.param(
-            [],
+            [], 0,
             "Every call after the first is answered from the memo on the gRPC loop.",
             id="remembered",
         ),
     ],
-)
+)  # fmt: skip
 def test_sigterm_drains_in_flight_calls_refuses_new_ones_and_exits_zero(
-    launcher: Launcher, capsys: pytest.CaptureFixture[str], memo: list[str], why: str
+    launcher: Launcher,
+    capsys: pytest.CaptureFixture[str],
+    memo: list[str],
+    settle: int,
+    why: str,
 ) -> None:
     """On SIGTERM in-flight calls complete, new ones are refused, and exit is 0 within the grace."""
     payload = bench.build_payload(f"{DRAIN_APPS} apps", DRAIN_APPS)
@@ -337,8 +343,8 @@ def test_sigterm_drains_in_flight_calls_refuses_new_ones_and_exits_zero(
             durations.append(time.monotonic() - begun)
         # One connection, many calls: how Crossplane calls a function.
         futures = [call.future(payload.data, timeout=CALL_TIMEOUT_S) for _ in range(DRAIN_CALLS)]
-        # After a few call times, most still wait (to be composed, or to be taken in).
-        time.sleep(4 * statistics.median(durations))
+        # After a few call times, most composing calls still wait for the worker thread.
+        time.sleep(settle * statistics.median(durations))
         in_flight = sum(not future.done() for future in futures)
         server.process.send_signal(signal.SIGTERM)
         signalled = time.monotonic()
@@ -354,7 +360,9 @@ def test_sigterm_drains_in_flight_calls_refuses_new_ones_and_exits_zero(
             _raw(other)(payload.data, timeout=CALL_TIMEOUT_S)
         outcomes = [_outcome(future, expected) for future in futures]
 
-    assert same_connection.value.code() == grpc.StatusCode.UNAVAILABLE
+    # A call on the old connection races the server's GOAWAY: refused either way, as
+    # UNAVAILABLE if the client has read the GOAWAY, else CANCELLED by the stopping server.
+    assert same_connection.value.code() in {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED}
     assert new_connection.value.code() == grpc.StatusCode.UNAVAILABLE
     assert outcomes == [None] * DRAIN_CALLS, why
     code = server.process.wait(timeout=GRACE_S + EXIT_MARGIN_S)

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import copy
-import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import SEED, load, platform_input, served
+from conftest import SEED, converged_observed, load, platform_input, served
 
+from function.compose import compose
 from function.model.observed import same
 from function.offline import documents
-from function.offline.fakeprovider import FakeProvider
-from function.offline.simulate import simulate
 from function.serving import fn
-from function.serving.memo import Memo
+from function.serving.memo import ANSWER_COST_BYTES, DIGEST_BYTES, Memo
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -50,19 +47,13 @@ class Call:
         return req
 
 
-@functools.cache
-def _converged() -> tuple[JsonDict, dict[str, JsonDict]]:
+def converged_call(name: str | None = None) -> Call:
+    """The seed claim (renamed ``name``) as observed once converged."""
     xr = load(SEED)
-    result = simulate(xr, platform_input())
-    assert result.converged
-    last = result.rounds[-1]
-    observed = FakeProvider(xr["metadata"]["name"]).apply(last.desired, last.observed_before)
-    return xr, observed
-
-
-def converged_call() -> Call:
-    xr, observed = _converged()
-    return Call(copy.deepcopy(xr), copy.deepcopy(observed), platform_input())
+    observed = converged_observed(xr)
+    if name is not None:
+        xr["metadata"]["name"] = name
+    return Call(xr, observed, platform_input())
 
 
 def _wire(rsp: fnv1.RunFunctionResponse) -> bytes:
@@ -183,6 +174,30 @@ CASES: list[tuple[str, str, Callable[[Call], None], bool]] = [
         False,
     ),
     (
+        "xr-name",
+        "Another name is another XR: its answer is its own.",
+        lambda call: call.xr["metadata"].update(name="other"),
+        False,
+    ),
+    (
+        "xr-namespace",
+        "The same name in another namespace is another XR.",
+        lambda call: call.xr["metadata"].update(namespace="elsewhere"),
+        False,
+    ),
+    (
+        "xr-kind",
+        "The same name of another kind is another XR.",
+        lambda call: call.xr.update(kind="XVClusterEnvironment"),
+        False,
+    ),
+    (
+        "xr-api-version",
+        "The same name and kind in another API version is another XR.",
+        lambda call: call.xr.update(apiVersion="platform.example.org/v2"),
+        False,
+    ),
+    (
         "earlier-desired",
         "An earlier function's desired state is copied into the answer.",
         _edit("desired", {"status": {"other": "x"}}),
@@ -215,10 +230,9 @@ def test_memo_answers_as_composing_would(
     assert answer == _wire(fn.run(req)), why
 
 
-def test_memo_budget_keeps_the_most_recent_answers() -> None:
-    """Answers beyond the budget push out the least recently used XR's, never overflow it."""
-    first, second = converged_call(), converged_call()
-    second.xr["metadata"]["name"] = "other"
+def test_memo_budget_is_never_exceeded() -> None:
+    """Answers beyond the budget push older ones out; the memo never holds more than it."""
+    first, second = converged_call(), converged_call("other")
     probe = Memo(BUDGET)
     served(first.request(), probe)
     memo = Memo(probe.used + probe.used // 2)
@@ -228,6 +242,51 @@ def test_memo_budget_keeps_the_most_recent_answers() -> None:
     assert memo.used <= memo.budget
     served(first.request(), memo)
     assert memo.misses == 3
+
+
+def _fixed_tag(call: Call) -> None:
+    call.tag = "test"
+
+
+@pytest.mark.parametrize(
+    ("touch", "why"),
+    [
+        pytest.param(None, "A recall by Crossplane's own tag makes the XR the most recent.",
+                     id="same-tag"),
+        pytest.param(_fixed_tag, "A recall by unchanged inputs (another tag) does too.",
+                     id="same-inputs"),
+    ],
+)  # fmt: skip
+def test_memo_evicts_least_recently_used(touch: Callable[[Call], None] | None, why: str) -> None:
+    """With room for two answers, a third pushes out the one recalled least recently."""
+    a, b, c = (converged_call(name) for name in ("env-a", "env-b", "env-c"))
+    probe = Memo(BUDGET)
+    served(a.request(), probe)
+    memo = Memo(probe.used * 2 + probe.used // 2)
+    served(a.request(), memo)
+    served(b.request(), memo)
+    if touch is not None:
+        touch(a)
+    served(a.request(), memo)  # a is now more recent than b
+    assert memo.hits == 1, why
+    served(c.request(), memo)  # no room for three: b goes
+    assert len(memo) == 2, why
+    hits = memo.hits
+    served(a.request(), memo)
+    assert memo.hits == hits + 1, why
+    served(b.request(), memo)
+    assert memo.hits == hits + 1, why
+
+
+def test_memo_answers_an_xr_without_spec() -> None:
+    """An XR without a spec is refused the same way whether composed or remembered."""
+    memo = Memo(BUDGET)
+    call = converged_call()
+    del call.xr["spec"]
+    req = call.request()
+    answers = [served(req, memo) for _ in range(2)]
+    assert answers == [_wire(fn.run(req))] * 2
+    assert memo.hits == 1
 
 
 @pytest.mark.parametrize(
@@ -319,3 +378,91 @@ def test_a_broken_tag_promise_never_drops_a_resource() -> None:
 def test_same(a: Any, b: Any, expected: bool, why: str) -> None:
     """``same`` is equality that also tells a Struct's value kinds apart."""
     assert same(a, b) is expected, why
+
+
+def test_memo_sees_a_resource_appear() -> None:
+    """A resource observed for the first time is a change, though no digest of it was kept."""
+    memo = Memo(BUDGET)
+    call = converged_call()
+    stage = call.observed.pop("stage")
+    served(call.request(), memo)
+    call.observed["stage"] = stage
+    req = call.request()
+    assert served(req, memo) == _wire(fn.run(req))
+    assert (memo.hits, memo.misses) == (0, 2)
+
+
+def test_memo_retags_a_retagged_answer() -> None:
+    """An answer given again under one tag, then another, is still the composed answer."""
+    memo = Memo(BUDGET)
+    call = converged_call()
+    served(call.request(), memo)
+    for tag in ("first-client", "second-client"):
+        call.tag = tag
+        req = call.request()
+        assert served(req, memo) == _wire(fn.run(req)), tag
+    assert memo.hits == 2
+
+
+def test_memo_keeps_an_answer_exactly_its_budget() -> None:
+    """A budget of exactly one answer's cost remembers it (the budget is inclusive)."""
+    probe = Memo(BUDGET)
+    served(converged_call().request(), probe)
+    memo = Memo(probe.used)
+    call = converged_call()
+    served(call.request(), memo)
+    served(call.request(), memo)
+    assert (len(memo), memo.used, memo.hits) == (1, probe.used, 1)
+
+
+def test_memo_replacing_an_answer_frees_the_old_one() -> None:
+    """A new answer for the same XR replaces the old one, and so does its cost."""
+    call = converged_call()
+    memo = Memo(BUDGET)
+    served(call.request(), memo)
+    call.xr["spec"]["region"] = "eu-west-1"
+    served(call.request(), memo)
+    alone = Memo(BUDGET)
+    served(call.request(), alone)
+    assert (len(memo), memo.used) == (1, alone.used)
+
+
+def test_memo_cost_counts_what_an_answer_holds() -> None:
+    """An answer costs at least its bytes, its inputs, a digest per resource and its questions."""
+    call = converged_call()
+    req = call.request()
+    memo = Memo(BUDGET)
+    answer = served(req, memo)
+    outcome = compose(call.xr, call.observed, call.inp)
+    held = (
+        len(answer)
+        + len(req.observed.composite.resource.fields["spec"].SerializeToString())
+        + len(req.input.SerializeToString())
+        + sum(len(name) + DIGEST_BYTES for name in req.observed.resources)
+        + ANSWER_COST_BYTES * len(outcome.answers)
+    )
+    assert memo.used >= held
+
+
+def _reversed(value: Any) -> Any:
+    """The same value with every map's keys in the opposite order."""
+    if isinstance(value, dict):
+        return {key: _reversed(value[key]) for key in reversed(value)}
+    return value
+
+
+@pytest.mark.parametrize("part", ["spec", "desired", "context"])
+def test_memo_ignores_key_order(part: str) -> None:
+    """The same request with its maps built in another order is the same request."""
+    memo = Memo(BUDGET)
+    call = converged_call()
+    extra = {name: {"x": 1, "y": 2, "z": [name]} for name in "abcdefgh"}
+    if part != "spec":
+        setattr(call, part, {"extra": extra})
+    served(call.request(), memo)
+    if part == "spec":
+        call.xr["spec"] = _reversed(call.xr["spec"])
+    else:
+        setattr(call, part, {"extra": _reversed(extra)})
+    served(call.request(), memo)
+    assert memo.hits == 1, part

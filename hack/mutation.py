@@ -1,0 +1,236 @@
+"""Mutation testing as a gate: run mutmut on the modules that decide behaviour, keep the score.
+
+``docs/mutation.json`` holds, per module, the SHA-256 of its source when it was last run,
+how many mutants mutmut made, how many the fast tests killed, which survivors are listed
+as equivalent (``docs/mutation-equivalent.yaml``, reviewed, each with its reason) and the
+score: killed / (mutants - equivalent). ``docs/mutation.md`` is the same as a table.
+
+    python hack/mutation.py run [MODULE ...]   # re-run modules (default: all), update the report
+    python hack/mutation.py check              # CI: re-run what changed since the report, gate
+
+A module is a path such as ``function/ordering.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "docs" / "mutation.json"
+TABLE = ROOT / "docs" / "mutation.md"
+EQUIVALENT = ROOT / "docs" / "mutation-equivalent.yaml"
+MUTANTS = ROOT / "mutants"
+MUTMUT = Path(sys.executable).parent / "mutmut"
+THRESHOLD = 0.90
+# mutmut's exit codes per mutant: the test run failed (or hung, or the type check refused
+# the mutant), so the mutant was detected.
+DETECTED = {1, 3, 24, -24, 36, 37, 152, 255}
+NOT_RUN = None
+
+
+@dataclass(frozen=True)
+class Score:
+    """One module's result in the report."""
+
+    sha256: str
+    mutants: int
+    killed: int
+    equivalent: int
+    survivors: list[str]  # surviving mutants not listed as equivalent
+    seconds: float  # summed test time of its mutants (one core)
+
+    @property
+    def score(self) -> float:
+        """Killed out of the mutants that are not equivalent (1.0 for a module without any)."""
+        real = self.mutants - self.equivalent
+        return 1.0 if real <= 0 else self.killed / real
+
+
+def modules() -> list[str]:
+    """The modules under mutation: ``only_mutate`` in pyproject's ``[tool.mutmut]``."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    found = {
+        path.relative_to(ROOT).as_posix()
+        for pattern in config["only_mutate"]
+        for path in ROOT.glob(pattern)
+        if path.suffix == ".py" and path.name != "__init__.py"
+    }
+    return sorted(found)
+
+
+def source_hash(module: str) -> str:
+    """SHA-256 of a module's source: a changed hash means its score must be measured again."""
+    return hashlib.sha256((ROOT / module).read_bytes()).hexdigest()
+
+
+def _dotted(module: str) -> str:
+    return module.removesuffix(".py").replace("/", ".")
+
+
+def equivalents() -> dict[str, str]:
+    """Surviving mutants reviewed as equivalent (no test can tell them apart), with reasons."""
+    if not EQUIVALENT.is_file():
+        return {}
+    listed = yaml.safe_load(EQUIVALENT.read_text()) or []
+    return {str(entry["mutant"]): str(entry["reason"]) for entry in listed}
+
+
+def measure(module: str, reviewed: dict[str, str]) -> Score | None:
+    """The module's score from mutmut's results; None if any of its mutants was not run."""
+    meta = MUTANTS / f"{module}.meta"
+    if not meta.is_file():
+        return None
+    data: dict[str, Any] = json.loads(meta.read_text())
+    codes: dict[str, int | None] = data["exit_code_by_key"]
+    if any(code is NOT_RUN for code in codes.values()):
+        return None
+    survivors = sorted(name for name, code in codes.items() if code not in DETECTED)
+    equivalent = [name for name in survivors if name in reviewed]
+    return Score(
+        sha256=source_hash(module),
+        mutants=len(codes),
+        killed=len(codes) - len(survivors),
+        equivalent=len(equivalent),
+        survivors=[name for name in survivors if name not in reviewed],
+        seconds=round(sum(data.get("durations_by_key", {}).values()), 1),
+    )
+
+
+def run_mutmut(chosen: list[str], budget_s: float | None) -> bool:
+    """Run mutmut on the mutants of ``chosen``; False if the time budget ran out first."""
+    env = {**os.environ}
+    env.setdefault("SHARED_CRDS_DIR", str(ROOT.parent / "shared" / "crds"))
+    names = [f"{_dotted(module)}.*" for module in chosen]
+    command = [str(MUTMUT), "run", "--max-children", os.environ.get("MUTATION_JOBS", "2"), *names]
+    try:
+        subprocess.run(command, cwd=ROOT, env=env, check=False, timeout=budget_s)  # noqa: S603
+    except subprocess.TimeoutExpired:
+        return False
+    return True
+
+
+def load_report() -> dict[str, dict[str, Any]]:
+    """The committed report, by module."""
+    if not REPORT.is_file():
+        return {}
+    loaded: dict[str, dict[str, Any]] = json.loads(REPORT.read_text())
+    return loaded
+
+
+def write_report(report: dict[str, dict[str, Any]]) -> None:
+    """Write the machine-readable report and its table, modules in order."""
+    ordered = {module: report[module] for module in sorted(report)}
+    REPORT.write_text(json.dumps(ordered, indent=2, sort_keys=True) + "\n")
+    rows = [
+        f"| `{module}` | {entry['mutants']} | {entry['killed']} | {entry['equivalent']} | "
+        f"{len(entry['survivors'])} | {_score(entry):.1%} | {entry['seconds']:.0f} |"
+        for module, entry in ordered.items()
+    ]
+    total = sum(entry["seconds"] for entry in ordered.values())
+    TABLE.write_text(
+        "# Mutation score per module\n\n"
+        "Written by `make mutation` (`hack/mutation.py`); do not edit by hand. A mutant is\n"
+        "killed when a fast test fails on it; equivalent mutants are listed with their reason\n"
+        "in `docs/mutation-equivalent.yaml`. Score = killed / (mutants - equivalent); CI fails\n"
+        f"below {THRESHOLD:.0%}. Seconds: the tests' time over the module's mutants, one core.\n\n"
+        "| module | mutants | killed | equivalent | survived | score | seconds |\n"
+        "|---|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + f"\n\nTotal: {total:.0f} s.\n"
+    )
+
+
+def _score(entry: dict[str, Any]) -> float:
+    real = entry["mutants"] - entry["equivalent"]
+    return 1.0 if real <= 0 else float(entry["killed"]) / real
+
+
+def _print(module: str, entry: dict[str, Any] | None, origin: str) -> bool:
+    """Print one module's line; True if it passes the gate."""
+    if entry is None:
+        sys.stdout.write(f"{module:45} not measured ({origin})\n")
+        return False
+    score = _score(entry)
+    sys.stdout.write(
+        f"{module:45} {score:7.1%}  {entry['killed']}/{entry['mutants'] - entry['equivalent']}"
+        f"  ({origin})\n"
+    )
+    for name in entry["survivors"]:
+        sys.stdout.write(f"    survived: {name}\n")
+    return score >= THRESHOLD
+
+
+def command_run(chosen: list[str]) -> int:
+    """Re-run ``chosen`` (all modules when empty) and update their report entries."""
+    known = modules()
+    unknown = sorted(set(chosen) - set(known))
+    if unknown:
+        sys.stderr.write(f"not under mutation (see [tool.mutmut] only_mutate): {unknown}\n")
+        return 2
+    chosen = chosen or known
+    run_mutmut(chosen, None)
+    report, reviewed, ok = load_report(), equivalents(), True
+    for module in chosen:
+        score = measure(module, reviewed)
+        if score is None:
+            ok = _print(module, None, "mutmut did not finish it") and ok
+            continue
+        report[module] = {**asdict(score), "score": round(score.score, 4)}
+        ok = _print(module, report[module], "re-run") and ok
+    write_report(report)
+    return 0 if ok else 1
+
+
+def command_check(budget_s: float) -> int:
+    """Re-run the modules whose source changed since the report, within the budget; gate all."""
+    report, known = load_report(), modules()
+    changed = [m for m in known if report.get(m, {}).get("sha256") != source_hash(m)]
+    finished = True
+    if changed:
+        sys.stdout.write(f"re-running {len(changed)} changed module(s): {' '.join(changed)}\n")
+        started = time.monotonic()
+        finished = run_mutmut(changed, budget_s)
+        sys.stdout.write(f"mutmut took {time.monotonic() - started:.0f} s\n")
+    reviewed, ok = equivalents(), True
+    for module in known:
+        if module not in changed:
+            ok = _print(module, report.get(module), "from the report") and ok
+            continue
+        score = measure(module, reviewed)
+        origin = "re-run" if finished else f"budget of {budget_s:.0f} s ran out"
+        entry = None if score is None else {**asdict(score), "score": score.score}
+        ok = _print(module, entry, origin) and ok
+    if not ok:
+        sys.stdout.write(
+            "mutation gate failed: kill the survivors with sharper tests, list true equivalents in "
+            "docs/mutation-equivalent.yaml, and refresh with `make mutation MODULES=...`\n"
+        )
+    return 0 if ok else 1
+
+
+def main() -> int:
+    """Parse the command line and run the command."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="re-run modules and update the report")
+    run.add_argument("modules", nargs="*")
+    check = sub.add_parser("check", help="CI: re-run changed modules within a budget, gate all")
+    check.add_argument("--budget-seconds", type=float, default=15 * 60)
+    args = parser.parse_args()
+    if args.command == "run":
+        return command_run(list(args.modules))
+    return command_check(args.budget_seconds)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
