@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DIST ?= dist
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
-.PHONY: setup demo graph configuration image test test-all test-real lint typecheck unit unit-all golden bench bench-smoke mutation mutation-check clean
+.PHONY: setup demo graph configuration image test test-all test-real lint typecheck unit unit-all golden bench bench-smoke mutation mutation-check mutation-report clean
 
 $(STAMP): pyproject.toml constraints.txt
 	rm -f $(VENV)/.installed-*
@@ -67,6 +67,11 @@ mutation: setup
 MUTATION_BUDGET ?= 900
 mutation-check: setup
 	$(BIN)/python hack/mutation.py check --budget-seconds $(MUTATION_BUDGET)
+
+## What CI runs until every module is measured at 90% or more: the committed scores, and which
+## modules are stale or unmeasured; never fails.
+mutation-report: setup
+	$(BIN)/python hack/mutation.py report
 
 ## The real-tool suites (tests/realtools): the Crossplane CLI and core, kube-apiserver and etcd
 ## from ../shared/bin (or $$CROSSPLANE_BIN, ... ; see tests/realtools/toolbox.py).

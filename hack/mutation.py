@@ -218,6 +218,25 @@ def command_check(budget_s: float) -> int:
     return 0 if ok else 1
 
 
+def command_report() -> int:
+    """Print every module's committed score, and which are stale or never measured; never fail.
+
+    What CI runs until every module has been measured at 90% or more: the gate itself
+    (``check``) would spend CI's time re-running unmeasured modules and then fail.
+    """
+    report, known = load_report(), modules()
+    below = 0
+    for module in known:
+        entry = report.get(module)
+        stale = entry is not None and entry.get("sha256") != source_hash(module)
+        below += not _print(module, entry, "stale: the source changed since" if stale else "report")
+    sys.stdout.write(
+        f"mutation gate NOT enforced (report only): {below} of {len(known)} modules are below "
+        f"{THRESHOLD:.0%} or not measured; `make mutation MODULES=...` measures them\n"
+    )
+    return 0
+
+
 def main() -> int:
     """Parse the command line and run the command."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -226,9 +245,12 @@ def main() -> int:
     run.add_argument("modules", nargs="*")
     check = sub.add_parser("check", help="CI: re-run changed modules within a budget, gate all")
     check.add_argument("--budget-seconds", type=float, default=15 * 60)
+    sub.add_parser("report", help="print the committed scores; never fails")
     args = parser.parse_args()
     if args.command == "run":
         return command_run(list(args.modules))
+    if args.command == "report":
+        return command_report()
     return command_check(args.budget_seconds)
 
 
