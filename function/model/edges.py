@@ -68,13 +68,13 @@ EDGES = (
         keys.LOAD_BALANCER,
         keys.LOAD_BALANCER_SECURITY_GROUP,
         "an NLB created without security groups can never get one",
-        usage=9,
+        usage=13,
     ),
     Edge(
         keys.VPC_LINK,
         keys.VPC_LINK_SECURITY_GROUP,
         "a VPC link's security groups cannot change after creation",
-        usage=10,
+        usage=14,
     ),
     Edge(
         keys.LOAD_BALANCER_INGRESS,

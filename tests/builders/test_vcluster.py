@@ -7,10 +7,13 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import platform_input
-from contexts import by_key, claim, context, for_provider
+from contexts import SEED_SUFFIX, by_key, claim, context, for_provider
 
 from function.builders import vcluster
 from function.model import keys, naming
+
+
+HOST_NAMESPACE = f"vcluster-prod-env-{SEED_SUFFIX['legacy']}"
 
 
 def test_vcluster_release() -> None:
@@ -24,7 +27,7 @@ def test_vcluster_release() -> None:
         "repository": "https://charts.loft.sh",
         "version": "0.36.1",
     }
-    assert body["spec"]["forProvider"]["namespace"] == "vcluster-prod-env-381583e8"
+    assert body["spec"]["forProvider"]["namespace"] == HOST_NAMESPACE
     assert body["spec"]["forProvider"]["skipCreateNamespace"] is True
 
 
@@ -79,7 +82,7 @@ def test_exported_server_is_in_the_certificate() -> None:
     server = urlsplit(chart_values["exportKubeConfig"]["server"])
     assert server.scheme == "https"
     assert server.port == 443
-    assert server.hostname in _certificate_names("prod-env", "vcluster-prod-env", chart_values)
+    assert server.hostname in _certificate_names("prod-env", HOST_NAMESPACE, chart_values)
 
 
 @pytest.mark.parametrize(
@@ -137,8 +140,8 @@ def _written(release: dict[str, Any]) -> set[tuple[str, str]]:
     }
 
 
-def _granted(desired: dict[str, Any], namespace: str, name: str) -> set[str]:
-    """Verbs composed Roles grant the vCluster's ServiceAccount on one Secret."""
+def _granted(desired: dict[str, Any], host: str, namespace: str, name: str) -> set[str]:
+    """Verbs composed Roles grant the vCluster's ServiceAccount (in ``host``) on one Secret."""
     manifests = [d.manifest["spec"]["forProvider"]["manifest"] for d in desired.values()
                  if d.manifest and d.manifest["kind"] == "Object"]  # fmt: skip
     roles = {(m["metadata"]["namespace"], m["metadata"]["name"]): m for m in manifests
@@ -146,7 +149,7 @@ def _granted(desired: dict[str, Any], namespace: str, name: str) -> set[str]:
     verbs: set[str] = set()
     for binding in (m for m in manifests if m["kind"] == "RoleBinding"):
         subject = binding["subjects"][0]
-        if (subject["name"], subject["namespace"]) != ("vc-prod-env", "vcluster-prod-env"):
+        if (subject["name"], subject["namespace"]) != ("vc-prod-env", host):
             continue
         role = roles[(binding["metadata"]["namespace"], binding["roleRef"]["name"])]
         if role["metadata"]["namespace"] != namespace:
@@ -176,6 +179,7 @@ def test_helm_finds_the_kubeconfig(shape: str, chart: str) -> None:
     namespace, name = _helm_reads(provider_config, release)
     assert (namespace, name) in _written(vc)
     if namespace != vc["spec"]["forProvider"]["namespace"]:
-        assert {"create", "get", "update"} <= _granted(desired, namespace, name)
+        host = vc["spec"]["forProvider"]["namespace"]
+        assert {"create", "get", "update"} <= _granted(desired, host, namespace, name)
         extra = vc["spec"]["forProvider"]["values"]["exportKubeConfig"]["additionalSecrets"][0]
         assert extra["server"] == vc["spec"]["forProvider"]["values"]["exportKubeConfig"]["server"]

@@ -41,7 +41,7 @@ class _Checked(types.Strict):
 
 
 LONG_KEY = "k" * 100
-NOT_SUBNET = "is not a subnet id ('subnet-' then lower-case letters and digits)"
+NOT_SUBNET = "is not a subnet id ('subnet-' then 8 or 17 lower-case hex digits)"
 CASES = [
     # (reason, type, value, message after "spec.f")
     ("a field the schema lacks is named", types.Strict, {"x": 1}, ".x: unknown field"),
@@ -76,7 +76,7 @@ CASES = [
     ("'maybe' is no boolean", bool, "maybe", ": must be true or false"),
     ("a map is an object", dict[str, str], 1, ": must be an object"),
     ("a nested model is an object", _Inner, "x", ": must be an object"),
-    ("an item of a list is named by index", list[types.SubnetId], ["subnet-a", "x"],
+    ("an item of a list is named by index", list[types.SubnetId], ["subnet-0a1b2c3d", "x"],
      f"[1]: 'x' {NOT_SUBNET}"),
     ("a long field name is cut too", types.Strict, {LONG_KEY: 1},
      f".{'k' * 80}... (100 characters): unknown field"),

@@ -75,7 +75,7 @@ def test_simulate_text_groups_waits() -> None:
     waits = [line for line in result.output.splitlines() if line.startswith("    ")]
     assert "    vcluster, ingress-gateway: waiting for namespace to be ready" in waits
     assert not [line for line in waits if line.lstrip().startswith("usage-")]
-    assert "round 5: created route-proxy, route-root, 5 Usages" in result.output
+    assert "round 5: created route-proxy, route-root, 7 Usages" in result.output
 
 
 def test_render_takes_its_own_output_as_observed(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from cryptography import x509
-from servers import _Authority, _pem_cert
+from servers import _Authority
 
 from function.serving import tls
 from function.serving.validity import validity
@@ -23,7 +23,7 @@ def _write(directory: Path, authority: _Authority, shift: dt.timedelta) -> None:
     directory.mkdir(exist_ok=True)
     (directory / tls.CERT).write_bytes(server.chain)
     (directory / tls.KEY).write_bytes(server.key)
-    (directory / tls.CA).write_bytes(_pem_cert(authority.cert))
+    (directory / tls.CA).write_bytes(authority.pem)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_out_of_date_certificates_are_never_rotated_in(
 
 def test_validity_reads_the_dates(authority: _Authority) -> None:
     """The DER reader agrees with the certificate's own dates, to the second."""
-    cert = _pem_cert(authority.cert)
+    cert = authority.pem
     parsed = x509.load_pem_x509_certificate(cert)
     assert validity(cert.decode()) == (parsed.not_valid_before_utc, parsed.not_valid_after_utc)
 
