@@ -23,7 +23,10 @@ LINK_SG = "sg-0aaaaaaaaaaaaaaa1"
 NLB_SG = "sg-0bbbbbbbbbbbbbbb2"
 OWN = "sg-0ccccccccccccccc3"
 TARGET_GROUP_ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/e-tg/0123"
-LISTENER_ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/net/a/0123456789abcdef/0123456789abcdef"
+LISTENER_ARN = (
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/net/a/"
+    "0123456789abcdef/0123456789abcdef"
+)
 GROUPS_REPORTED = {
     keys.VPC_LINK_SECURITY_GROUP: reported(id=LINK_SG),
     keys.LOAD_BALANCER_SECURITY_GROUP: reported(id=NLB_SG),

@@ -12,7 +12,6 @@ from contexts import SEED_SUFFIX, by_key, claim, context, for_provider
 from function.builders import vcluster
 from function.model import keys, naming
 
-
 HOST_NAMESPACE = f"vcluster-prod-env-{SEED_SUFFIX['legacy']}"
 
 
