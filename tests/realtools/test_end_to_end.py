@@ -182,15 +182,13 @@ def _identities(control_plane: ControlPlane, environment: e2e.Environment) -> se
     return found
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 item 1")
 def test_two_tenants_with_one_name_do_not_collide(
     control_plane: ControlPlane, converged: dict[str, e2e.Environment]
 ) -> None:
     """Two namespaces, one spec.name: the second refused, or the two kept apart.
 
-    Desired: a Fatal naming spec.name for the second, or disjoint names. Today both become
-    Ready and would share their host namespace, Helm releases, objects and AWS load balancer
-    names.
+    Names are unique by construction (README, Security): both become Ready and share no
+    host namespace, Helm release, object or AWS load balancer name.
     """
     first, second = (converged[tenant] for tenant in TENANTS)
     shared = _identities(control_plane, first) & _identities(control_plane, second)
@@ -242,9 +240,6 @@ def test_deletion_follows_usages(deleted: dict[str, e2e.Deletion], label: str) -
     summary.record("deletions complete")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="function/usages.py has no Usage for these two pairs yet (reported)"
-)
 def test_deletion_keeps_namespace_and_certificate_until_their_users_go(
     deleted: dict[str, e2e.Deletion],
 ) -> None:
@@ -256,5 +251,5 @@ def test_deletion_keeps_namespace_and_certificate_until_their_users_go(
             for used, user in MUST_OUTLIVE
             if used in went and user in went and went[used] <= went[user]
         )
-    timings.note("deleted before their users (no Usage yet)", "; ".join(early) or "none")
+    timings.note("deleted before their users", "; ".join(early) or "none")
     assert early == []
