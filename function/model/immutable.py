@@ -11,6 +11,7 @@ refused with a Fatal result that names the field and the reason.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +70,15 @@ def _comparable(value: Any) -> Any:  # noqa: ANN401
     return value
 
 
+def _well_formed(value: Any) -> bool:  # noqa: ANN401
+    """Whether an observed value is one this function could have sent: else it tells nothing."""
+    if value is None or (isinstance(value, str) and value):
+        return True
+    if isinstance(value, list):
+        return all(isinstance(item, str) and item for item in value)
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _changed(rule: Immutable, sent: Any, wanted: Any) -> bool:  # noqa: ANN401
     before, after = _comparable(sent), _comparable(wanted)
     if rule.key == keys.LOAD_BALANCER:
@@ -91,9 +101,12 @@ def check(observed: Observed, desired: Iterable[Desired]) -> None:
         manifest = wanted.get(rule.key)
         if manifest is None or rule.key not in observed:
             continue
+        if not isinstance(observed.sent(rule.key), Mapping):
+            # No spec.forProvider observed: what was sent is unknown, so no change can be told.
+            continue
         new = manifest.get("spec", {}).get("forProvider", {}).get(rule.field)
         old = whole_numbers(observed.sent(rule.key, rule.field))  # Struct numbers are floats
-        if _changed(rule, old, new):
+        if _well_formed(old) and _changed(rule, old, new):
             msg = (
                 f"{rule.source}: would change {rule.key} {rule.field} from {old!r} to "
                 f"{new!r}, but {rule.why}; keep the old value, or delete and recreate the "

@@ -176,7 +176,11 @@ def _identities(control_plane: ControlPlane, environment: e2e.Environment) -> se
             meta = manifest.get("metadata") or {}
             found.add(("object", manifest["kind"], meta.get("namespace", ""), meta["name"]))
         elif body.get("kind") == "Release":
-            found.add(("release", for_provider.get("namespace", ""), external or metadata["name"]))
+            # A release is one per cluster: the ProviderConfig says which (the host, or the
+            # tenant's own vCluster for Grafana and Prometheus).
+            cluster = ((body.get("spec") or {}).get("providerConfigRef") or {}).get("name", "")
+            release = external or metadata["name"]
+            found.add(("release", cluster, for_provider.get("namespace", ""), release))
         elif for_provider.get("name") and body.get("kind") in {"LB", "LBTargetGroup"}:
             found.add(("aws", body["kind"], for_provider["region"], for_provider["name"]))
     return found
