@@ -73,6 +73,11 @@ def example_files() -> list[Path]:
     )
 
 
+def case_name(path: Path) -> str:
+    """The example's case, which names its golden files and test ids: ``claim-seed`` -> ``seed``."""
+    return path.stem.split("-", 1)[1]
+
+
 def platform_input() -> dict[str, Any]:
     """The function input from the legacy Composition (both Compositions share it)."""
     found = documents.input_from(documents.load_documents(COMPOSITIONS / "composition-legacy.yaml"))

@@ -30,6 +30,7 @@ from conftest import (
     ROOT,
     SEED,
     as_shape,
+    case_name,
     converged_observed,
     example_files,
     load,
@@ -117,7 +118,7 @@ def _simulation(path: Path, shape: str) -> tuple[list[dict[str, Any]], list[list
 
 
 CASES = [
-    pytest.param(path, shape, id=f"{path.stem}-{shape}")
+    pytest.param(path, shape, id=f"{case_name(path)}-{shape}")
     for path in example_files()
     for shape in SHAPES
 ]
@@ -127,14 +128,14 @@ CASES = [
 def test_simulation_rounds(path: Path, shape: str) -> None:
     """Every round's whole response is the one recorded."""
     rounds, _ = _simulation(path, shape)
-    _compare(f"simulate/{path.stem}-{shape}.yaml", _dump(rounds))
+    _compare(f"simulate/{case_name(path)}-{shape}.yaml", _dump(rounds))
 
 
 @pytest.mark.parametrize(("path", "shape"), CASES)
 def test_simulation_questions(path: Path, shape: str) -> None:
     """Every round asks observed state the recorded questions (what the memo compares)."""
     _, asked = _simulation(path, shape)
-    _compare(f"questions/{path.stem}-{shape}.yaml", _dump(asked))
+    _compare(f"questions/{case_name(path)}-{shape}.yaml", _dump(asked))
 
 
 def _converged(path: Path, shape: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -170,7 +171,7 @@ def test_flapping_answers(path: Path, shape: str) -> None:
             "fatal": documents.fatal_of(rsp),
             "pending": status.get("pending"),
         }
-    _compare(f"flapping/{path.stem}-{shape}.yaml", _dump(answers))
+    _compare(f"flapping/{case_name(path)}-{shape}.yaml", _dump(answers))
 
 
 def _composition_for(path: Path) -> Path:
@@ -182,7 +183,7 @@ CLI_RUNS = ("render", "simulate", "render-defaults")
 
 
 @pytest.mark.parametrize("run", CLI_RUNS)
-@pytest.mark.parametrize("path", example_files(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", example_files(), ids=case_name)
 def test_cli_output(run: str, path: Path) -> None:
     """``render`` and ``simulate`` print the recorded text and exit with the recorded code.
 
@@ -198,7 +199,7 @@ def test_cli_output(run: str, path: Path) -> None:
         f"$ {shown}\nexit code: {result.exit_code}\n"
         f"--- stderr\n{result.stderr}--- stdout\n{result.stdout}"
     )
-    _compare(f"cli/{path.stem}-{run}.txt", text)
+    _compare(f"cli/{case_name(path)}-{run}.txt", text)
 
 
 def _grpc_requests() -> list[tuple[str, str, bytes]]:
@@ -252,10 +253,10 @@ def test_grpc_bytes(launcher: Any) -> None:
 
 def test_golden_has_no_stale_files() -> None:
     """Every golden file belongs to a test here, so nothing recorded is silently ignored."""
-    expected = {f"simulate/{p.stem}-{s}.yaml" for p in example_files() for s in SHAPES}
-    expected |= {f"questions/{p.stem}-{s}.yaml" for p in example_files() for s in SHAPES}
-    expected |= {f"flapping/{p.stem}-{s}.yaml" for p in example_files() for s in SHAPES}
-    expected |= {f"cli/{p.stem}-{run}.txt" for p in example_files() for run in CLI_RUNS}
+    expected = {f"simulate/{case_name(p)}-{s}.yaml" for p in example_files() for s in SHAPES}
+    expected |= {f"questions/{case_name(p)}-{s}.yaml" for p in example_files() for s in SHAPES}
+    expected |= {f"flapping/{case_name(p)}-{s}.yaml" for p in example_files() for s in SHAPES}
+    expected |= {f"cli/{case_name(p)}-{run}.txt" for p in example_files() for run in CLI_RUNS}
     expected |= {"grpc/seed.yaml"}
     found = {str(p.relative_to(GOLDEN)) for p in GOLDEN.rglob("*") if p.is_file()}
     assert found == expected
