@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DIST ?= dist
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
-.PHONY: setup demo graph configuration image test test-all test-real lint typecheck unit unit-all golden bench bench-smoke mutation mutation-check mutation-report clean
+.PHONY: setup demo examples graph configuration image test test-all test-real lint typecheck unit unit-all golden bench bench-smoke mutation mutation-check mutation-report clean
 
 $(STAMP): pyproject.toml constraints.txt
 	rm -f $(VENV)/.installed-*
@@ -19,8 +19,8 @@ setup: $(STAMP)
 
 ## The main job: the seed claim converging against the built-in fake provider.
 demo: setup
-	@cat examples/claim-seed.yaml && echo
-	$(BIN)/function-vcluster-environment simulate examples/claim-seed.yaml \
+	@cat examples/seed/claim.yaml && echo
+	$(BIN)/function-vcluster-environment simulate examples/seed/claim.yaml \
 		--input compositions/composition-legacy.yaml
 
 lint: setup
@@ -39,6 +39,10 @@ unit: setup
 
 unit-all: setup
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+## Regenerate examples/<case>/xr.yaml from each claim.yaml and the observed.yaml files from simulate.
+examples: setup
+	$(BIN)/python hack/examples.py
 
 ## Redraw README.md's Mermaid graph of the seed claim from the code.
 graph: setup

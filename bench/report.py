@@ -481,7 +481,7 @@ of parsing the larger request alone.
   desired state unchanged (`response.to(req)`), served by the SDK runtime with the same
   logging and message limits. All listen on free ports of 127.0.0.1 and are stopped at
   the end of the run.
-- **Requests.** The seed claim (`examples/claim-seed.yaml`) as the legacy XR, the input of
+- **Requests.** The seed claim (`examples/seed/claim.yaml`) as the legacy XR, the input of
   `compositions/composition-legacy.yaml`, and the observed resources a converged
   `simulate` leaves behind (every resource observed and Ready), so the full resource set
   is composed. Each request is tagged as Crossplane tags it (SHA-256 of its

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
-SEED = REPO / "examples" / "claim-seed.yaml"
+SEED = REPO / "examples" / "seed" / "claim.yaml"
 COMPOSITION = REPO / "compositions" / "composition-legacy.yaml"
 DOCS = REPO / "docs" / "benchmarks.md"
 GO_TEMPLATE = REPO / "bench" / "go-templating" / "seed.yaml"

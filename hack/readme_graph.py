@@ -11,7 +11,7 @@ import yaml
 from function.offline import documents, graph
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT / "examples" / "claim-seed.yaml"
+SEED = ROOT / "examples" / "seed" / "claim.yaml"
 COMPOSITION = ROOT / "compositions" / "composition-legacy.yaml"
 
 xr = documents.composite_from(yaml.safe_load(SEED.read_text(encoding="utf-8")))

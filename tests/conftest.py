@@ -64,18 +64,26 @@ def crds_present() -> None:
     require_crds()
 
 
-def example_files() -> list[Path]:
-    """Every example claim or XR."""
+def example_cases() -> list[Path]:
+    """Every folder of examples/ that renders one of our Compositions (examples/README.md)."""
     return sorted(
-        path
-        for path in EXAMPLES.glob("*.yaml")
-        if (yaml.safe_load(path.read_text()) or {}).get("kind") in COMPOSITE_KINDS
+        path.parent
+        for path in EXAMPLES.glob("*/xr.yaml")
+        if (path.parent / "composition.yaml").resolve().parent == COMPOSITIONS
     )
 
 
+def example_files() -> list[Path]:
+    """Every example as a user writes it: a legacy case's claim, or a v2 case's XR."""
+    return [
+        case / "claim.yaml" if (case / "claim.yaml").is_file() else case / "xr.yaml"
+        for case in example_cases()
+    ]
+
+
 def case_name(path: Path) -> str:
-    """The example's case, which names its golden files and test ids: ``claim-seed`` -> ``seed``."""
-    return path.stem.split("-", 1)[1]
+    """The example's case (its folder), which names its golden files and test ids."""
+    return path.parent.name
 
 
 def platform_input() -> dict[str, Any]:
@@ -107,7 +115,7 @@ def load(path: Path) -> dict[str, Any]:
     return loaded
 
 
-SEED = EXAMPLES / "claim-seed.yaml"
+SEED = EXAMPLES / "seed" / "claim.yaml"
 
 
 @functools.cache

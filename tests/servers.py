@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
-SEED = REPO / "examples" / "claim-seed.yaml"
+SEED = REPO / "examples" / "seed" / "claim.yaml"
 HOST = "127.0.0.1"
 V1_METHOD = "/apiextensions.fn.proto.v1.FunctionRunnerService/RunFunction"
 START_TIMEOUT_S = 15.0

@@ -15,7 +15,7 @@ from function.model.errors import InvalidError
 if TYPE_CHECKING:
     from function.model.context import Desired
 
-AUTH = EXAMPLES / "claim-auth-throttling.yaml"
+AUTH = EXAMPLES / "auth-throttling" / "claim.yaml"
 LISTENER = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/net/shared/0123456789abcdef/0123456789abcdef"  # noqa: E501
 LOG_GROUP = (
     "arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/prod-env-381583e8/access:*"

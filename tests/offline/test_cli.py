@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
-from conftest import COMPOSITIONS, EXAMPLES, ROOT, SEED
+from conftest import COMPOSITIONS, ROOT, SEED, example_files
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -106,9 +106,7 @@ def test_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_every_example_simulates() -> None:
     """Every example claim or XR converges from the command line, with its own Composition."""
-    for path in sorted(EXAMPLES.glob("*.yaml")):
-        if path.name == "functions.yaml":
-            continue
+    for path in example_files():
         v2 = yaml.safe_load(path.read_text(encoding="utf-8"))["kind"] == "VClusterEnvironment"
         result = _cli(
             "simulate",

@@ -101,7 +101,7 @@ def test_render_takes_its_own_output_as_observed(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("command", "composite", "composition"),
     [
-        ("render", EXAMPLES / "xr-v2.yaml", LEGACY),  # a v2 XR with the legacy Composition
+        ("render", EXAMPLES / "v2" / "xr.yaml", LEGACY),  # a v2 XR with the legacy Composition
         ("simulate", SEED, V2),  # a claim (legacy XR) with the v2 Composition
         ("graph", SEED, V2),  # the graph is drawn from the same simulation
     ],

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import crdcheck
 import pytest
-from conftest import as_shape, example_files, load, platform_input
+from conftest import as_shape, case_name, example_files, load, platform_input
 
 from function.offline.fakeprovider import TRANSITION_TIME, FakeProvider
 from function.offline.simulate import simulate
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 CASES = [
-    pytest.param(path, shape, id=f"{path.stem}-{shape}")
+    pytest.param(path, shape, id=f"{case_name(path)}-{shape}")
     for path in example_files()
     for shape in ("legacy", "namespaced")
 ]

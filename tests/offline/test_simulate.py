@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import crdcheck
 import pytest
-from conftest import SEED, as_shape, example_files, load, platform_input
+from conftest import SEED, as_shape, case_name, example_files, load, platform_input
 
 from function.model import naming
 from function.offline.simulate import Simulation, simulate
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 SHAPES = ("legacy", "namespaced")
 CASES = [
-    pytest.param(path, shape, id=f"{path.stem}-{shape}")
+    pytest.param(path, shape, id=f"{case_name(path)}-{shape}")
     for path in example_files()
     for shape in SHAPES
 ]

@@ -19,7 +19,7 @@ from function.compose import compose
 from function.offline.fakeprovider import FakeProvider
 from function.offline.simulate import simulate
 
-CLAIM = load(EXAMPLES / "claim-apps.yaml")  # composes both security groups
+CLAIM = load(EXAMPLES / "apps" / "claim.yaml")  # composes both security groups
 OWN = "sg-0ccccccccccccccc3"
 
 

@@ -250,7 +250,7 @@ def test_fatal(
     assert outcome.resources == {}
 
 
-RICH_APPS = load(EXAMPLES / "claim-routing.yaml")["spec"]["apps"]
+RICH_APPS = load(EXAMPLES / "routing" / "claim.yaml")["spec"]["apps"]
 # Everything Gateway API supports: the rich example without retries.
 RICH_GATEWAY_API_APPS = [{k: v for k, v in app.items() if k != "retries"} for app in RICH_APPS]
 

@@ -14,7 +14,7 @@ from function.offline.fakeprovider import FakeProvider
 from function.offline.simulate import simulate
 
 # With _rich below, every feature that composes a name: domain, logs, apps, Grafana.
-RICH = EXAMPLES / "claim-custom-domain.yaml"
+RICH = EXAMPLES / "custom-domain" / "claim.yaml"
 # Values the platform or the claim gives and that are shared by design, not derived.
 GIVEN_KINDS = {
     "Stage": "a stage name is unique only within its own API",

@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 import pytest
-from conftest import SEED, as_shape, converged_observed, load, platform_input
+from conftest import EXAMPLES, SEED, as_shape, converged_observed, load, platform_input
 from contexts import claim, context
 
 from function.compose import compose, desired
@@ -198,7 +198,7 @@ def test_nlb_and_vpc_link_wait_for_their_groups() -> None:
     An NLB created without security groups can never get one, and a VPC link's groups
     cannot change (FIELD-NOTES): created a round early, both would lack them for good.
     """
-    apps = as_shape(load(SEED.parent / "claim-apps.yaml"), "legacy")
+    apps = as_shape(load(EXAMPLES / "apps" / "claim.yaml"), "legacy")
     reported_id = {"atProvider": {"id": "sg-0123456789abcdef0"}}
     observed = {
         key: {"kind": "SecurityGroup", "status": {**reported_id, "conditions": []}}

@@ -173,8 +173,12 @@ def parse_render(output: str) -> Rendered:
     return Rendered(xr=xr, composed=composed, results=results)
 
 
-def _run(command: list[str], timeout: float, *, ok_codes: tuple[int, ...] = (0,)) -> str:
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+def _run(
+    command: list[str], timeout: float, *, ok_codes: tuple[int, ...] = (0,), cwd: Path | None = None
+) -> str:
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd
+    )
     if done.returncode not in ok_codes:
         msg = (
             f"{' '.join(command)}\nexit {done.returncode}\nstdout:\n{done.stdout[-4000:]}\n"
@@ -213,27 +217,32 @@ class Crank:
         observed: list[dict[str, Any]] | None = None,
     ) -> Rendered:
         """Render ``xr`` with ``composition``, given the observed composed resources."""
+        scratch = self._scratch("render")
+        written = write_documents(scratch / "xr.yaml", [xr])
+        seen = write_documents(scratch / "observed.yaml", observed) if observed else None
+        return self.render_files(written, composition, seen)
+
+    def render_files(
+        self, xr: Path, composition: Path, observed: Path | None = None, *, cwd: Path | None = None
+    ) -> Rendered:
+        """Render the files as a user does, with this served function (paths may be relative)."""
         if self.core is None or self.functions is None:
             msg = "render needs crossplane-core and a served function"
             raise CrankError(msg)
-        scratch = self._scratch("render")
         command = [
             str(self.binary),
             "composition",
             "render",
-            str(write_documents(scratch / "xr.yaml", [xr])),
+            str(xr),
             str(composition),
             str(self.functions),
             "--crossplane-binary",
             str(self.core),
             "--include-function-results",
         ]
-        if observed:
-            command += [
-                "--observed-resources",
-                str(write_documents(scratch / "observed.yaml", observed)),
-            ]
-        return parse_render(_run(command, CLI_TIMEOUT_S))
+        if observed is not None:
+            command += ["--observed-resources", str(observed)]
+        return parse_render(_run(command, CLI_TIMEOUT_S, cwd=cwd))
 
     def validate(self, extensions: list[Path], resources: Path) -> list[dict[str, Any]]:
         """``crossplane resource validate`` offline: one result per resource, in file order.

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import as_shape, example_files, load, platform_input
+from conftest import as_shape, case_name, example_files, load, platform_input
 
 from realtools import summary
 from realtools.composed import manifest_of
@@ -42,7 +42,7 @@ def _as_created(body: dict[str, Any], xr_name: str) -> dict[str, Any]:
 
 @pytest.mark.usefixtures("provider_crds")
 @pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("path", example_files(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", example_files(), ids=case_name)
 def test_every_round_is_admitted(control_plane: ControlPlane, path: Path, shape: str) -> None:
     client = control_plane.client
     xr = as_shape(load(path), shape)
@@ -78,7 +78,7 @@ def test_every_round_is_admitted(control_plane: ControlPlane, path: Path, shape:
 
 def _seed_api(shape: str) -> dict[str, Any]:
     """The seed claim's composed HTTP API, as the function renders it on the first call."""
-    seed = next(p for p in example_files() if p.stem == "claim-seed")
+    seed = next(p for p in example_files() if case_name(p) == "seed")
     first = simulated(as_shape(load(seed), shape), platform_input()).rounds[0]
     return dict(first.desired["api"])
 

@@ -33,14 +33,15 @@ pytestmark = pytest.mark.xdist_group("controlplane")
 
 # Examples applied as written: legacy claims (the seed, apps, a custom domain, a shared
 # listener and VPC link) and v2 XRs (Istio and Gateway API ingress).
-EXAMPLE_NAMES = (
-    "claim-seed",
-    "claim-apps",
-    "claim-custom-domain",
-    "claim-byo",
-    "xr-v2",
-    "xr-gatewayapi",
-)
+# Label -> the file under examples/.
+EXAMPLE_NAMES = {
+    "claim-seed": "seed/claim.yaml",
+    "claim-apps": "apps/claim.yaml",
+    "claim-custom-domain": "custom-domain/claim.yaml",
+    "claim-byo": "byo/claim.yaml",
+    "xr-v2": "v2/xr.yaml",
+    "xr-gatewayapi": "gatewayapi/xr.yaml",
+}
 TENANTS = ("tenant-a", "tenant-b")
 TENANT_SPEC_NAME = "shared-env"
 READY_TIMEOUT_S = 420.0
@@ -66,7 +67,7 @@ def _as_applied(document: dict[str, Any]) -> dict[str, Any]:
 
 def _tenant(namespace: str) -> dict[str, Any]:
     """The seed claim in a tenant's namespace, both tenants choosing one spec.name."""
-    claim = _as_applied(load(EXAMPLES / "claim-seed.yaml"))
+    claim = _as_applied(load(EXAMPLES / "seed" / "claim.yaml"))
     claim["metadata"]["namespace"] = namespace
     claim["spec"]["name"] = TENANT_SPEC_NAME
     return claim
@@ -90,8 +91,8 @@ def converged(
     """Every example and both tenants, applied at once and waited for until Ready."""
     assert emulator.errors == []
     environments = [
-        e2e.Environment(name, _as_applied(load(EXAMPLES / f"{name}.yaml")))
-        for name in EXAMPLE_NAMES
+        e2e.Environment(name, _as_applied(load(EXAMPLES / path)))
+        for name, path in EXAMPLE_NAMES.items()
     ]
     environments += [
         e2e.Environment(tenant, _tenant(tenant), must_become_ready=False) for tenant in TENANTS

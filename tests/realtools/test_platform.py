@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
+import examples_readme
 import pytest
 from conftest import EXAMPLES, ROOT, load
 
@@ -177,3 +178,15 @@ def test_pipeline_runs_our_step_as_shipped() -> None:
         if s["functionRef"]["name"] == "function-vcluster-environment"
     ]
     assert ours == load(V2_COMPOSITION)["spec"]["pipeline"]
+
+
+@pytest.mark.parametrize("example", [TEAM, PIPELINE], ids=lambda path: path.name)
+def test_readme_command_prints_its_excerpt(platform: Crank, example: Path) -> None:
+    """The folder's command in examples/README.md, run from the root, prints the excerpt there.
+
+    Both functions are served here; the documented functions.yaml differs only in addresses.
+    """
+    doc = examples_readme.documented()[example.name]
+    rendered = platform.render_files(doc.xr, doc.composition, doc.observed, cwd=ROOT)
+    assert examples_readme.summary(rendered.xr, rendered.composed) == doc.prints
+    summary.record("examples rendered")

@@ -1,13 +1,14 @@
 """Every example through ``crossplane composition render``, round after round, and validated.
 
-Each example is rendered as a legacy XR with the legacy Composition and as a Crossplane v2
-namespaced XR with the v2 Composition (as tests/test_simulate.py runs them), by Crossplane
-core's own render engine calling the served function. Between rounds the provider emulation
-stands in for the providers. Crossplane's view must agree with ``simulate`` at every round,
-and ``crossplane resource validate`` must accept everything of every round: the composed
-resources as rendered, the manifests inside provider-kubernetes Objects, the objects as the
-emulated providers report them (status included), and the XR as applied with the status
-core gave it, against its XRD.
+Each example (examples/<case>/) is rendered as a legacy XR with the legacy Composition and
+as a Crossplane v2 namespaced XR with the v2 Composition (as tests/test_simulate.py runs
+them), by Crossplane core's own render engine calling the served function. Between rounds
+the provider emulation stands in for the providers. Crossplane's view must agree with
+``simulate`` at every round, and ``crossplane resource validate`` must accept everything of
+every round: the composed resources as rendered, the manifests inside provider-kubernetes
+Objects, the objects as the emulated providers report them (status included), and the XR
+as applied with the status core gave it, against its XRD. And each folder's command in
+examples/README.md, run as written, prints what the README says it prints.
 """
 
 from __future__ import annotations
@@ -16,8 +17,19 @@ import json
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+import examples_readme
 import pytest
-from conftest import COMPOSITIONS, ROOT, as_shape, example_files, load, platform_input
+from conftest import (
+    COMPOSITIONS,
+    EXAMPLES,
+    ROOT,
+    as_shape,
+    case_name,
+    example_cases,
+    example_files,
+    load,
+    platform_input,
+)
 
 from realtools import summary
 from realtools.converge import Convergence, converge
@@ -39,8 +51,8 @@ CASES = [
     pytest.param(
         path,
         shape,
-        id=f"{path.stem}-{shape}",
-        marks=pytest.mark.xdist_group(f"{path.stem}-{shape}"),
+        id=f"{case_name(path)}-{shape}",
+        marks=pytest.mark.xdist_group(f"{case_name(path)}-{shape}"),
     )
     for path in example_files()
     for shape in SHAPES
@@ -198,3 +210,16 @@ def test_every_round_validates(
     ]
     assert problems == []
     summary.record("resources validated", len(groups["composed"]))
+
+
+@pytest.mark.parametrize("case", example_cases(), ids=lambda p: p.name)
+def test_readme_command_prints_its_excerpt(renderer: Crank, case: Path) -> None:
+    """The folder's command in examples/README.md, run from the root, prints the excerpt there.
+
+    The documented functions.yaml differs from this session's only in the address it dials.
+    """
+    doc = examples_readme.documented()[case.name]
+    assert (ROOT / doc.functions).resolve() == EXAMPLES / "functions.yaml"
+    rendered = renderer.render_files(doc.xr, doc.composition, doc.observed, cwd=ROOT)
+    assert examples_readme.summary(rendered.xr, rendered.composed) == doc.prints
+    summary.record("examples rendered")

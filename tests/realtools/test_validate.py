@@ -229,3 +229,29 @@ def test_project_manifest_is_valid(cli: Crank, schemas: list[Path], path: Path) 
     )
     assert checked == expected
     assert [r for r in results if r["status"] != "valid"] == []
+
+
+# Every render-ready folder of examples/, and the XRDs that serve what it holds.
+FOLDERS = sorted(path.parent for path in (ROOT / "examples").glob("*/xr.yaml"))
+FOLDER_FILES = ("claim.yaml", "xr.yaml", "observed.yaml")
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
+def test_example_folder_is_valid(
+    cli: Crank, schemas: list[Path], tmp_path: Path, folder: Path
+) -> None:
+    """The claim, the XR and the observed state of each folder are valid, statuses included."""
+    entries = [
+        document
+        for name in FOLDER_FILES
+        if (folder / name).is_file()
+        for document in yaml.safe_load_all((folder / name).read_text(encoding="utf-8"))
+        if document
+    ]
+    for index, document in enumerate(entries):
+        write_documents(tmp_path / f"{index:03d}.yaml", [document])
+    xrds = [*sorted(XRDS.glob("*.yaml")), *sorted(folder.glob("xrd.yaml"))]
+    results = cli.validate([*schemas, *xrds], tmp_path)
+    assert [r["kind"] for r in results] == [d["kind"] for d in entries]
+    assert [f"{r['kind']} {r['name']}: {r.get('errors')}" for r in results
+            if r["status"] != "valid"] == []  # fmt: skip
