@@ -195,15 +195,16 @@ class Names:
         """Target group name (unique in the account and region, at most 32)."""
         return self.kept.get("target_group", self._elbv2("tg"))
 
+    # A security group's name is unique within its VPC, which tenants may share.
     @property
     def vpc_link_security_group(self) -> str:
         """Security group of the VPC link's network interfaces."""
-        return f"{self.env}-vpclink"
+        return f"{self.slug}-vpclink"
 
     @property
     def load_balancer_security_group(self) -> str:
         """Security group of the NLB."""
-        return f"{self.env}-nlb"
+        return f"{self.slug}-nlb"
 
     @property
     def api(self) -> str:
