@@ -118,8 +118,30 @@ PATTERNS = {
     "semver": r"\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?",
     "https": r"https://[-a-zA-Z0-9.:/_%~]+",
     "zone": r"Z[A-Z0-9]{1,31}",
+    # The function input's Kubernetes, AWS and Helm formats.
+    "http-path": r"/[-A-Za-z0-9._~!$&+,;=:@%/?]*",
+    "object-name": r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*",
+    "label-key": (
+        r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+        r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+    ),
+    "repository": r"(https?|oci)://[-A-Za-z0-9._~!$&+,;=:@%/?#]+",
+    "chart": r"[A-Za-z0-9._-]+",
 }
-MAX_LENGTH = {"label": 63, "domain": 253, "path": 256}
+MAX_LENGTH = {
+    "label": 63,
+    "domain": 253,
+    "path": 256,
+    "region": 32,
+    "listener": 256,
+    "origin": 267,
+    "semver": 64,
+    "http-path": 1024,
+    "object-name": 253,
+    "label-key": 317,
+    "repository": 2048,
+    "chart": 250,
+}
 
 # The object at each path a mutation may add an unknown key to.
 MODELS: dict[str, type[BaseModel]] = {
@@ -157,6 +179,8 @@ def matches(kind: str, value: object) -> bool:
         and re.fullmatch(PATTERNS[kind], value) is not None
         and len(value) <= MAX_LENGTH.get(kind, math.inf)
         and (kind != "path" or not re.search(r"//|/\.\.?(/|$)", value))
+        # A label key's prefix is a DNS subdomain: at most 253 characters.
+        and (kind != "label-key" or len(value.rpartition("/")[0]) <= MAX_LENGTH["object-name"])
     )
 
 
@@ -484,16 +508,53 @@ NEAR_MISSES = {
     ],
     "sg": ["api-access", "sg-", "sg-api-gateway-access", "sg-0123ABCD", "SG-0123abcd"],
     "vpc": ["vpc-xyz", "vpc-1234567", "vpc-0123456789abcdef01", "VPC-01234567", "vpc-0123456789"],
-    "region": ["us-east", "US-EAST-1", "useast1", "us-east-1a", "mars-north-1 "],
+    "region": [
+        "us-east",
+        "US-EAST-1",
+        "useast1",
+        "us-east-1a",
+        "mars-north-1 ",
+        f"us-{'a' * 40}-1",
+    ],
     "domain": ["Example.com", "nodot", "a..b", "-a.com", "a.c", "a.com.", "*.example.com"],
     "listener": ["arn:aws:elasticloadbalancing:us-east-1:123:listener/net/x", "listener"],
     "vpc-link": ["abc", "ABC123", "abc-123", "abcdefghijklm"],
     "stage": ["", "$latest", "has space", "a/b", "x" * 129],
     "path": ["api", "", "/a b", "/a?b", "/" + "a" * 256, "/ü", "/a//b", "/a/../b", "/."],
-    "origin": ["example.com", "ftp://a.com", "https://A.com", "https://a.com/", "**"],
-    "semver": ["1.2", "v1.2.3", "latest", "1.2.3.4"],
+    "origin": [
+        "example.com",
+        "ftp://a.com",
+        "https://A.com",
+        "https://a.com/",
+        "**",
+        "https://" + "o" * 260,
+    ],
+    "semver": ["1.2", "v1.2.3", "latest", "1.2.3.4", "1.2.3-" + "a" * 59],
     "https": ["http://auth.example.com", "auth.example.com", "https://", "https://a b"],
     "zone": ["z123", "Z", "Z-12", "ZABC.", "12345"],
+    "http-path": ["healthz", "", "/a b", "/a\r\nb", "/" + "a" * 1024, "/ü", '/a"b', "/<x>"],
+    "object-name": ["Default", "", "a_b", "-a", "a-", "a..b", "a" * 254, "a\n"],
+    "label-key": [
+        "",
+        "a b",
+        "-a",
+        "a-",
+        "a/b/c",
+        "Example.com/a",
+        "/a",
+        "a/",
+        "a" * 64,
+        "p" * 254 + "/a",
+    ],
+    "repository": [
+        "charts.loft.sh",
+        "file:///etc",
+        "https://",
+        "https://a b",
+        "ftp://x",
+        "https://" + "a" * 2041,
+    ],
+    "chart": ["", "a/b", "../x", "a b", "a" * 251, "ü"],
 }
 
 
@@ -874,6 +935,8 @@ def m_too_many_apps(draw: st.DrawFn, case: Case) -> str:
     return "spec.apps"
 
 
+# Label names for a selector that is too long rather than malformed.
+LABEL_NAMES = st.text(LOWER + DIGITS, min_size=1, max_size=10)
 # Function input fields: (path under input, strategy of invalid values).
 API_VERSION_SUFFIX = "fn.platform.example.org/v1beta1"
 CONFIG_KINDS = {"ClusterProviderConfig", "ProviderConfig"}
@@ -892,6 +955,18 @@ INPUT_FIELDS = (
     ("providerConfigs.kind", st.text(max_size=20).filter(lambda s: s not in CONFIG_KINDS)),
     ("providerConfigs", NOT_AN_OBJECT),
     ("ingressGateway.selector", NOT_AN_OBJECT),
+    (
+        "ingressGateway.selector",
+        st.dictionaries(bad("label-key"), st.just("x"), min_size=1, max_size=2),
+    ),
+    (
+        "ingressGateway.selector",
+        st.dictionaries(LABEL_NAMES, st.just("x"), min_size=17, max_size=20),
+    ),
+    ("ingressGateway.healthCheckPath", bad("http-path")),
+    ("providerConfigs.aws", bad("object-name")),
+    ("charts.vcluster.repository", bad("repository")),
+    ("charts.grafana.name", bad("chart")),
     ("dns.hostedZoneId", bad("zone")),
 )
 

@@ -81,6 +81,7 @@ COMPARED = (
     "maximum",
     "minItems",
     "maxItems",
+    "maxProperties",
     "enum",
     "x-kubernetes-list-type",
 )
@@ -957,9 +958,13 @@ def _drift(py: dict[str, Any], k8s: dict[str, Any], defs: dict[str, Any], path: 
             (py_props[name], k8s_props[name], f"{path}.{name}" if path else name)
             for name in sorted(py_props.keys() & k8s_props.keys())
         )
-        if isinstance(py.get("additionalProperties"), dict):
-            extra = k8s.get("additionalProperties") or {}
-            children.append((py["additionalProperties"], extra, f"{path}{{}}"))
+        # A map's values: pydantic puts them under its keys' pattern when the keys have one.
+        values = [py.get("additionalProperties"), *(py.get("patternProperties") or {}).values()]
+        children.extend(
+            (value, k8s.get("additionalProperties") or {}, f"{path}{{}}")
+            for value in values
+            if isinstance(value, dict)
+        )
     if py.get("type") == "array":
         children.append((py["items"], k8s.get("items") or {}, f"{path}[]"))
     for py_child, k8s_child, child_path in children:

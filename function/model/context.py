@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from function.model import naming
+from function.model import naming, sticky
 from function.model.naming import KindVersion, Names, Shape
 from function.model.spec import Include
 
@@ -30,9 +30,10 @@ class Context:
     names: Names = field(init=False)
 
     def __post_init__(self) -> None:
-        """Derive the names once."""
+        """Derive the names once: fresh ones, but those an existing environment keeps."""
         suffix = naming.identity_suffix(self.xr_name, self.xr_namespace)
-        object.__setattr__(self, "names", Names(self.spec.name, suffix))
+        kept = sticky.kept(self.observed, self.shape, self.spec.name)
+        object.__setattr__(self, "names", Names(self.spec.name, suffix, kept))
 
     @property
     def region(self) -> str:

@@ -30,13 +30,16 @@ def describe_error(prefix: str, error: ValidationError) -> str:
     easier to act on than a wall of pydantic output, and fixing it reveals the next.
     """
     first = error.errors(include_url=False)[0]
+    loc = list(first["loc"])
+    # A map's key is refused at (..., map, key, "[key]"): name the map, then the key.
+    of_key = loc[-1:] == ["[key]"]
     path = prefix
-    for part in first["loc"]:
-        path += f"[{part}]" if isinstance(part, int) else f".{_short(str(part))}"
-    return f"{path}{_explain(first)}"
+    for part in loc[:-2] if of_key else loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{short(str(part))}"
+    return f"{path}{_explain(first, 'key ' if of_key else '')}"
 
 
-def _short(value: Any) -> Any:  # noqa: ANN401
+def short(value: Any) -> Any:  # noqa: ANN401
     """A value as a person wrote it, short enough to quote (a 5 MB string would drown it)."""
     if isinstance(value, float) and value.is_integer():
         # protobuf Struct carries every number as a double.
@@ -46,24 +49,30 @@ def _short(value: Any) -> Any:  # noqa: ANN401
     return value
 
 
-def _explain(error: Any) -> str:  # noqa: ANN401
-    """The readable part of one pydantic error, prefixed with ': ' or a sub-field."""
+def _explain(error: Any, what: str) -> str:  # noqa: ANN401
+    """The readable part of one pydantic error, prefixed with ': ' or a sub-field.
+
+    ``what`` says what was refused when it is not the field's value (a map's key).
+    """
     kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
     message = _VALUE_ERROR.sub("", error["msg"])
     if kind == "value_error" and (sub := _SUB_FIELD.match(message)):
         return f".{sub.group(1)}: {sub.group(3)}"
     hint = PATTERN_HINTS.get(str(ctx.get("pattern")), "valid")
-    value = _short(value)
+    given = ctx.get("actual_length")
+    if given is None and isinstance(value, (dict, list)):
+        given = len(value)  # pydantic leaves it out for maps
+    value = short(value)
     readable = {
         "extra_forbidden": "unknown field",
         "missing": "required field is missing",
-        "string_pattern_mismatch": f"{value!r} is not {hint}",
+        "string_pattern_mismatch": f"{what}{value!r} is not {hint}",
         "less_than_equal": f"{value!r} is more than the maximum {ctx.get('le')}",
         "greater_than_equal": f"{value!r} is less than the minimum {ctx.get('ge')}",
         "literal_error": f"{value!r} is not one of {ctx.get('expected')}",
         "enum": f"{value!r} is not one of {ctx.get('expected')}",
-        "string_too_long": f"{value!r} is longer than {ctx.get('max_length')} characters",
-        "too_long": f"{ctx.get('actual_length')} given; at most {ctx.get('max_length')}",
+        "string_too_long": (f"{what}{value!r} is longer than {ctx.get('max_length')} characters"),
+        "too_long": f"{given} given; at most {ctx.get('max_length')}",
         "list_type": "must be a list",
         "finite_number": "must be a finite number",
         "int_parsing_size": "is too large",

@@ -8,8 +8,12 @@ share one code path.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 LB_NAME_MAX = 32  # elbv2 load balancer and target group names
 K8S_NAME_MAX = 63
@@ -128,10 +132,13 @@ class Names:
     identity suffix after the readable ``spec.name``, so two XRs with one
     ``spec.name`` (two claims in two namespaces) never compose the same name.
     Names inside the host namespace need no suffix: the namespace is unique.
+    ``kept`` holds, by property, the names an environment created before the
+    suffix keeps (``sticky.kept``): renaming them would replace live resources.
     """
 
     env: str
     suffix: str
+    kept: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def slug(self) -> str:
@@ -141,12 +148,12 @@ class Names:
     @property
     def tenant(self) -> str:
         """The tenant header value only this environment's integration sets."""
-        return self.slug
+        return self.kept.get("tenant", self.slug)
 
     @property
     def host_namespace(self) -> str:
         """Host namespace the vCluster runs in."""
-        return f"vcluster-{self.slug}"
+        return self.kept.get("host_namespace", f"vcluster-{self.slug}")
 
     @property
     def vcluster_release(self) -> str:
@@ -171,7 +178,7 @@ class Names:
     @property
     def vcluster_provider_config(self) -> str:
         """Helm ProviderConfig that installs charts inside the vCluster (cluster-scoped)."""
-        return f"{self.slug}-vcluster"
+        return self.kept.get("vcluster_provider_config", f"{self.slug}-vcluster")
 
     def _elbv2(self, kind: str) -> str:
         """An elbv2 name: as much of ``spec.name`` as fits in 32 characters, then the suffix."""
@@ -181,32 +188,33 @@ class Names:
     @property
     def load_balancer(self) -> str:
         """Network load balancer name (unique in the account and region, at most 32)."""
-        return self._elbv2("nlb")
+        return self.kept.get("load_balancer", self._elbv2("nlb"))
 
     @property
     def target_group(self) -> str:
         """Target group name (unique in the account and region, at most 32)."""
-        return self._elbv2("tg")
+        return self.kept.get("target_group", self._elbv2("tg"))
 
+    # A security group's name is unique within its VPC, which tenants may share.
     @property
     def vpc_link_security_group(self) -> str:
         """Security group of the VPC link's network interfaces."""
-        return f"{self.env}-vpclink"
+        return f"{self.slug}-vpclink"
 
     @property
     def load_balancer_security_group(self) -> str:
         """Security group of the NLB."""
-        return f"{self.env}-nlb"
+        return f"{self.slug}-nlb"
 
     @property
     def api(self) -> str:
         """HTTP API name."""
-        return self.slug
+        return self.kept.get("api", self.slug)
 
     @property
     def vpc_link(self) -> str:
         """VPC link name."""
-        return f"{self.slug}-vpclink"
+        return self.kept.get("vpc_link", f"{self.slug}-vpclink")
 
     @property
     def gateway(self) -> str:
@@ -221,7 +229,7 @@ class Names:
     @property
     def target_group_binding(self) -> str:
         """TargetGroupBinding name in the ingress gateway's namespace, shared by all."""
-        return f"{self.slug}-ingress"
+        return self.kept.get("target_group_binding", f"{self.slug}-ingress")
 
     @property
     def tenant_policy(self) -> str:
@@ -231,7 +239,7 @@ class Names:
     @property
     def access_log_group(self) -> str:
         """CloudWatch log group for API access logs (unique in the account and region)."""
-        return f"/aws/apigateway/{self.slug}/access"
+        return self.kept.get("access_log_group", f"/aws/apigateway/{self.slug}/access")
 
     def host_service(self, service: str, namespace: str) -> str:
         """Name vCluster gives a virtual cluster's Service when it syncs it to the host.

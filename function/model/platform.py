@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
+from function.model.errors import short
 from function.model.spec import MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, Dns, SecurityGroups
 from function.model.types import (
+    CHART_VERSION_MAX,
     SEMVER,
+    SUBDOMAIN_MAX,
     VOLUME_SIZE,
     Bool,
+    ChartName,
+    ChartRepository,
     Cidr,
     DnsLabel,
+    DnsSubdomain,
+    HttpPath,
     Int,
+    LabelKey,
+    LabelValue,
     ListenerArn,
     Port,
     Region,
@@ -27,9 +36,9 @@ from function.model.types import (
 class ProviderConfigs(Strict):
     """Names of the ProviderConfigs the composed resources use."""
 
-    aws: str = "default"
-    helm: str = "default"
-    kubernetes: str = "default"
+    aws: DnsSubdomain = "default"
+    helm: DnsSubdomain = "default"
+    kubernetes: DnsSubdomain = "default"
     kind: Literal["ClusterProviderConfig", "ProviderConfig"] = Field(
         default="ClusterProviderConfig",
         description="Kind of the configs above in namespaced (Crossplane v2) XRs.",
@@ -39,9 +48,9 @@ class ProviderConfigs(Strict):
 class Chart(Strict):
     """A pinned Helm chart."""
 
-    repository: str
-    name: str
-    version: Annotated[str, StringConstraints(pattern=SEMVER)]
+    repository: ChartRepository
+    name: ChartName
+    version: Annotated[str, StringConstraints(pattern=SEMVER, max_length=CHART_VERSION_MAX)]
 
 
 def _chart(repository: str, name: str, version: str) -> Any:  # noqa: ANN401
@@ -58,11 +67,17 @@ class Charts(Strict):
     )
 
 
+# A pod selector names a few labels; the bound keeps every answer that copies it small.
+MAX_SELECTOR_LABELS = 16
+
+
 class IngressGateway(Strict):
     """The shared Istio ingress gateway in the host cluster."""
 
     namespace: DnsLabel = "istio-ingress"
-    selector: dict[str, str] = Field(default_factory=lambda: {"istio": "ingressgateway"})
+    selector: dict[LabelKey, LabelValue] = Field(
+        default_factory=lambda: {"istio": "ingressgateway"}, max_length=MAX_SELECTOR_LABELS
+    )
     service_name: DnsLabel = Field(default="istio-ingressgateway", alias="serviceName")
     service_port: Port = Field(default=80, alias="servicePort")
     target_port: Port = Field(
@@ -71,7 +86,7 @@ class IngressGateway(Strict):
         description="The pods' port behind servicePort (8080 on Istio's classic gateway).",
     )
     health_check_port: Port = Field(default=15021, alias="healthCheckPort")
-    health_check_path: str = Field(default="/healthz/ready", alias="healthCheckPath")
+    health_check_path: HttpPath = Field(default="/healthz/ready", alias="healthCheckPath")
     gateway_name: DnsLabel = Field(
         default="shared-ingress",
         alias="gatewayName",
@@ -98,6 +113,18 @@ class IngressGateway(Strict):
             "only these may send the tenant header; empty sends no policy."
         ),
     )
+
+    @model_validator(mode="after")
+    def _label_prefixes(self) -> Self:
+        for key in self.selector:
+            prefix, _, _ = key.rpartition("/")
+            if len(prefix) > SUBDOMAIN_MAX:
+                msg = (
+                    f"selector: the prefix of label key {short(key)!r} is {len(prefix)} "
+                    f"characters long; Kubernetes allows at most {SUBDOMAIN_MAX}"
+                )
+                raise ValueError(msg)
+        return self
 
 
 class Shared(Strict):

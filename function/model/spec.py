@@ -15,6 +15,7 @@ from pydantic import Field, StringConstraints, model_validator
 from function.model.types import (
     HTTPS_URL,
     IDENTITY,
+    TEXT_MAX,
     Bool,
     DnsLabel,
     DomainName,
@@ -190,7 +191,10 @@ class Jwt(Strict):
     issuer: Annotated[str, StringConstraints(pattern=HTTPS_URL, max_length=2048)]
     audiences: Annotated[list[Text], Field(min_length=1, max_length=50)]
     identity_source: str = Field(
-        default="$request.header.Authorization", alias="identitySource", pattern=IDENTITY
+        default="$request.header.Authorization",
+        alias="identitySource",
+        pattern=IDENTITY,
+        max_length=TEXT_MAX,
     )
 
 
@@ -233,7 +237,10 @@ class Retries(Strict):
     attempts: Int = Field(default=2, ge=0, le=10)
     per_try_timeout: Duration | None = Field(default=None, alias="perTryTimeout")
     retry_on: str = Field(
-        default="5xx,connect-failure,reset", alias="retryOn", pattern=r"^[-a-z0-9,]+$"
+        default="5xx,connect-failure,reset",
+        alias="retryOn",
+        pattern=r"^[-a-z0-9,]+$",
+        max_length=TEXT_MAX,
     )
 
 

@@ -13,6 +13,19 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic import Strict as StrictScalar
 
 _DNS_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+# Kubernetes object names (RFC 1123 subdomains) and label keys and values, as the API server
+# checks them (apimachinery validation: IsDNS1123Subdomain, IsQualifiedName, IsValidLabelValue).
+_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+_DNS_SUBDOMAIN = f"^{_SUBDOMAIN}$"
+_LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+LABEL_KEY = f"^({_SUBDOMAIN}/)?{_LABEL_NAME}$"
+_LABEL_VALUE = f"^({_LABEL_NAME})?$"
+# A target group's health check path: RFC 3986 path and query characters after a '/'.
+_HTTP_PATH = r"^/[-A-Za-z0-9._~!$&+,;=:@%/?]*$"
+# A Helm chart repository (https, or oci for a registry) and a chart name as Helm creates
+# one (helm.sh/helm/v3 pkg/chartutil: ^[a-zA-Z0-9._-]+$, at most 250 characters).
+_CHART_REPOSITORY = r"^(https?|oci)://[-A-Za-z0-9._~!$&+,;=:@%/?#]+$"
+_CHART_NAME = r"^[A-Za-z0-9._-]+$"
 # AWS resource ids: the prefix, '-' and 8 (older) or 17 lower-case hex digits.
 _SUBNET = r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$"
 _SECURITY_GROUP = r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$"
@@ -43,6 +56,14 @@ VOLUME_SIZE = r"^[1-9][0-9]{0,5}(Mi|Gi|Ti)$"
 # What each pattern means, for error messages a person can act on.
 PATTERN_HINTS = {
     _DNS_LABEL: "a DNS label (lower-case letters, digits and '-', starting with a letter)",
+    _DNS_SUBDOMAIN: "a Kubernetes object name (lower-case letters, digits, '-' and '.')",
+    LABEL_KEY: "a Kubernetes label key ([prefix/]name, the name at most 63 characters)",
+    _LABEL_VALUE: (
+        "a Kubernetes label value (letters, digits, '-', '_' and '.', alphanumeric at both ends)"
+    ),
+    _HTTP_PATH: "an HTTP path starting with '/' (RFC 3986 characters, no spaces)",
+    _CHART_REPOSITORY: "a Helm repository URL (https://, http:// or oci://, no spaces)",
+    _CHART_NAME: "a Helm chart name (letters, digits, '.', '_' and '-')",
     _SUBNET: "a subnet id ('subnet-' then 8 or 17 lower-case hex digits)",
     # A group name where the id belongs is the usual mistake: AWS wants the id.
     _SECURITY_GROUP: "a security group id ('sg-' then 8 or 17 lower-case hex digits, not a name)",
@@ -76,6 +97,21 @@ DnsLabel = Annotated[
 # namespace (``naming.Names.host_namespace``).
 ENV_NAME_MAX = 45
 EnvName = Annotated[str, StringConstraints(pattern=_DNS_LABEL, max_length=ENV_NAME_MAX)]
+# Lengths from apimachinery (object names, label names and values, label key prefixes), AWS
+# (ModifyTargetGroup HealthCheckPath: 1 to 1024) and Helm (chart names).
+SUBDOMAIN_MAX = 253
+LABEL_VALUE_MAX = 63
+LABEL_KEY_MAX = SUBDOMAIN_MAX + 1 + LABEL_VALUE_MAX
+HEALTH_CHECK_PATH_MAX = 1024
+URL_MAX = 2048
+CHART_NAME_MAX = 250
+CHART_VERSION_MAX = 64
+DnsSubdomain = Annotated[str, StringConstraints(pattern=_DNS_SUBDOMAIN, max_length=SUBDOMAIN_MAX)]
+LabelKey = Annotated[str, StringConstraints(pattern=LABEL_KEY, max_length=LABEL_KEY_MAX)]
+LabelValue = Annotated[str, StringConstraints(pattern=_LABEL_VALUE, max_length=LABEL_VALUE_MAX)]
+HttpPath = Annotated[str, StringConstraints(pattern=_HTTP_PATH, max_length=HEALTH_CHECK_PATH_MAX)]
+ChartRepository = Annotated[str, StringConstraints(pattern=_CHART_REPOSITORY, max_length=URL_MAX)]
+ChartName = Annotated[str, StringConstraints(pattern=_CHART_NAME, max_length=CHART_NAME_MAX)]
 SubnetId = Annotated[str, StringConstraints(pattern=_SUBNET)]
 Cidr = Annotated[str, StringConstraints(pattern=_CIDR)]
 # Free text that reaches a header, a token check or AWS: bounded, one line.
@@ -85,15 +121,15 @@ Text = Annotated[str, StringConstraints(pattern=_PRINTABLE, max_length=TEXT_MAX)
 Scope = Annotated[str, StringConstraints(pattern=_SCOPE, max_length=TEXT_MAX)]
 SecurityGroupId = Annotated[str, StringConstraints(pattern=_SECURITY_GROUP)]
 VpcId = Annotated[str, StringConstraints(pattern=_VPC)]
-Region = Annotated[str, StringConstraints(pattern=_REGION)]
+# The longest region name today is 14 characters (us-isob-east-1).
+REGION_MAX = 32
+Region = Annotated[str, StringConstraints(pattern=_REGION, max_length=REGION_MAX)]
 DomainName = Annotated[
     str,
     StringConstraints(pattern=_DOMAIN, max_length=253),
 ]
-ListenerArn = Annotated[
-    str,
-    StringConstraints(pattern=_LISTENER_ARN),
-]
+# At most 161 characters with the longest partition and a 32-character region.
+ListenerArn = Annotated[str, StringConstraints(pattern=_LISTENER_ARN, max_length=TEXT_MAX)]
 VpcLinkId = Annotated[str, StringConstraints(pattern=_VPC_LINK_ID)]
 StageName = Annotated[str, StringConstraints(pattern=_STAGE)]
 # The XRD compares the path prefixes of every pair of up to 300 apps in one CEL rule, whose
@@ -102,7 +138,9 @@ StageName = Annotated[str, StringConstraints(pattern=_STAGE)]
 MAX_PATH_PREFIX = 128
 PathPrefix = Annotated[str, StringConstraints(pattern=_PATH_PREFIX, max_length=MAX_PATH_PREFIX)]
 RewritePath = Annotated[str, StringConstraints(pattern=_PATH_PREFIX, max_length=256)]
-Origin = Annotated[str, StringConstraints(pattern=_ORIGIN)]
+# 'https://', a 253-character host and ':65535'.
+ORIGIN_MAX = 267
+Origin = Annotated[str, StringConstraints(pattern=_ORIGIN, max_length=ORIGIN_MAX)]
 # Scalars are strict: "8080", true or "yes" are not numbers or booleans. protobuf
 # Struct carries every number as a double, so whole floats become ints before
 # validation (see ``whole_numbers``).

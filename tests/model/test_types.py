@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Annotated
 
 import pytest
+import re2
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
-from function.model.types import PATTERN_HINTS, duration_ms, positive_duration
+from function.model.types import PATTERN_HINTS, VpcLinkId, duration_ms, positive_duration
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMAS = [
+    ROOT / "xrds" / "xrd-legacy.yaml",
+    ROOT / "xrds" / "xrd-v2.yaml",
+    ROOT / "package" / "input" / "vclusterenvironment.fn.platform.example.org_inputs.yaml",
+]
 
 # A valid value per pattern, found by its hint (every pattern the claim and input use has one).
 VALID = {
@@ -32,6 +42,12 @@ VALID = {
     "an https:// URL": "https://auth.example.com/",
     "an identity source": "$request.header.Authorization",
     "a duration": "10s",
+    "a Kubernetes object name": "default",
+    "a Kubernetes label key": "app.kubernetes.io/name",
+    "a Kubernetes label value": "ingressgateway",
+    "an HTTP path": "/healthz/ready",
+    "a Helm repository URL": "https://charts.loft.sh",
+    "a Helm chart name": "vcluster",
 }
 # pydantic searches a pattern anywhere in the value: without '^' the first passes, without
 # '$' the second (no pattern accepts a space first or a line break anywhere).
@@ -95,3 +111,46 @@ def test_duration_ms_refuses_text() -> None:
     """A value that is no duration says so, quoting it."""
     with pytest.raises(ValueError, match=r"^'soon' is not a duration such as 500ms, 10s or 1m$"):
         duration_ms("soon")
+
+
+def _vpc_link_patterns() -> list[str]:
+    """Every vpcLinkId pattern the XRDs and the input CRD give the API server."""
+    patterns = []
+    for path in SCHEMAS:
+        found = re.findall(r"vpcLinkId:\n(?: +[a-zA-Z].*\n)*? +pattern: '(.*)'", path.read_text())
+        patterns += found
+    assert len(patterns) == len(SCHEMAS), patterns
+    return patterns
+
+
+@pytest.mark.parametrize(
+    ("vpc_link_id", "valid"),
+    [
+        # AWS CLI examples for HTTP APIs (aws/aws-cli awscli/examples/apigatewayv2/
+        # create-vpc-link.rst and get-vpc-link.rst): "VpcLinkId": "abcd123", VpcLinkVersion V2.
+        pytest.param("abcd123", True, id="aws-cli-create-vpc-link"),
+        # API Gateway developer guide, "Set up a private integration": a VPC link V2 given as
+        # --connection-id bbb111.
+        pytest.param("bbb111", True, id="developer-guide-connection-id"),
+        # AWS documents no pattern; its ids are lower-case letters and digits, 6 or 7 in every
+        # example; 12 leaves room. A name where the id belongs is the usual mistake.
+        pytest.param("vpclink-prod", False, id="name-not-id"),
+        # The CDK's placeholder 'us-east-1_oiuR12Abd' is a Cognito pool id, not a VPC link's.
+        pytest.param("us-east-1_oiuR12Abd", False, id="cdk-placeholder"),
+        # Upper case never appears in an API Gateway id.
+        pytest.param("ABCD123", False, id="upper-case"),
+        # Five characters: shorter than any id AWS shows.
+        pytest.param("abc12", False, id="too-short"),
+    ],
+)
+def test_vpc_link_id_format(vpc_link_id: str, *, valid: bool) -> None:
+    """The function and every schema agree with the VPC link ids AWS's own examples show."""
+    try:
+        TypeAdapter(VpcLinkId).validate_python(vpc_link_id)
+    except ValidationError:
+        accepted = False
+    else:
+        accepted = True
+    assert accepted is valid
+    for pattern in _vpc_link_patterns():
+        assert (re2.search(pattern, vpc_link_id) is not None) is valid, pattern

@@ -66,6 +66,8 @@ def _rich(shape: str) -> dict[str, Any]:
     spec = xr["spec"]
     spec["include"] = [*spec["include"], "grafana", "prometheus"]
     spec["apiGateway"]["accessLogs"] = {"enabled": True}
+    # No groups brought along: both of the network path's groups are composed and named.
+    spec["vpc"] = {"vpcId": "vpc-0123456789abcdef0", "subnetIds": spec["vpc"]["subnetIds"]}
     spec["apps"] = [
         {"name": "web", "service": "web", "circuitBreaker": {"maxConnections": 10}},
         {"name": "admin", "service": "admin", "pathPrefix": "/admin"},
