@@ -78,7 +78,7 @@ class Environment:
     @property
     def is_claim(self) -> bool:
         """Whether this is a legacy claim (else a v2 XR)."""
-        return self.document["kind"] == CLAIM_KIND
+        return self.kind == CLAIM_KIND
 
     @property
     def namespace(self) -> str:

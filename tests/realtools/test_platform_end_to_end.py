@@ -148,6 +148,7 @@ def deleted(
         if deletion.seconds is not None:
             timings.record(f"platform {label}: deleted with all it composed", deletion.seconds)
         timings.note(f"platform {label}: deletion order", ", ".join(deletion.order()))
+        timings.note(f"platform {label}: deletions refused while in use", str(deletion.refusals()))
     assert emulator.errors == []
     return deletions
 
