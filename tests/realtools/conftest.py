@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 import pytest
 from conftest import skip_or_fail
 
-from realtools import controlplane, fnpackage, install, summary, timings, toolbox
+from realtools import controlplane, e2e, fnpackage, install, summary, timings, toolbox
 from realtools.crank import Crank, FunctionServer
+from realtools.providerloop import ProviderEmulator
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterable, Iterator
@@ -156,3 +157,14 @@ def installed_function(
     refused = {name: o.warnings for name, o in project_apis.items() if o.seconds is None}
     assert not refused, f"XRDs not Established: {refused}"
     return fnpackage.install(control_plane)
+
+
+@pytest.fixture(scope="module")
+def emulator(
+    control_plane: ControlPlane, installed_function: fnpackage.InstalledFunction
+) -> Iterator[ProviderEmulator]:
+    """The providers, emulated, for as long as the module that asks runs."""
+    assert installed_function.server.running()
+    running = ProviderEmulator(control_plane.client, e2e.COMPOSITES).start()
+    yield running
+    running.stop()

@@ -1,11 +1,13 @@
 """Claims and XRs driven through Crossplane core to Ready, then deleted, and what happened.
 
-``Environment`` is one claim or v2 XR as applied. ``converge`` applies them all at once and
-waits until each is Ready (core's Ready condition), noting the seconds it took and the
-RunFunction calls made for its XR by then. ``delete`` deletes them all at once, waits until
-every composed resource is gone, and reads the API server's audit log for the moment each
-deletion succeeded and for the deletions refused (``nousages.protection.crossplane.io``
-refuses to delete a resource a Usage protects).
+``Environment`` is one claim or XR as applied (ours, or a platform XR that composes ours).
+``converge`` applies them all at once and waits until each is Ready (core's Ready
+condition), noting the seconds it took and the RunFunction calls made for its XR by then.
+``delete`` deletes them all at once, waits until every composed resource is gone (with
+everything a composed XR composed in turn), and reads the API server's audit log for the
+moment each deletion succeeded and for the deletions refused
+(``nousages.protection.crossplane.io`` refuses to delete a resource a Usage protects).
+``readiness_gaps`` and ``Deletion.problems`` say what a test expects of each.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from realtools import composed, kube
 from realtools.project import RESOURCE_NAME_ANNOTATION
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
 
     from realtools.fnpackage import InstalledFunction
@@ -34,6 +37,13 @@ V2_XR_KIND = "VClusterEnvironment"
 COMPOSITES = ((GROUP_VERSION, LEGACY_XR_KIND), (GROUP_VERSION, V2_XR_KIND))
 USAGE_KINDS = frozenset({"Usage", "ClusterUsage"})
 POLL_S = 0.5
+API_GATEWAY_FIELDS = ("id", "endpoint", "vpcLinkId", "stage")
+# (used, user) that no Usage orders yet: the host namespace holds the vCluster and its
+# kubeconfig, so it goes last; ACM refuses to delete a certificate a domain name still uses.
+MUST_OUTLIVE = (
+    ("Object namespace", "Release vcluster"),
+    ("Certificate certificate", "DomainName domain-name"),
+)
 BREAKER_OPEN = "Circuit breaker is open"
 # An object's identity in the audit log: (API group, resource, namespace, name).
 AuditKey = tuple[str, str, str, str]
@@ -43,9 +53,18 @@ def _metadata(obj: dict[str, Any] | None) -> dict[str, Any]:
     return (obj or {}).get("metadata") or {}
 
 
+def _refs(xr: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """References to an XR's composed resources, with the XR's namespace filled in."""
+    namespace = _metadata(xr).get("namespace")
+    return [
+        {**ref, "metadata": {"name": ref["name"], "namespace": namespace}}
+        for ref in composed.refs_of(xr or {})
+    ]
+
+
 @dataclass
 class Environment:
-    """One claim or v2 XR, as applied, and what became of it."""
+    """One claim or XR (of any kind; v2 if not a claim), as applied, and what became of it."""
 
     label: str
     document: dict[str, Any]
@@ -59,7 +78,7 @@ class Environment:
     @property
     def is_claim(self) -> bool:
         """Whether this is a legacy claim (else a v2 XR)."""
-        return self.document["kind"] == CLAIM_KIND
+        return self.kind == CLAIM_KIND
 
     @property
     def namespace(self) -> str:
@@ -86,7 +105,17 @@ class Environment:
             _, xr_name = self.xr_key
             self.xr = client.get(GROUP_VERSION, LEGACY_XR_KIND, xr_name) if xr_name else None
         else:
-            self.xr = client.get(GROUP_VERSION, V2_XR_KIND, self.name, self.namespace)
+            self.xr = client.get(self.api_version, self.kind, self.name, self.namespace)
+
+    @property
+    def api_version(self) -> str:
+        """The apiVersion it was applied with."""
+        return str(self.document["apiVersion"])
+
+    @property
+    def kind(self) -> str:
+        """Its kind as applied."""
+        return str(self.document["kind"])
 
     @property
     def ready(self) -> bool:
@@ -101,9 +130,37 @@ class Environment:
 
     def composed(self) -> list[dict[str, Any]]:
         """References to its composed resources, with their namespace filled in."""
-        refs = composed.refs_of(self.xr or {})
-        namespace = _metadata(self.xr).get("namespace")
-        return [{**ref, "metadata": {"name": ref["name"], "namespace": namespace}} for ref in refs]
+        return _refs(self.xr)
+
+    def live(self, client: Kube) -> dict[str, dict[str, Any]]:
+        """Its composed resources as they are now, by their name in the composition."""
+        found = {}
+        for ref in self.composed():
+            namespace = ref["metadata"]["namespace"]
+            body = client.get(ref["apiVersion"], ref["kind"], ref["name"], namespace) or {}
+            key = (_metadata(body).get("annotations") or {}).get(RESOURCE_NAME_ANNOTATION)
+            found[str(key or ref["name"])] = body
+        return found
+
+
+def readiness_gaps(environment: Environment) -> list[str]:
+    """Why an environment of ours is not Ready with a full ``status.apiGateway``; [] if it is."""
+    status = (environment.xr or {}).get("status") or {}
+    if not environment.ready:
+        ready = kube.condition(
+            environment.claim if environment.is_claim else environment.xr, "Ready"
+        )
+        return [f"not Ready: {ready}, pending {status.get('pending')}"]
+    gaps = [
+        f"status.{key} is {status.get(key)!r}"
+        for key, want in (("ready", True), ("pending", []))
+        if status.get(key) != want
+    ]
+    gateway = status.get("apiGateway") or {}
+    gaps += [f"no status.apiGateway.{name}" for name in API_GATEWAY_FIELDS if not gateway.get(name)]
+    if not str(gateway.get("endpoint", "")).startswith("https://"):
+        gaps.append(f"endpoint {gateway.get('endpoint')!r} is not https")
+    return gaps
 
 
 def converge(
@@ -147,6 +204,39 @@ class Deletion:
         """When each composed resource's deletion succeeded, by its label."""
         return {self.objects[key]: when for key, when in self.deleted_at.items()}
 
+    def early(self, pairs: Iterable[tuple[str, str]]) -> list[str]:
+        """Of the (used, user) pairs of labels, those whose used resource went first."""
+        went = self.went_at()
+        return [
+            f"{used} went before {user}"
+            for used, user in pairs
+            if used in went and user in went and went[used] <= went[user]
+        ]
+
+    def problems(self) -> list[str]:
+        """What went wrong, if anything: not all gone, or a Usage's order not kept.
+
+        No provider runs, so no finalizer holds a Usage's end: a successful delete request is
+        the disappearance.
+        """
+        if self.seconds is None:
+            return ["not all gone"]
+        found = []
+        if set(self.deleted_at) != set(self.objects):
+            unseen = sorted(self.objects[k] for k in set(self.objects) - set(self.deleted_at))
+            found.append(f"deleted by no request we saw: {unseen}")
+        if not self.usages:
+            found.append("no Usage orders this deletion")
+        ends = {end for pair in self.usages for end in pair}
+        found += [f"{self.objects[end]} has finalizers" for end in sorted(ends & self.finalized)]
+        return found + [
+            f"{self.objects[used]} went before its user {self.objects[user]}"
+            for user, used in self.usages
+            if used in self.deleted_at
+            and user in self.deleted_at
+            and self.deleted_at[used] <= self.deleted_at[user]
+        ]
+
     def order(self) -> list[str]:
         """The composed resources in the order their deletion succeeded."""
         done = sorted((when, key) for key, when in self.deleted_at.items() if key in self.objects)
@@ -187,6 +277,16 @@ def _usage_ends(
     return ends[0], ends[1]
 
 
+def _nested(client: Kube, refs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``refs`` and, for each composed XR among them, what it composes, all the way down."""
+    found = []
+    for ref in refs:
+        found.append(ref)
+        live = client.get(ref["apiVersion"], ref["kind"], ref["name"], ref["metadata"]["namespace"])
+        found.extend(_nested(client, _refs(live)))
+    return found
+
+
 def _gone(client: Kube, environment: Environment, refs: list[dict[str, Any]]) -> bool:
     if any(
         client.get(r["apiVersion"], r["kind"], r["name"], r["metadata"]["namespace"]) for r in refs
@@ -198,7 +298,12 @@ def _gone(client: Kube, environment: Environment, refs: list[dict[str, Any]]) ->
             still is None
             and client.get(GROUP_VERSION, LEGACY_XR_KIND, environment.xr_key[1]) is None
         )
-    return client.get(GROUP_VERSION, V2_XR_KIND, environment.name, environment.namespace) is None
+    return (
+        client.get(
+            environment.api_version, environment.kind, environment.name, environment.namespace
+        )
+        is None
+    )
 
 
 def breaker_trips(core_log: Path) -> Counter[str]:
@@ -241,16 +346,18 @@ def delete(
     plans: dict[str, tuple[Environment, list[dict[str, Any]], Deletion]] = {}
     for environment in environments:
         environment.refresh(client)
-        refs = environment.composed()
-        namespace = _metadata(environment.xr).get("namespace")
-        described = {_audit_key(client, ref, namespace): _describe(client, ref) for ref in refs}
+        refs = _nested(client, environment.composed())
+        described = {
+            _audit_key(client, ref, ref["metadata"]["namespace"]): _describe(client, ref)
+            for ref in refs
+        }
         objects = {key: label for key, (label, _) in described.items()}
         finalized = {key for key, (_, held) in described.items() if held}
         usages = [
             ends
             for ref in refs
             if ref["kind"] in USAGE_KINDS
-            and (ends := _usage_ends(client, ref, namespace)) is not None
+            and (ends := _usage_ends(client, ref, ref["metadata"]["namespace"])) is not None
         ]
         plans[environment.label] = (environment, refs, Deletion(objects, usages, finalized))
     began = time.monotonic()

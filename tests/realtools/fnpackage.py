@@ -1,11 +1,12 @@
-"""The function installed in Crossplane core as a package, offline, and served over mTLS.
+"""Functions installed in Crossplane core as packages, offline, and served over mTLS.
 
-No registry is reachable, so the Function names its package by digest with
+No registry is reachable, so a Function names its package by digest with
 ``packagePullPolicy: Never``, and core reads the package from its xpkg cache: a file named
 after the package source and digest (``friendly_id``), holding the gzipped YAML stream of
-package/ (metadata and the input CRD). With the External runtime nobody runs the function
-for core: this module serves it (the project's own ``serve``, with ``--tls-certs-dir``, a
-server certificate for 127.0.0.1 from the control plane's CA), creates the TLS Secret and
+the package (its metadata, and input CRDs if any). With the External runtime nobody runs a
+function for core: this module serves it in the control plane's namespace (the project's
+own ``serve``, or another SDK-built function binary, each with ``--tls-certs-dir`` and a
+server certificate for 127.0.0.1 from the control plane's CA), creates its TLS Secret and
 fills in what a runtime would write into the FunctionRevision's status.
 """
 
@@ -16,13 +17,14 @@ import hashlib
 import json
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
 from conftest import ROOT
 
-from realtools import kube
+from realtools import kube, toolbox
 from realtools.project import FUNCTION_NAME
 
 if TYPE_CHECKING:
@@ -31,8 +33,16 @@ if TYPE_CHECKING:
 
 SOURCE = f"xpkg.crossplane.io/example-org/{FUNCTION_NAME}"
 PORT = 9443
+GO_TEMPLATING = "function-go-templating"
+GO_TEMPLATING_SOURCE = f"xpkg.crossplane.io/crossplane-contrib/{GO_TEMPLATING}"
+GO_TEMPLATING_PORT = 9444
+# All a Function package needs: its metadata. The input CRD only documents the input.
+GO_TEMPLATING_META = {
+    "apiVersion": "meta.pkg.crossplane.io/v1",
+    "kind": "Function",
+    "metadata": {"name": GO_TEMPLATING},
+}
 PKG = "pkg.crossplane.io/v1"
-TLS_SECRET = f"{FUNCTION_NAME}-tls-server"
 INSTALL_TIMEOUT_S = 60.0
 DNS_LABEL_MAX = 63
 # What a package runtime reports once the function's Deployment is available.
@@ -70,6 +80,24 @@ def friendly_id(source: str, digest: str) -> str:
     return "".join(kept).strip("-")
 
 
+@dataclass(frozen=True)
+class Package:
+    """A function to serve in the namespace and to install in core from the package cache."""
+
+    name: str
+    source: str
+    port: int
+    stream: bytes
+    # The command that serves it, without the TLS and address flags every SDK function takes.
+    command: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def tls_secret(self) -> str:
+        """The Secret core reads the server's CA and certificate from."""
+        return f"{self.name}-tls-server"
+
+
 @dataclass
 class InstalledFunction:
     """The served function and its package in core."""
@@ -88,50 +116,38 @@ class InstalledFunction:
         return counted
 
 
-def _serve(plane: ControlPlane) -> tuple[Process, Path, Path]:
+def _serve(plane: ControlPlane, package: Package) -> tuple[Process, Path]:
     authority = plane.authority
     certs_dir = authority.tls_dir(
-        plane.pki / "function-server", authority.issue(FUNCTION_NAME, ips=("127.0.0.1",))
+        plane.pki / f"{package.name}-server", authority.issue(package.name, ips=("127.0.0.1",))
     )
-    calls = plane.workdir / "logs" / "function-calls.jsonl"
-    server = plane.netns.spawn(
-        "function",
-        [
-            sys.executable,
-            "-m",
-            "realtools.fnserve",
-            str(calls),
-            "serve",
-            "--tls-certs-dir",
-            str(certs_dir),
-            "--address",
-            f"127.0.0.1:{PORT}",
-            "--debug",
-        ],
-        {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
-    )
-    return server, certs_dir, calls
+    flags = ["--tls-certs-dir", str(certs_dir), "--address", f"127.0.0.1:{package.port}"]
+    server = plane.netns.spawn(package.name, [*package.command, *flags, "--debug"], package.env)
+    return server, certs_dir
 
 
-def _revision(plane: ControlPlane) -> dict[str, Any] | None:
+def _revision(plane: ControlPlane, name: str) -> dict[str, Any] | None:
     revisions = plane.client.list(
-        PKG, "FunctionRevision", labels=f"pkg.crossplane.io/package={FUNCTION_NAME}"
+        PKG, "FunctionRevision", labels=f"pkg.crossplane.io/package={name}"
     )
     return revisions[0] if revisions else None
 
 
-def install(plane: ControlPlane) -> InstalledFunction:
-    """Serve the function, install its package from the cache, and wait until it is healthy."""
-    server, certs_dir, calls = _serve(plane)
-    stream = package_stream()
-    digest = f"sha256:{hashlib.sha256(stream).hexdigest()}"
-    (plane.xpkg_cache / f"{friendly_id(SOURCE, digest)}.gz").write_bytes(gzip.compress(stream))
+def serve_and_install(plane: ControlPlane, package: Package) -> tuple[Process, str]:
+    """Serve a function, install its package from the cache, and wait until it is healthy.
+
+    Returns the server process and the package reference the Function names.
+    """
+    server, certs_dir = _serve(plane, package)
+    digest = f"sha256:{hashlib.sha256(package.stream).hexdigest()}"
+    cached = plane.xpkg_cache / f"{friendly_id(package.source, digest)}.gz"
+    cached.write_bytes(gzip.compress(package.stream))
     client = plane.client
     client.apply(
         {
             "apiVersion": "v1",
             "kind": "Secret",
-            "metadata": {"name": TLS_SECRET, "namespace": "crossplane-system"},
+            "metadata": {"name": package.tls_secret, "namespace": "crossplane-system"},
             "type": "kubernetes.io/tls",
             "stringData": {
                 name: (certs_dir / name).read_text(encoding="utf-8")
@@ -139,22 +155,26 @@ def install(plane: ControlPlane) -> InstalledFunction:
             },
         }
     )
-    reference = f"{SOURCE}@{digest}"
+    reference = f"{package.source}@{digest}"
     client.apply(
         {
             "apiVersion": PKG,
             "kind": "Function",
-            "metadata": {"name": FUNCTION_NAME},
+            "metadata": {"name": package.name},
             "spec": {"package": reference, "packagePullPolicy": "Never"},
         }
     )
-    revision = kube.wait_until("the FunctionRevision", lambda: _revision(plane), INSTALL_TIMEOUT_S)
+    revision = kube.wait_until(
+        f"the FunctionRevision of {package.name}",
+        lambda: _revision(plane, package.name),
+        INSTALL_TIMEOUT_S,
+    )
     client.patch(
         revision,
         {
             "status": {
-                "endpoint": f"dns:///127.0.0.1:{PORT}",
-                "tlsServerSecretName": TLS_SECRET,
+                "endpoint": f"dns:///127.0.0.1:{package.port}",
+                "tlsServerSecretName": package.tls_secret,
                 "conditions": [
                     *((revision.get("status") or {}).get("conditions") or []),
                     RUNTIME_HEALTHY,
@@ -166,10 +186,38 @@ def install(plane: ControlPlane) -> InstalledFunction:
 
     def healthy() -> bool:
         if not server.running():
-            msg = f"the function server exited:\n{server.tail()}"
+            msg = f"the {package.name} server exited:\n{server.tail()}"
             raise RuntimeError(msg)
-        function = client.get(PKG, "Function", FUNCTION_NAME)
+        function = client.get(PKG, "Function", package.name)
         return kube.is_true(function, "Installed") and kube.is_true(function, "Healthy")
 
-    kube.wait_until("the Function to be Installed and Healthy", healthy, INSTALL_TIMEOUT_S)
+    kube.wait_until(f"{package.name} to be Installed and Healthy", healthy, INSTALL_TIMEOUT_S)
+    return server, reference
+
+
+def install(plane: ControlPlane) -> InstalledFunction:
+    """Serve this project's function, noting each call, and install its package."""
+    calls = plane.workdir / "logs" / "function-calls.jsonl"
+    package = Package(
+        name=FUNCTION_NAME,
+        source=SOURCE,
+        port=PORT,
+        stream=package_stream(),
+        command=[sys.executable, "-m", "realtools.fnserve", str(calls), "serve"],
+        env={"PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    server, reference = serve_and_install(plane, package)
     return InstalledFunction(server=server, calls_file=calls, reference=reference)
+
+
+def install_go_templating(plane: ControlPlane) -> Process:
+    """Serve function-go-templating (``../shared/bin``) and install it under its own name."""
+    package = Package(
+        name=GO_TEMPLATING,
+        source=GO_TEMPLATING_SOURCE,
+        port=GO_TEMPLATING_PORT,
+        stream=yaml.safe_dump(GO_TEMPLATING_META).encode(),
+        command=[str(toolbox.need(GO_TEMPLATING))],
+    )
+    server, _ = serve_and_install(plane, package)
+    return server

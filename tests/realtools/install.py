@@ -26,6 +26,7 @@ from conftest import COMPOSITIONS, ROOT
 from realtools import kube, timings, toolbox
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
 
     from realtools.controlplane import ControlPlane
@@ -139,24 +140,15 @@ class XrdRefusedError(RuntimeError):
     """The API server refused a CRD derived from an XRD."""
 
 
-def project_apis(plane: ControlPlane) -> dict[str, XrdOutcome]:
-    """Apply the input CRD, the XRDs and the Compositions; wait until the XRDs are Established.
+def xrds(plane: ControlPlane, paths: Iterable[Path]) -> dict[str, XrdOutcome]:
+    """Apply each XRD in turn and wait until it is Established; returns each one's outcome.
 
-    Returns each XRD's outcome. A derived CRD the API server refuses (CEL cost, ...) shows
-    only in the XRD's Warning events, so those end the wait.
+    A derived CRD the API server refuses (CEL cost, ...) shows only in the XRD's Warning
+    events, so those end the wait.
     """
     client = plane.client
-    inputs = [load(path) for path in sorted(INPUT_CRDS.glob("*.yaml"))]
-    for crd in inputs:
-        client.apply(crd)
-    names = {crd["metadata"]["name"] for crd in inputs}
-    kube.wait_until(
-        "the function's input CRD to be Established",
-        lambda: _established(client, names),
-        ESTABLISH_TIMEOUT_S,
-    )
     outcomes: dict[str, XrdOutcome] = {}
-    for path in XRDS:
+    for path in paths:
         began = time.monotonic()
         xrd = load(path)
         client.apply(xrd)
@@ -171,6 +163,22 @@ def project_apis(plane: ControlPlane) -> dict[str, XrdOutcome]:
             seconds = time.monotonic() - began
             timings.record(f"XRD {name} Established", seconds)
         outcomes[name] = XrdOutcome(seconds, xrd_warnings(client, name))
+    return outcomes
+
+
+def project_apis(plane: ControlPlane) -> dict[str, XrdOutcome]:
+    """Apply the input CRD, the XRDs (see ``xrds``) and the Compositions."""
+    client = plane.client
+    inputs = [load(path) for path in sorted(INPUT_CRDS.glob("*.yaml"))]
+    for crd in inputs:
+        client.apply(crd)
+    names = {crd["metadata"]["name"] for crd in inputs}
+    kube.wait_until(
+        "the function's input CRD to be Established",
+        lambda: _established(client, names),
+        ESTABLISH_TIMEOUT_S,
+    )
+    outcomes = xrds(plane, XRDS)
     for path in sorted(COMPOSITIONS.glob("*.yaml")):
         client.apply(load(path))
     return outcomes

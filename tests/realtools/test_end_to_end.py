@@ -21,13 +21,11 @@ from conftest import EXAMPLES, load
 
 from realtools import e2e, kube, summary, timings
 from realtools.composed import manifest_of
-from realtools.providerloop import ProviderEmulator
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from realtools.controlplane import ControlPlane
     from realtools.fnpackage import InstalledFunction
+    from realtools.providerloop import ProviderEmulator
 
 pytestmark = pytest.mark.xdist_group("controlplane")
 
@@ -46,13 +44,6 @@ TENANTS = ("tenant-a", "tenant-b")
 TENANT_SPEC_NAME = "shared-env"
 READY_TIMEOUT_S = 420.0
 DELETE_TIMEOUT_S = 180.0
-API_GATEWAY_FIELDS = ("id", "endpoint", "vpcLinkId", "stage")
-# (used, user) that no Usage orders yet: the host namespace holds the vCluster and its
-# kubeconfig, so it goes last; ACM refuses to delete a certificate a domain name still uses.
-MUST_OUTLIVE = (
-    ("Object namespace", "Release vcluster"),
-    ("Certificate certificate", "DomainName domain-name"),
-)
 SECRET_SUFFIX = "-connection"  # noqa: S105  # a name, not a credential
 
 
@@ -71,17 +62,6 @@ def _tenant(namespace: str) -> dict[str, Any]:
     claim["metadata"]["namespace"] = namespace
     claim["spec"]["name"] = TENANT_SPEC_NAME
     return claim
-
-
-@pytest.fixture(scope="module")
-def emulator(
-    control_plane: ControlPlane, installed_function: InstalledFunction
-) -> Iterator[ProviderEmulator]:
-    """The providers, emulated, for as long as this module runs."""
-    assert installed_function.server.running()
-    running = ProviderEmulator(control_plane.client, e2e.COMPOSITES).start()
-    yield running
-    running.stop()
 
 
 @pytest.fixture(scope="module")
@@ -125,17 +105,7 @@ def converged(
 def test_becomes_ready_with_api_gateway_status(
     converged: dict[str, e2e.Environment], emulator: ProviderEmulator, label: str
 ) -> None:
-    environment = converged[label]
-    status = (environment.xr or {}).get("status") or {}
-    assert environment.ready_after is not None, (
-        f"not Ready after {READY_TIMEOUT_S:.0f}s: {kube.condition(environment.xr, 'Ready')}, "
-        f"pending {status.get('pending')}"
-    )
-    assert status.get("ready") is True
-    assert status.get("pending") == []
-    gateway = status.get("apiGateway") or {}
-    assert [f for f in API_GATEWAY_FIELDS if not gateway.get(f)] == [], gateway
-    assert gateway["endpoint"].startswith("https://")
+    assert e2e.readiness_gaps(converged[label]) == [], f"after {READY_TIMEOUT_S:.0f}s"
     assert emulator.errors == []
     summary.record("end-to-end Ready")
 
@@ -228,18 +198,7 @@ def deleted(
 @pytest.mark.parametrize("label", EXAMPLE_NAMES)
 def test_deletion_follows_usages(deleted: dict[str, e2e.Deletion], label: str) -> None:
     deletion = deleted[label]
-    assert deletion.seconds is not None, f"still there after {DELETE_TIMEOUT_S:.0f}s"
-    assert set(deletion.deleted_at) == set(deletion.objects), "deleted by no request we saw"
-    assert deletion.usages, "no Usage orders this deletion"
-    # No provider runs, so no finalizer: a successful delete request is the disappearance.
-    ends = {end for pair in deletion.usages for end in pair}
-    assert [deletion.objects[end] for end in ends & deletion.finalized] == []
-    early = [
-        f"{deletion.objects[used]} went before its user {deletion.objects[user]}"
-        for user, used in deletion.usages
-        if deletion.deleted_at[used] <= deletion.deleted_at[user]
-    ]
-    assert early == []
+    assert deletion.problems() == [], f"after {DELETE_TIMEOUT_S:.0f}s"
     timings.note(f"{label}: deletion order", ", ".join(deletion.order()))
     timings.note(f"{label}: deletions refused while in use", str(deletion.refusals()))
     summary.record("deletions complete")
@@ -248,13 +207,10 @@ def test_deletion_follows_usages(deleted: dict[str, e2e.Deletion], label: str) -
 def test_deletion_keeps_namespace_and_certificate_until_their_users_go(
     deleted: dict[str, e2e.Deletion],
 ) -> None:
-    early = []
-    for label in EXAMPLE_NAMES:
-        went = deleted[label].went_at()
-        early.extend(
-            f"{label}: {used} went before {user}"
-            for used, user in MUST_OUTLIVE
-            if used in went and user in went and went[used] <= went[user]
-        )
+    early = [
+        f"{label}: {early}"
+        for label in EXAMPLE_NAMES
+        for early in deleted[label].early(e2e.MUST_OUTLIVE)
+    ]
     timings.note("deleted before their users", "; ".join(early) or "none")
     assert early == []
