@@ -65,18 +65,11 @@ def crds_present() -> None:
 
 
 def example_cases() -> list[Path]:
-    """Every folder of examples/ that renders one of our Compositions (examples/README.md).
-
-    Legacy cases first, as the flat files sorted before: Hypothesis's derandomized draws
-    sample from this list, so its order fixes which examples the property tests see.
-    """
+    """Every folder of examples/ that renders one of our Compositions (examples/README.md)."""
     return sorted(
-        (
-            path.parent
-            for path in EXAMPLES.glob("*/xr.yaml")
-            if (path.parent / "composition.yaml").resolve().parent == COMPOSITIONS
-        ),
-        key=lambda case: (not (case / "claim.yaml").is_file(), case.name),
+        path.parent
+        for path in EXAMPLES.glob("*/xr.yaml")
+        if (path.parent / "composition.yaml").resolve().parent == COMPOSITIONS
     )
 
 

@@ -32,6 +32,7 @@ class Immutable:
 
     key: str
     field: str
+    sends: type  # the JSON type this function sends there: str, int, or a list of str
     source: str  # the claim or input field the value comes from, for the message
     why: str
     # Whether none sent is a value (created without groups) rather than unknown.
@@ -39,23 +40,23 @@ class Immutable:
 
 
 IMMUTABLE = (
-    Immutable(keys.VPC_LINK, "subnetIds", "spec.vpc.subnetIds",
+    Immutable(keys.VPC_LINK, "subnetIds", list, "spec.vpc.subnetIds",
               "a VPC link's subnets cannot change; AWS would have to replace the VPC link"),
-    Immutable(keys.VPC_LINK, "securityGroupIds", "spec.vpc.securityGroups.vpcLink",
+    Immutable(keys.VPC_LINK, "securityGroupIds", list, "spec.vpc.securityGroups.vpcLink",
               "a VPC link's security groups cannot change; AWS would have to replace the "
               "VPC link", none_is_a_value=True),
-    Immutable(keys.LOAD_BALANCER, "securityGroups", "spec.vpc.securityGroups.loadBalancer",
+    Immutable(keys.LOAD_BALANCER, "securityGroups", list, "spec.vpc.securityGroups.loadBalancer",
               "an NLB created without security groups can never get one, and one created "
               "with them cannot lose them all", none_is_a_value=True),
-    Immutable(keys.TARGET_GROUP, "port", "input ingressGateway.servicePort",
+    Immutable(keys.TARGET_GROUP, "port", int, "input ingressGateway.servicePort",
               "a target group's port cannot change; AWS would have to replace it"),
-    Immutable(keys.TARGET_GROUP, "protocol", "the target group's protocol",
+    Immutable(keys.TARGET_GROUP, "protocol", str, "the target group's protocol",
               "a target group's protocol cannot change; AWS would have to replace it"),
-    Immutable(keys.TARGET_GROUP, "vpcId", "spec.vpc.vpcId",
+    Immutable(keys.TARGET_GROUP, "vpcId", str, "spec.vpc.vpcId",
               "a target group's VPC cannot change; AWS would have to replace it"),
-    Immutable(keys.TARGET_GROUP, "targetType", "the target group's target type",
+    Immutable(keys.TARGET_GROUP, "targetType", str, "the target group's target type",
               "a target group's target type cannot change; AWS would have to replace it"),
-    *(Immutable(group, "vpcId", "spec.vpc.vpcId",
+    *(Immutable(group, "vpcId", str, "spec.vpc.vpcId",
                 "a security group's VPC cannot change; AWS would have to replace it")
       for group in (keys.VPC_LINK_SECURITY_GROUP, keys.LOAD_BALANCER_SECURITY_GROUP)),
 )  # fmt: skip
@@ -70,13 +71,20 @@ def _comparable(value: Any) -> Any:  # noqa: ANN401
     return value
 
 
-def _well_formed(value: Any) -> bool:  # noqa: ANN401
-    """Whether an observed value is one this function could have sent: else it tells nothing."""
-    if value is None or (isinstance(value, str) and value):
+def _well_formed(rule: Immutable, value: Any) -> bool:  # noqa: ANN401
+    """Whether an observed value is one this function could have sent: else it tells nothing.
+
+    Only a value of the type this function sends there counts: a number where a VPC id
+    goes was written by someone else, and refusing the claim over it would block the
+    environment on a value no AWS resource was ever made from.
+    """
+    if value is None:
         return True
-    if isinstance(value, list):
-        return all(isinstance(item, str) and item for item in value)
-    return isinstance(value, int) and not isinstance(value, bool)
+    if rule.sends is list:
+        return isinstance(value, list) and all(isinstance(item, str) and item for item in value)
+    if rule.sends is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, str) and bool(value)
 
 
 def _changed(rule: Immutable, sent: Any, wanted: Any) -> bool:  # noqa: ANN401
@@ -106,7 +114,7 @@ def check(observed: Observed, desired: Iterable[Desired]) -> None:
             continue
         new = manifest.get("spec", {}).get("forProvider", {}).get(rule.field)
         old = whole_numbers(observed.sent(rule.key, rule.field))  # Struct numbers are floats
-        if _well_formed(old) and _changed(rule, old, new):
+        if _well_formed(rule, old) and _changed(rule, old, new):
             msg = (
                 f"{rule.source}: would change {rule.key} {rule.field} from {old!r} to "
                 f"{new!r}, but {rule.why}; keep the old value, or delete and recreate the "

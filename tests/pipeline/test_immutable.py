@@ -87,6 +87,29 @@ def test_groups_added_to_an_nlb_created_without() -> None:
     ), outcome.fatal
 
 
+@pytest.mark.parametrize(
+    ("reason", "key", "field", "value"),
+    [
+        pytest.param("a number is never the VPC id this function sends, so it tells nothing",
+                     "target-group", "vpcId", 5, id="vpc-id-number"),
+        pytest.param("the port is sent as a number; a string there was written by someone else",
+                     "target-group", "port", "8080", id="port-string"),
+        pytest.param("subnets are sent as a list; a lone string is no value this function sent",
+                     "vpc-link", "subnetIds", "subnet-0123456789abcdef0", id="subnets-string"),
+        pytest.param("group ids are strings; a list of numbers is no value this function sent",
+                     "nlb", "securityGroups", [1], id="groups-numbers"),
+    ],
+)  # fmt: skip
+def test_value_of_a_type_never_sent_tells_nothing(
+    reason: str, key: str, field: str, value: object
+) -> None:
+    """An observed value of another type than the one sent is not a change to refuse."""
+    function_input = platform_input()
+    observed = _converged(CLAIM, function_input)
+    observed[key]["spec"]["forProvider"][field] = value
+    assert compose(CLAIM, observed, function_input).fatal is None, reason
+
+
 def test_not_synced_is_pending() -> None:
     """A resource the provider could not apply (Synced=False) is pending with its message."""
     function_input = platform_input()
