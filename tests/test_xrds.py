@@ -64,6 +64,8 @@ XRD_ONLY = {
     # The same groups in the function input's CRD.
     ("securityGroups.vpcLink", "x-kubernetes-list-type"): "set",
     ("securityGroups.loadBalancer", "x-kubernetes-list-type"): "set",
+    ("ingressGateway.targetSecurityGroupIds", "x-kubernetes-list-type"): "set",
+    ("vpcCidrBlocks", "x-kubernetes-list-type"): "set",
     ("include", "maxItems"): len(Include),
     ("include", "x-kubernetes-list-type"): "set",
     ("apiGateway.accessLogs.retentionDays", "enum"): list(LOG_RETENTION_DAYS),

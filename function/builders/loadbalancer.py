@@ -78,7 +78,7 @@ def build(ctx: Context) -> list[Desired]:
     )
     binding = None
     if target_group_arn is not None and groups is not None:
-        namespace, service, target_port = ctx.ingress_service
+        namespace, service, _ = ctx.ingress_service
         binding_spec: dict[str, object] = {
             "serviceRef": {"name": service, "port": ingress.service_port},
             "targetGroupARN": target_group_arn,
@@ -91,8 +91,7 @@ def build(ctx: Context) -> list[Desired]:
                     {
                         "from": [{"securityGroup": {"groupID": group}} for group in groups],
                         "ports": [
-                            {"port": port, "protocol": "TCP"}
-                            for port in dict.fromkeys((target_port, ingress.health_check_port))
+                            {"port": port, "protocol": "TCP"} for port in network.target_ports(ctx)
                         ],
                     }
                 ]

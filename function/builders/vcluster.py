@@ -230,11 +230,43 @@ def _provider_config(ctx: Context) -> dict[str, Any]:
     }
 
 
+# What the vCluster's syncer watches in every namespace of its host cache, for the values
+# this function sets: the namespaced kinds its chart's Role lets it read in the host
+# namespace (vCluster 0.36.1 chart/templates/role.yaml, without private nodes; endpoints
+# and endpointSlices synced; no ingresses, Gateway API or leases).
+HOST_CACHE_READS = (
+    (
+        "",
+        (
+            "configmaps",
+            "endpoints",
+            "events",
+            "persistentvolumeclaims",
+            "pods",
+            "secrets",
+            "services",
+        ),
+    ),
+    ("apps", ("deployments", "replicasets", "statefulsets")),
+    ("discovery.k8s.io", ("endpointslices",)),
+    ("events.k8s.io", ("events",)),
+)
+READ = ["get", "list", "watch"]
+
+
 def _kubeconfig_writer(ctx: Context) -> list[Desired]:
     """A Role and RoleBinding letting the vCluster write its kubeconfig into the XR's namespace.
 
-    The chart grants its ServiceAccount rights in the host namespace only. ``create``
-    cannot be limited to one name; every other verb is limited to the kubeconfig Secret.
+    The chart grants its ServiceAccount rights in the host namespace only. vCluster 0.36.1
+    adds each ``additionalSecrets`` namespace to its host cache (``getLocalCacheOptions`` in
+    ``pkg/setup/controller_context.go``: "we will need access to all the objects that the
+    vcluster usually has access to otherwise the controller will not start"), so every
+    informer of that cache lists and watches there too, and the syncer waits for them all
+    to sync before it starts (``pkg/setup/managers.go``). It writes the Secret through that
+    cached client (``localManager.GetClient()``) with ``controllerutil.CreateOrPatch``
+    (``pkg/util/kubeconfig/kubeconfig.go``): read from the cache, then create or patch. So:
+    read (get, list, watch) on what the cache watches, ``create`` on Secrets (it cannot be
+    limited to one name) and ``patch`` on the kubeconfig Secret only; no update, no delete.
     """
     names = ctx.names
     namespace = kubeconfig_namespace(ctx)
@@ -244,12 +276,16 @@ def _kubeconfig_writer(ctx: Context) -> list[Desired]:
         "kind": "Role",
         "metadata": {**metadata, "labels": ctx.labels(keys.KUBECONFIG_ROLE)},
         "rules": [
+            *(
+                {"apiGroups": [group], "resources": list(resources), "verbs": READ}
+                for group, resources in HOST_CACHE_READS
+            ),
             {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
             {
                 "apiGroups": [""],
                 "resources": ["secrets"],
                 "resourceNames": [names.kubeconfig_secret],
-                "verbs": ["get", "update", "patch", "delete"],
+                "verbs": ["patch"],
             },
         ],
     }

@@ -39,6 +39,7 @@ def _vpc_id_from_load_balancer(ctx: Context) -> bool:
     return ctx.spec.vpc.vpc_id is None
 
 
+_NAMES_GROUP = "it {}, and AWS refuses to delete a group another group's rule names"
 _WRITES_KUBECONFIG = "it writes the kubeconfig copy Helm reads into the XR's namespace with it"
 _KUBECONFIG_THERE = "the vCluster and the kubeconfig Helm uninstalls it with are in the namespace"
 
@@ -76,6 +77,10 @@ EDGES = (
         "a VPC link's security groups cannot change after creation",
         usage=14,
     ),
+    # A rule needs both groups' ids. AWS refuses to delete a group that another group's rule
+    # names (DependencyViolation), so the group a rule names outlives the rule; the group a
+    # rule belongs to may go first, as its rules go with it (and Terraform's rule deletion
+    # takes a missing group for done: InvalidGroup.NotFound).
     Edge(
         keys.LOAD_BALANCER_INGRESS,
         keys.LOAD_BALANCER_SECURITY_GROUP,
@@ -84,7 +89,22 @@ EDGES = (
     Edge(
         keys.LOAD_BALANCER_INGRESS,
         keys.VPC_LINK_SECURITY_GROUP,
-        "it lets the VPC link's group in",
+        _NAMES_GROUP.format("lets the VPC link's group in"),
+        usage=15,
+    ),
+    Edge(
+        keys.VPC_LINK_EGRESS, keys.VPC_LINK_SECURITY_GROUP, "it is a rule of the VPC link's group"
+    ),
+    Edge(
+        keys.VPC_LINK_EGRESS,
+        keys.LOAD_BALANCER_SECURITY_GROUP,
+        _NAMES_GROUP.format("lets the VPC link's group reach the load balancer's"),
+        usage=16,
+    ),
+    Edge(
+        keys.LOAD_BALANCER_EGRESS,
+        keys.LOAD_BALANCER_SECURITY_GROUP,
+        "it is a rule of the load balancer's group",
     ),
     Edge(
         keys.TARGET_GROUP,

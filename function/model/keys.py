@@ -10,6 +10,8 @@ role shared by all of them (``JWT_ROUTE``, ``HTTPROUTE``, ...).
 
 from __future__ import annotations
 
+import hashlib
+
 # The vCluster and what is installed into it.
 NAMESPACE = "namespace"
 VCLUSTER = "vcluster"
@@ -33,6 +35,10 @@ LOAD_BALANCER = "nlb"
 VPC_LINK_SECURITY_GROUP = "security-group-vpc-link"
 LOAD_BALANCER_SECURITY_GROUP = "security-group-nlb"
 LOAD_BALANCER_INGRESS = "security-group-nlb-ingress"  # role, and the stem of one rule per source
+# Egress (provider-upjet-aws creates groups without AWS's default allow-all egress rule):
+# roles, and the stems of one rule per destination (and, for the NLB's, per port).
+VPC_LINK_EGRESS = "security-group-vpc-link-egress"
+LOAD_BALANCER_EGRESS = "security-group-nlb-egress"
 TARGET_GROUP = "target-group"
 LISTENER = "listener"
 TARGET_GROUP_BINDING = "target-group-binding"
@@ -81,6 +87,28 @@ ROUTE_ROOT = api_route(None, "root")
 def load_balancer_ingress(source: str | None) -> str:
     """The key of the NLB group's rule letting in a VPC link group: the composed one, or an id."""
     return LOAD_BALANCER_INGRESS if source is None else f"{LOAD_BALANCER_INGRESS}-{source}"
+
+
+def vpc_link_egress(destination: str | None) -> str:
+    """The key of the VPC link group's rule to the NLB: its composed group, or a group or CIDR."""
+    return VPC_LINK_EGRESS if destination is None else _peer_key(VPC_LINK_EGRESS, destination)
+
+
+def load_balancer_egress(port: int, destination: str) -> str:
+    """The key of the NLB group's rule to the ingress gateway pods on one port."""
+    return _peer_key(f"{LOAD_BALANCER_EGRESS}-{port}", destination)
+
+
+_LABEL_MAX = 63  # a key is a label value too (the resource label Usages select by)
+_DIGEST = 12
+
+
+def _peer_key(stem: str, peer: str) -> str:
+    """``stem-peer`` with a CIDR's dots, slash and colons as dashes; a digest if too long."""
+    key = f"{stem}-{peer.replace('.', '-').replace('/', '-').replace(':', '-')}"
+    if len(key) <= _LABEL_MAX:
+        return key
+    return f"{stem}-{hashlib.sha256(peer.encode()).hexdigest()[:_DIGEST]}"
 
 
 def usage(user: str, used: str) -> str:

@@ -97,6 +97,9 @@ SECURITY_GROUP = KindVersion(
 SECURITY_GROUP_INGRESS_RULE = KindVersion(
     "SecurityGroupIngressRule", "ec2.aws.upbound.io/v1beta1", "ec2.aws.m.upbound.io/v1beta1"
 )
+SECURITY_GROUP_EGRESS_RULE = KindVersion(
+    "SecurityGroupEgressRule", "ec2.aws.upbound.io/v1beta1", "ec2.aws.m.upbound.io/v1beta1"
+)
 RELEASE = KindVersion("Release", "helm.crossplane.io/v1beta1", "helm.m.crossplane.io/v1beta1")
 HELM_PROVIDER_CONFIG = KindVersion(
     "ProviderConfig", "helm.crossplane.io/v1beta1", "helm.m.crossplane.io/v1beta1"

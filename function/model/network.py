@@ -4,6 +4,15 @@ AWS facts this relies on: an NLB created without security groups can never get
 one (it can only change the groups it was created with), and a VPC link's groups
 cannot change at all. So whether a hop gets a composed group is decided once, at
 its creation: a hop that already exists without groups stays without them.
+
+A composed group also needs egress rules: provider-upjet-aws creates groups through
+Terraform's ``aws_security_group``, which revokes AWS's default allow-all egress rule
+right after creating one (terraform-provider-aws, ``resourceSecurityGroupCreate``). So
+the VPC link's group may send to the NLB only on what a rule allows, and the NLB's group
+to the pods only on what a rule allows: health checks obey the NLB group's outbound
+rules too (NLB user guide, "Update the security groups for your Network Load Balancer").
+A rule names the other end by its security group where one is known, else by the
+VPC's address ranges (``vpcCidrBlocks`` in the function input).
 """
 
 from __future__ import annotations
@@ -99,3 +108,32 @@ def load_balancer_sources(ctx: Context) -> list[str | None]:
         )
         raise InvalidError(msg)
     return list(given)
+
+
+def vpc_link_destinations(ctx: Context) -> list[str | None]:
+    """Where the VPC link's composed group may send on the listener port.
+
+    The NLB's groups: None stands for its composed one, else the groups given for it
+    (a composed NLB's, or a shared listener's NLB named in ``securityGroups.loadBalancer``).
+    An NLB without groups (or one nothing names) is reached by address, in the VPC's
+    ranges (``vpcCidrBlocks``).
+    """
+    if composes_load_balancer_group(ctx):
+        return [None]
+    return list(ctx.load_balancer_groups or ctx.platform.vpc_cidr_blocks)
+
+
+def target_destinations(ctx: Context) -> list[str]:
+    """Where the NLB's composed group may send: the pods' groups if the platform names them.
+
+    Else the VPC's ranges (``vpcCidrBlocks``), which by default are every range AWS
+    accepts for ip targets.
+    """
+    ingress = ctx.platform.ingress_gateway
+    return list(ingress.target_security_group_ids or ctx.platform.vpc_cidr_blocks)
+
+
+def target_ports(ctx: Context) -> list[int]:
+    """The pods' ports the NLB reaches: the target port, and the health check's."""
+    _, _, target_port = ctx.ingress_service
+    return list(dict.fromkeys((target_port, ctx.platform.ingress_gateway.health_check_port)))

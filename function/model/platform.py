@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from function.model.errors import short
-from function.model.spec import MAX_TIMEOUT_MS, MIN_TIMEOUT_MS, Dns, SecurityGroups
+from function.model.spec import (
+    MAX_SECURITY_GROUPS,
+    MAX_TIMEOUT_MS,
+    MIN_TIMEOUT_MS,
+    Dns,
+    SecurityGroups,
+)
 from function.model.types import (
     CHART_VERSION_MAX,
     SEMVER,
@@ -26,11 +32,35 @@ from function.model.types import (
     ListenerArn,
     Port,
     Region,
+    SecurityGroupId,
     StageName,
     Strict,
     VpcLinkId,
     whole_numbers,
 )
+
+# The addresses AWS accepts for ip targets outside the VPC's own subnets, which are private
+# too in practice (RegisterTargets, TargetDescription.Id): RFC 1918 and RFC 6598.
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+MAX_CIDR_BLOCKS = 10  # a VPC has at most 5 IPv4 and 5 IPv6 CIDR blocks by default
+
+
+def _distinct(values: list[str]) -> list[str]:
+    repeated = sorted({value for value in values if values.count(value) > 1})
+    if repeated:
+        msg = f"'{repeated[0]}' appears more than once"
+        raise ValueError(msg)
+    return values
+
+
+TargetGroupIds = Annotated[
+    list[SecurityGroupId],
+    Field(min_length=1, max_length=MAX_SECURITY_GROUPS),
+    AfterValidator(_distinct),
+]
+CidrBlocks = Annotated[
+    list[Cidr], Field(min_length=1, max_length=MAX_CIDR_BLOCKS), AfterValidator(_distinct)
+]
 
 
 class ProviderConfigs(Strict):
@@ -113,6 +143,15 @@ class IngressGateway(Strict):
             "only these may send the tenant header; empty sends no policy."
         ),
     )
+    target_security_group_ids: TargetGroupIds | None = Field(
+        default=None,
+        alias="targetSecurityGroupIds",
+        description=(
+            "Groups of the ingress gateway pods' network interfaces (the nodes' groups with "
+            "the VPC CNI, the pods' own with security groups for pods): a composed load "
+            "balancer group may send only to them; without them, to vpcCidrBlocks."
+        ),
+    )
 
     @model_validator(mode="after")
     def _label_prefixes(self) -> Self:
@@ -181,6 +220,15 @@ class FunctionInput(Strict):
     dns: Dns = Field(default_factory=Dns)
     prometheus: Prometheus = Field(default_factory=Prometheus)
     security_groups: SecurityGroups = Field(default_factory=SecurityGroups, alias="securityGroups")
+    vpc_cidr_blocks: CidrBlocks = Field(
+        default_factory=lambda: list(PRIVATE_RANGES),
+        alias="vpcCidrBlocks",
+        description=(
+            "Where composed groups may send when no group names the other end: the ingress "
+            "gateway pods without targetSecurityGroupIds, a load balancer without groups. "
+            "By default every private range an ip target may have (RFC 1918 and RFC 6598)."
+        ),
+    )
 
 
 def parse_input(raw: dict[str, Any] | None) -> FunctionInput:

@@ -244,6 +244,15 @@ class FakeProvider:
             group_id = f"sg-{self._id(key, 17)}"
             status.update(id=group_id, arn=self._arn("ec2", region, f"security-group/{group_id}"))
 
+        def security_group_rule() -> None:
+            # aws_vpc_security_group_{ingress,egress}_rule: the id is the rule's sgr- id.
+            rule_id = f"sgr-{self._id(key, 17)}"
+            status.update(
+                id=rule_id,
+                securityGroupRuleId=rule_id,
+                arn=self._arn("ec2", region, f"security-group-rule/{rule_id}"),
+            )
+
         def log_group() -> None:
             # CloudWatch's own ARN ends in ':*'; the Terraform provider upjet wraps trims it
             # (aws_cloudwatch_log_group's arn attribute), so the provider reports it without.
@@ -311,6 +320,8 @@ class FakeProvider:
             LBListener=listener,
             Group=log_group,
             SecurityGroup=security_group,
+            SecurityGroupIngressRule=security_group_rule,
+            SecurityGroupEgressRule=security_group_rule,
             Release=release,
             Certificate=certificate,
             CertificateValidation=certificate_validation,

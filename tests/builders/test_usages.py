@@ -17,6 +17,11 @@ SEED_KEYS = {
     keys.ROUTE_ROOT, keys.STAGE, keys.CERTIFICATE, keys.CERTIFICATE_VALIDATION, keys.DOMAIN_NAME,
     keys.API_MAPPING,
 }  # fmt: skip
+# What composed security groups add (examples/claim-apps.yaml).
+GROUP_KEYS = {
+    keys.VPC_LINK_SECURITY_GROUP, keys.LOAD_BALANCER_SECURITY_GROUP, keys.LOAD_BALANCER_INGRESS,
+    keys.VPC_LINK_EGRESS,
+}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -89,12 +94,21 @@ def test_every_end_has_a_kind() -> None:
                      "(FIELD-NOTES: deletion order)",
                      keys.DOMAIN_NAME, keys.CERTIFICATE, ("DomainName", "Certificate"),
                      id="certificate"),
+        pytest.param("EC2 refuses to delete a group another group's rule names "
+                     "(DependencyViolation; Terraform's aws_security_group delete retries on it): "
+                     "the NLB's ingress rule names the VPC link's group",
+                     keys.LOAD_BALANCER_INGRESS, keys.VPC_LINK_SECURITY_GROUP,
+                     ("SecurityGroupIngressRule", "SecurityGroup"), id="ingress-rule"),
+        pytest.param("EC2 refuses to delete a group another group's rule names "
+                     "(DependencyViolation): the VPC link's egress rule names the NLB's group",
+                     keys.VPC_LINK_EGRESS, keys.LOAD_BALANCER_SECURITY_GROUP,
+                     ("SecurityGroupEgressRule", "SecurityGroup"), id="egress-rule"),
     ],
 )  # fmt: skip
 def test_deleted_last(reason: str, user: str, used: str, kinds: tuple[str, str]) -> None:
     """A Usage keeps what others need until they are gone, selecting each end by its label."""
     for shape in ("legacy", "namespaced"):
-        found = by_key(usages.build(context(claim(shape=shape)), SEED_KEYS))
+        found = by_key(usages.build(context(claim(shape=shape)), SEED_KEYS | GROUP_KEYS))
         usage = found[keys.usage(user, used)].manifest
         assert usage is not None, reason
         ends = (usage["spec"]["by"], usage["spec"]["of"])

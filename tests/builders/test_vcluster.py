@@ -139,8 +139,20 @@ def _written(release: dict[str, Any]) -> set[tuple[str, str]]:
     }
 
 
-def _granted(desired: dict[str, Any], host: str, namespace: str, name: str) -> set[str]:
-    """Verbs composed Roles grant the vCluster's ServiceAccount (in ``host``) on one Secret."""
+def _granted(
+    desired: dict[str, Any],
+    host: str,
+    namespace: str,
+    name: str,
+    *,
+    group: str = "",
+    resource: str = "secrets",
+) -> set[str]:
+    """Verbs composed Roles grant the vCluster's ServiceAccount (in ``host``) on one object.
+
+    ``name`` is the object's name; ``*`` asks for verbs on every object of the resource
+    (what list and watch, and create, need: RBAC matches them by no name).
+    """
     manifests = [d.manifest["spec"]["forProvider"]["manifest"] for d in desired.values()
                  if d.manifest and d.manifest["kind"] == "Object"]  # fmt: skip
     roles = {(m["metadata"]["namespace"], m["metadata"]["name"]): m for m in manifests
@@ -154,7 +166,12 @@ def _granted(desired: dict[str, Any], host: str, namespace: str, name: str) -> s
         if role["metadata"]["namespace"] != namespace:
             continue
         for rule in role["rules"]:
-            if "secrets" in rule["resources"] and name in rule.get("resourceNames", [name]):
+            names = rule.get("resourceNames")
+            if (
+                group in rule["apiGroups"]
+                and resource in rule["resources"]
+                and (names is None or name in names)
+            ):
                 verbs |= set(rule["verbs"])
     return verbs
 
@@ -179,6 +196,70 @@ def test_helm_finds_the_kubeconfig(shape: str, chart: str) -> None:
     assert (namespace, name) in _written(vc)
     if namespace != vc["spec"]["forProvider"]["namespace"]:
         host = vc["spec"]["forProvider"]["namespace"]
-        assert {"create", "get", "update"} <= _granted(desired, host, namespace, name)
+        # CreateOrPatch through vCluster's cached client (test_vcluster_reads_what_it_caches).
+        assert {"get", "patch"} <= _granted(desired, host, namespace, name)
+        assert {"create", "list", "watch"} <= _granted(desired, host, namespace, "*")
         extra = vc["spec"]["forProvider"]["values"]["exportKubeConfig"]["additionalSecrets"][0]
         assert extra["server"] == vc["spec"]["forProvider"]["values"]["exportKubeConfig"]["server"]
+
+
+VCLUSTER_SOURCE = (
+    "vCluster v0.36.1 pkg/setup/controller_context.go getLocalCacheOptions adds each "
+    "exportKubeConfig.additionalSecrets namespace to the host cache's DefaultNamespaces ('we "
+    "will need access to all the objects that the vcluster usually has access to otherwise "
+    "the controller will not start'), and pkg/setup/managers.go waits for that cache to sync"
+)
+WRITER_SOURCE = (
+    "vCluster v0.36.1 pkg/util/kubeconfig/kubeconfig.go WriteKubeConfig: "
+    "controllerutil.CreateOrPatch through localManager.GetClient() (a cached client, "
+    "pkg/setup/controller_context.go initControllerContext)"
+)
+
+
+@pytest.mark.parametrize(
+    ("reason", "verb", "group", "resource", "name", "allowed"),
+    [
+        pytest.param(WRITER_SOURCE, "create", "", "secrets", "*", True, id="create-secret"),
+        pytest.param(WRITER_SOURCE, "patch", "", "secrets", "vc-prod-env", True,
+                     id="patch-kubeconfig"),
+        pytest.param("the cached client reads the Secret from a namespace-wide informer: "
+                     + VCLUSTER_SOURCE, "list", "", "secrets", "*", True, id="list-secrets"),
+        pytest.param(VCLUSTER_SOURCE, "watch", "", "secrets", "*", True, id="watch-secrets"),
+        pytest.param(VCLUSTER_SOURCE, "watch", "", "pods", "*", True, id="watch-pods"),
+        pytest.param(VCLUSTER_SOURCE, "list", "", "services", "*", True, id="list-services"),
+        pytest.param(VCLUSTER_SOURCE, "watch", "", "configmaps", "*", True,
+                     id="watch-configmaps"),
+        pytest.param(VCLUSTER_SOURCE, "watch", "", "endpoints", "*", True, id="watch-endpoints"),
+        pytest.param(VCLUSTER_SOURCE, "watch", "", "persistentvolumeclaims", "*", True,
+                     id="watch-pvcs"),
+        pytest.param(VCLUSTER_SOURCE, "watch", "", "events", "*", True, id="watch-events"),
+        pytest.param(VCLUSTER_SOURCE, "watch", "discovery.k8s.io", "endpointslices", "*", True,
+                     id="watch-endpointslices"),
+        pytest.param(VCLUSTER_SOURCE, "watch", "apps", "statefulsets", "*", True,
+                     id="watch-statefulsets"),
+        pytest.param("CreateOrPatch never updates: " + WRITER_SOURCE, "update", "", "secrets",
+                     "vc-prod-env", False, id="no-update"),
+        pytest.param("nothing in vCluster deletes the copy: " + WRITER_SOURCE, "delete", "",
+                     "secrets", "vc-prod-env", False, id="no-delete"),
+        pytest.param("it patches only its kubeconfig", "patch", "", "secrets", "other", False,
+                     id="no-patch-other"),
+        pytest.param("it syncs nothing into the XR's namespace", "create", "", "pods", "*",
+                     False, id="no-create-pods"),
+    ],
+)  # fmt: skip
+def test_vcluster_reads_what_it_caches(
+    reason: str, verb: str, group: str, resource: str, name: str, *, allowed: bool
+) -> None:
+    """In the XR's namespace the vCluster reads what its host cache watches, writes one Secret.
+
+    Before, the Role granted create, and get/update/patch/delete on the one Secret: the
+    host cache's informers could list nothing there, so (by vCluster's own comment) the
+    syncer would never start and the kubeconfig would never be written.
+    """
+    desired = by_key(vcluster.build(context(claim(shape="namespaced"))))
+    vc = desired[keys.VCLUSTER].manifest
+    assert vc is not None
+    host = vc["spec"]["forProvider"]["namespace"]
+    extra = vc["spec"]["forProvider"]["values"]["exportKubeConfig"]["additionalSecrets"][0]
+    granted = _granted(desired, host, extra["namespace"], name, group=group, resource=resource)
+    assert (verb in granted) == allowed, reason

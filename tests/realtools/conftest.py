@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import crdfiles
 import pytest
 from conftest import skip_or_fail
 
@@ -108,11 +109,14 @@ def renderer(function_server: FunctionServer, tmp_path_factory: pytest.TempPathF
 
 @pytest.fixture(scope="session")
 def schemas() -> list[Path]:
-    """The folders of real CRDs composed resources use: every one but the vCluster chart's."""
+    """The folders of CRDs composed resources use: the snapshot's but the vCluster chart's.
+
+    And the folder of the CRDs the tests derive where the snapshot lacks them (crdfiles).
+    """
     crds = toolbox.shared_dir() / "crds"
     if not crds.is_dir():
         skip_or_fail(f"shared CRDs not found at {crds}")
-    return sorted(path for path in crds.iterdir() if path.is_dir() and path.name != "vcluster")
+    return crdfiles.schema_folders(crds)
 
 
 @pytest.fixture(scope="session")

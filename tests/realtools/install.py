@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import crdfiles
 import yaml
 from conftest import COMPOSITIONS, ROOT
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 CRD_API = "apiextensions.k8s.io/v1"
 XRD_API = "apiextensions.crossplane.io/v1"
 ESTABLISH_TIMEOUT_S = 120.0
-NOT_CRDS = frozenset({"vcluster"})
+NOT_CRDS = crdfiles.NOT_COMPOSED
 # How a refused derived CRD shows in the XRD's Warning events.
 REFUSED = "is invalid"
 INSTALLED_BY_CORE = "crossplane"
@@ -50,16 +51,16 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def shared_crd_files(*, core: bool) -> list[Path]:
-    """The snapshot's CRD files: the providers' (``core=False``) or Crossplane's own."""
+    """The snapshot's CRD files: the providers' (``core=False``) or Crossplane's own.
+
+    The providers' include the CRDs the tests derive where the snapshot lacks them
+    (``crdfiles``: the egress rule kinds), so that the dry runs meet them too.
+    """
     crds = toolbox.shared_dir() / "crds"
-    return sorted(
-        path
-        for folder in sorted(crds.iterdir())
-        if folder.is_dir()
-        and folder.name not in NOT_CRDS
-        and (folder.name == INSTALLED_BY_CORE) == core
-        for path in folder.glob("*.yaml")
-    )
+    folders = {folder.name for folder in crds.iterdir() if folder.is_dir()} - NOT_CRDS
+    if core:
+        return crdfiles.crd_files(crds, folders={INSTALLED_BY_CORE})
+    return crdfiles.crd_files(crds, folders=folders - {INSTALLED_BY_CORE})
 
 
 def _without_conversion_webhook(crd: dict[str, Any]) -> dict[str, Any]:
