@@ -1126,8 +1126,6 @@ def renderable(case: Case, observed: Observed) -> dict[str, bool]:
     config = _dig(observed.get("domain-name"), "status", "atProvider", "domainNameConfiguration")
     config = config if isinstance(config, dict) else {}
     alias = ("domain-alias-record", *own, "alias")
-    fqdns = _dig(observed.get("certificate-validation"), *own, "validationRecordFqdns")
-    zone = _dig(spec, "dns", "hostedZoneId") or _dig(inp, "dns", "hostedZoneId")
     return {
         "target-group": bool(_dig(spec, "vpc", "vpcId"))
         or has("nlb", "status", "atProvider", "vpcId")
@@ -1149,10 +1147,9 @@ def renderable(case: Case, observed: Observed) -> dict[str, bool]:
             and bool(record["records"])
             and _has_text({"v": record["records"][0]}, "v")
         ),
-        # Without a hosted zone the user validates by hand and nothing is copied.
-        "certificate-validation": not zone
-        or has("certificate-validation-record", "status", "atProvider", "fqdn")
-        or (isinstance(fqdns, list) and bool(fqdns)),
+        # Without a hosted zone the user validates by hand and nothing is copied; with one, a
+        # validation whose record's FQDN is gone is kept as it was made (builders/domain.py).
+        "certificate-validation": True,
         "domain-alias-record": (_has_text(config, "targetDomainName") or has(*alias, "name"))
         and (_has_text(config, "hostedZoneId") or has(*alias, "zoneId")),
     }
