@@ -71,7 +71,7 @@ mutation-check: setup
 ## What CI runs until every module is measured at 90% or more: the committed scores, and which
 ## modules are stale or unmeasured; never fails.
 mutation-report: setup
-	$(BIN)/python hack/mutation.py report
+	$(BIN)/python hack/mutation.py report --budget-seconds $(MUTATION_BUDGET)
 
 ## The real-tool suites (tests/realtools): the Crossplane CLI and core, kube-apiserver and etcd
 ## from ../shared/bin (or $$CROSSPLANE_BIN, ... ; see tests/realtools/toolbox.py).
