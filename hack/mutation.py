@@ -227,31 +227,53 @@ def command_run(chosen: list[str]) -> int:
     return 0 if ok else 1
 
 
+Entry = dict[str, Any]
+
+
+def rerun(changed: list[str], budget_s: float) -> tuple[dict[str, Entry | None], bool]:
+    """Re-run ``changed`` within the budget: their new entries, and whether mutmut finished."""
+    if not changed:
+        return {}, True
+    sys.stdout.write(f"re-running {len(changed)} changed module(s): {' '.join(changed)}\n")
+    started = time.monotonic()
+    finished = run_mutmut(changed, budget_s)
+    sys.stdout.write(f"mutmut took {time.monotonic() - started:.0f} s\n")
+    reviewed = equivalents()
+    scores = {module: measure(module, reviewed) for module in changed}
+    return {m: None if s is None else {**asdict(s), "score": s.score} for m, s in scores.items()}, (
+        finished
+    )
+
+
+def print_all(report: dict[str, Entry], budget_s: float, *, measured_only: bool) -> int:
+    """Re-run the changed modules (only those in the report if ``measured_only``), print all.
+
+    Returns how many modules are below the threshold or not measured.
+    """
+    known = modules()
+    reasons = {m: stale(m, report.get(m)) for m in known}
+    fresh, finished = rerun(
+        [m for m in known if reasons[m] and (m in report or not measured_only)], budget_s
+    )
+    below = 0
+    for module in known:
+        entry, origin = report.get(module), reasons[module] or "from the report"
+        if module in fresh:
+            entry = fresh[module]
+            origin = f"re-run: {origin}" if finished else f"budget of {budget_s:.0f} s ran out"
+        below += not _print(module, entry, origin)
+    return below
+
+
 def command_check(budget_s: float) -> int:
     """Re-run the modules that changed since the report, within the budget; gate all."""
-    report, known = load_report(), modules()
-    changed = [m for m in known if stale(m, report.get(m)) is not None]
-    finished = True
-    if changed:
-        sys.stdout.write(f"re-running {len(changed)} changed module(s): {' '.join(changed)}\n")
-        started = time.monotonic()
-        finished = run_mutmut(changed, budget_s)
-        sys.stdout.write(f"mutmut took {time.monotonic() - started:.0f} s\n")
-    reviewed, ok = equivalents(), True
-    for module in known:
-        if module not in changed:
-            ok = _print(module, report.get(module), "from the report") and ok
-            continue
-        score = measure(module, reviewed)
-        origin = "re-run" if finished else f"budget of {budget_s:.0f} s ran out"
-        entry = None if score is None else {**asdict(score), "score": score.score}
-        ok = _print(module, entry, origin) and ok
-    if not ok:
+    if print_all(load_report(), budget_s, measured_only=False):
         sys.stdout.write(
             "mutation gate failed: kill the survivors with sharper tests, list true equivalents in "
             "docs/mutation-equivalent.yaml, and refresh with `make mutation MODULES=...`\n"
         )
-    return 0 if ok else 1
+        return 1
+    return 0
 
 
 def command_report(budget_s: float) -> int:
@@ -260,25 +282,9 @@ def command_report(budget_s: float) -> int:
     What CI runs until every module has been measured at 90% or more: the gate itself
     (``check``) would spend CI's time re-running unmeasured modules and then fail.
     """
-    report, known = load_report(), modules()
-    reasons = {m: stale(m, report.get(m)) for m in known}
-    changed = [m for m in known if m in report and reasons[m] is not None]
-    finished = True
-    if changed:
-        sys.stdout.write(f"re-running {len(changed)} changed module(s): {' '.join(changed)}\n")
-        started = time.monotonic()
-        finished = run_mutmut(changed, budget_s)
-        sys.stdout.write(f"mutmut took {time.monotonic() - started:.0f} s\n")
-    reviewed, below = equivalents(), 0
-    for module in known:
-        entry, origin = report.get(module), reasons[module] or "report"
-        if module in changed:
-            score = measure(module, reviewed)
-            entry = None if score is None else {**asdict(score), "score": score.score}
-            origin = f"re-run: {origin}" if finished else f"budget of {budget_s:.0f} s ran out"
-        below += not _print(module, entry, origin)
+    below = print_all(load_report(), budget_s, measured_only=True)
     sys.stdout.write(
-        f"mutation gate NOT enforced (report only): {below} of {len(known)} modules are below "
+        f"mutation gate NOT enforced (report only): {below} of {len(modules())} modules are below "
         f"{THRESHOLD:.0%} or not measured; `make mutation MODULES=...` measures them\n"
     )
     return 0
