@@ -82,8 +82,16 @@ def source_hash(module: str) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "absent"
 
 
-def covering_tests(module: str) -> dict[str, str]:
-    """The test files mutmut ran against ``module``'s functions, with their hashes."""
+def test_hashes() -> dict[str, str]:
+    """Every test file's hash, taken before a run: the tests mutmut copied are these."""
+    return {
+        path.relative_to(ROOT).as_posix(): source_hash(path.relative_to(ROOT).as_posix())
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+    }
+
+
+def covering_tests(module: str, before: dict[str, str]) -> dict[str, str]:
+    """The test files mutmut ran against ``module``'s functions, hashed as they were run."""
     if not STATS.is_file():
         return {}
     by_function: dict[str, list[str]] = json.loads(STATS.read_text())[
@@ -97,7 +105,7 @@ def covering_tests(module: str) -> dict[str, str]:
         if function.startswith(prefix) and "." not in function.removeprefix(prefix)
         for test in tests
     }
-    return {path: source_hash(path) for path in sorted(files)}
+    return {path: before.get(path, "absent") for path in sorted(files)}
 
 
 def stale(module: str, entry: dict[str, Any] | None) -> str | None:
@@ -106,7 +114,9 @@ def stale(module: str, entry: dict[str, Any] | None) -> str | None:
         return "not measured"
     if entry.get("sha256") != source_hash(module):
         return "the source changed since"
-    changed = sorted(t for t, h in entry.get("tests", {}).items() if source_hash(t) != h)
+    if "tests" not in entry:
+        return "measured before its test files were recorded"
+    changed = sorted(t for t, h in entry["tests"].items() if source_hash(t) != h)
     return f"tests changed since: {', '.join(changed)}" if changed else None
 
 
@@ -122,7 +132,7 @@ def equivalents() -> dict[str, str]:
     return {str(entry["mutant"]): str(entry["reason"]) for entry in listed}
 
 
-def measure(module: str, reviewed: dict[str, str]) -> Score | None:
+def measure(module: str, reviewed: dict[str, str], before: dict[str, str]) -> Score | None:
     """The module's score from mutmut's results; None if any of its mutants was not run."""
     meta = MUTANTS / f"{module}.meta"
     if not meta.is_file():
@@ -135,7 +145,7 @@ def measure(module: str, reviewed: dict[str, str]) -> Score | None:
     equivalent = [name for name in survivors if name in reviewed]
     return Score(
         sha256=source_hash(module),
-        tests=covering_tests(module),
+        tests=covering_tests(module, before),
         mutants=len(codes),
         killed=len(codes) - len(survivors),
         equivalent=len(equivalent),
@@ -214,10 +224,11 @@ def command_run(chosen: list[str]) -> int:
         sys.stderr.write(f"not under mutation (see [tool.mutmut] only_mutate): {unknown}\n")
         return 2
     chosen = chosen or known
+    before = test_hashes()
     run_mutmut(chosen, None)
     report, reviewed, ok = load_report(), equivalents(), True
     for module in chosen:
-        score = measure(module, reviewed)
+        score = measure(module, reviewed, before)
         if score is None:
             ok = _print(module, None, "mutmut did not finish it") and ok
             continue
@@ -236,10 +247,11 @@ def rerun(changed: list[str], budget_s: float) -> tuple[dict[str, Entry | None],
         return {}, True
     sys.stdout.write(f"re-running {len(changed)} changed module(s): {' '.join(changed)}\n")
     started = time.monotonic()
+    before = test_hashes()
     finished = run_mutmut(changed, budget_s)
     sys.stdout.write(f"mutmut took {time.monotonic() - started:.0f} s\n")
     reviewed = equivalents()
-    scores = {module: measure(module, reviewed) for module in changed}
+    scores = {module: measure(module, reviewed, before) for module in changed}
     return {m: None if s is None else {**asdict(s), "score": s.score} for m, s in scores.items()}, (
         finished
     )
