@@ -1,12 +1,16 @@
 """Mutation testing as a gate: run mutmut on the modules that decide behaviour, keep the score.
 
-``docs/mutation.json`` holds, per module, the SHA-256 of its source when it was last run,
+``docs/mutation.json`` holds, per module, the SHA-256 of its source when it was last run and
+of each test file that reached it (mutmut's own record of which tests run which function),
 how many mutants mutmut made, how many the fast tests killed, which survivors are listed
 as equivalent (``docs/mutation-equivalent.yaml``, reviewed, each with its reason) and the
 score: killed / (mutants - equivalent). ``docs/mutation.md`` is the same as a table.
 
     python hack/mutation.py run [MODULE ...]   # re-run modules (default: all), update the report
-    python hack/mutation.py check              # CI: re-run what changed since the report, gate
+    python hack/mutation.py check              # re-run what changed since the report, gate
+    python hack/mutation.py report             # re-run measured modules that changed; never fail
+
+A module changed when its source or one of its test files did.
 
 A module is a path such as ``function/ordering.py``.
 """
@@ -29,6 +33,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "mutation.json"
+STATS = ROOT / "mutants" / "mutmut-stats.json"
 TABLE = ROOT / "docs" / "mutation.md"
 EQUIVALENT = ROOT / "docs" / "mutation-equivalent.yaml"
 MUTANTS = ROOT / "mutants"
@@ -45,6 +50,7 @@ class Score:
     """One module's result in the report."""
 
     sha256: str
+    tests: dict[str, str]  # test file -> its SHA-256, for every file whose tests reached it
     mutants: int
     killed: int
     equivalent: int
@@ -71,8 +77,47 @@ def modules() -> list[str]:
 
 
 def source_hash(module: str) -> str:
-    """SHA-256 of a module's source: a changed hash means its score must be measured again."""
-    return hashlib.sha256((ROOT / module).read_bytes()).hexdigest()
+    """SHA-256 of a file (a module or a test file): a changed hash means measuring again."""
+    path = ROOT / module
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "absent"
+
+
+def test_hashes() -> dict[str, str]:
+    """Every test file's hash, taken before a run: the tests mutmut copied are these."""
+    return {
+        path.relative_to(ROOT).as_posix(): source_hash(path.relative_to(ROOT).as_posix())
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+    }
+
+
+def covering_tests(module: str, before: dict[str, str]) -> dict[str, str]:
+    """The test files mutmut ran against ``module``'s functions, hashed as they were run."""
+    if not STATS.is_file():
+        return {}
+    by_function: dict[str, list[str]] = json.loads(STATS.read_text())[
+        "tests_by_mangled_function_name"
+    ]
+    # Functions are mangled as "<dotted module>.x_<name>" or "<dotted module>.xǁClassǁ<name>".
+    prefix = _dotted(module) + ".x"
+    files = {
+        test.split("::", 1)[0]
+        for function, tests in by_function.items()
+        if function.startswith(prefix) and "." not in function.removeprefix(prefix)
+        for test in tests
+    }
+    return {path: before.get(path, "absent") for path in sorted(files)}
+
+
+def stale(module: str, entry: dict[str, Any] | None) -> str | None:
+    """Why the report's entry no longer holds for ``module`` (None while it does)."""
+    if entry is None:
+        return "not measured"
+    if entry.get("sha256") != source_hash(module):
+        return "the source changed since"
+    if "tests" not in entry:
+        return "measured before its test files were recorded"
+    changed = sorted(t for t, h in entry["tests"].items() if source_hash(t) != h)
+    return f"tests changed since: {', '.join(changed)}" if changed else None
 
 
 def _dotted(module: str) -> str:
@@ -87,7 +132,7 @@ def equivalents() -> dict[str, str]:
     return {str(entry["mutant"]): str(entry["reason"]) for entry in listed}
 
 
-def measure(module: str, reviewed: dict[str, str]) -> Score | None:
+def measure(module: str, reviewed: dict[str, str], before: dict[str, str]) -> Score | None:
     """The module's score from mutmut's results; None if any of its mutants was not run."""
     meta = MUTANTS / f"{module}.meta"
     if not meta.is_file():
@@ -100,6 +145,7 @@ def measure(module: str, reviewed: dict[str, str]) -> Score | None:
     equivalent = [name for name in survivors if name in reviewed]
     return Score(
         sha256=source_hash(module),
+        tests=covering_tests(module, before),
         mutants=len(codes),
         killed=len(codes) - len(survivors),
         equivalent=len(equivalent),
@@ -178,10 +224,11 @@ def command_run(chosen: list[str]) -> int:
         sys.stderr.write(f"not under mutation (see [tool.mutmut] only_mutate): {unknown}\n")
         return 2
     chosen = chosen or known
+    before = test_hashes()
     run_mutmut(chosen, None)
     report, reviewed, ok = load_report(), equivalents(), True
     for module in chosen:
-        score = measure(module, reviewed)
+        score = measure(module, reviewed, before)
         if score is None:
             ok = _print(module, None, "mutmut did not finish it") and ok
             continue
@@ -191,47 +238,65 @@ def command_run(chosen: list[str]) -> int:
     return 0 if ok else 1
 
 
-def command_check(budget_s: float) -> int:
-    """Re-run the modules whose source changed since the report, within the budget; gate all."""
-    report, known = load_report(), modules()
-    changed = [m for m in known if report.get(m, {}).get("sha256") != source_hash(m)]
-    finished = True
-    if changed:
-        sys.stdout.write(f"re-running {len(changed)} changed module(s): {' '.join(changed)}\n")
-        started = time.monotonic()
-        finished = run_mutmut(changed, budget_s)
-        sys.stdout.write(f"mutmut took {time.monotonic() - started:.0f} s\n")
-    reviewed, ok = equivalents(), True
+Entry = dict[str, Any]
+
+
+def rerun(changed: list[str], budget_s: float) -> tuple[dict[str, Entry | None], bool]:
+    """Re-run ``changed`` within the budget: their new entries, and whether mutmut finished."""
+    if not changed:
+        return {}, True
+    sys.stdout.write(f"re-running {len(changed)} changed module(s): {' '.join(changed)}\n")
+    started = time.monotonic()
+    before = test_hashes()
+    finished = run_mutmut(changed, budget_s)
+    sys.stdout.write(f"mutmut took {time.monotonic() - started:.0f} s\n")
+    reviewed = equivalents()
+    scores = {module: measure(module, reviewed, before) for module in changed}
+    return {m: None if s is None else {**asdict(s), "score": s.score} for m, s in scores.items()}, (
+        finished
+    )
+
+
+def print_all(report: dict[str, Entry], budget_s: float, *, measured_only: bool) -> int:
+    """Re-run the changed modules (only those in the report if ``measured_only``), print all.
+
+    Returns how many modules are below the threshold or not measured.
+    """
+    known = modules()
+    reasons = {m: stale(m, report.get(m)) for m in known}
+    fresh, finished = rerun(
+        [m for m in known if reasons[m] and (m in report or not measured_only)], budget_s
+    )
+    below = 0
     for module in known:
-        if module not in changed:
-            ok = _print(module, report.get(module), "from the report") and ok
-            continue
-        score = measure(module, reviewed)
-        origin = "re-run" if finished else f"budget of {budget_s:.0f} s ran out"
-        entry = None if score is None else {**asdict(score), "score": score.score}
-        ok = _print(module, entry, origin) and ok
-    if not ok:
+        entry, origin = report.get(module), reasons[module] or "from the report"
+        if module in fresh:
+            entry = fresh[module]
+            origin = f"re-run: {origin}" if finished else f"budget of {budget_s:.0f} s ran out"
+        below += not _print(module, entry, origin)
+    return below
+
+
+def command_check(budget_s: float) -> int:
+    """Re-run the modules that changed since the report, within the budget; gate all."""
+    if print_all(load_report(), budget_s, measured_only=False):
         sys.stdout.write(
             "mutation gate failed: kill the survivors with sharper tests, list true equivalents in "
             "docs/mutation-equivalent.yaml, and refresh with `make mutation MODULES=...`\n"
         )
-    return 0 if ok else 1
+        return 1
+    return 0
 
 
-def command_report() -> int:
-    """Print every module's committed score, and which are stale or never measured; never fail.
+def command_report(budget_s: float) -> int:
+    """Re-run, within the budget, the measured modules that changed; print every score; never fail.
 
     What CI runs until every module has been measured at 90% or more: the gate itself
     (``check``) would spend CI's time re-running unmeasured modules and then fail.
     """
-    report, known = load_report(), modules()
-    below = 0
-    for module in known:
-        entry = report.get(module)
-        stale = entry is not None and entry.get("sha256") != source_hash(module)
-        below += not _print(module, entry, "stale: the source changed since" if stale else "report")
+    below = print_all(load_report(), budget_s, measured_only=True)
     sys.stdout.write(
-        f"mutation gate NOT enforced (report only): {below} of {len(known)} modules are below "
+        f"mutation gate NOT enforced (report only): {below} of {len(modules())} modules are below "
         f"{THRESHOLD:.0%} or not measured; `make mutation MODULES=...` measures them\n"
     )
     return 0
@@ -245,12 +310,13 @@ def main() -> int:
     run.add_argument("modules", nargs="*")
     check = sub.add_parser("check", help="CI: re-run changed modules within a budget, gate all")
     check.add_argument("--budget-seconds", type=float, default=15 * 60)
-    sub.add_parser("report", help="print the committed scores; never fails")
+    report = sub.add_parser("report", help="re-run changed measured modules; never fails")
+    report.add_argument("--budget-seconds", type=float, default=15 * 60)
     args = parser.parse_args()
     if args.command == "run":
         return command_run(list(args.modules))
     if args.command == "report":
-        return command_report()
+        return command_report(args.budget_seconds)
     return command_check(args.budget_seconds)
 
 

@@ -1114,7 +1114,8 @@ def renderable(case: Case, observed: Observed) -> dict[str, bool]:
 
     Each such value comes from the claim, from where AWS reports it on another
     resource, or from the resource's own observed spec (what was sent before). The
-    keys are in builder order, the order the Fatal message names them in.
+    keys are in builder order, the order the Fatal message names them in. The certificate
+    validation is never lost: once observed it is kept as made until the record has an FQDN.
     """
     spec, inp = case.spec, case.inp
 
@@ -1147,9 +1148,6 @@ def renderable(case: Case, observed: Observed) -> dict[str, bool]:
             and bool(record["records"])
             and _has_text({"v": record["records"][0]}, "v")
         ),
-        # Without a hosted zone the user validates by hand and nothing is copied; with one, a
-        # validation whose record's FQDN is gone is kept as it was made (builders/domain.py).
-        "certificate-validation": True,
         "domain-alias-record": (_has_text(config, "targetDomainName") or has(*alias, "name"))
         and (_has_text(config, "hostedZoneId") or has(*alias, "zoneId")),
     }
@@ -1168,19 +1166,6 @@ def expected_lost(case: Case, observed: Observed, composed: set[str]) -> list[st
     ]
 
 
-def is_ready(body: Any) -> bool:
-    """The documented readiness rule: a Ready=True condition, or a kind that has none."""
-    if not isinstance(body, dict):
-        return False
-    if body.get("kind") in {"ProviderConfig", "Secret"}:
-        return True
-    conditions = _dig(body, "status", "conditions")
-    return isinstance(conditions, list) and any(
-        isinstance(c, dict) and c.get("type") == "Ready" and c.get("status") == "True"
-        for c in conditions
-    )
-
-
 WRONG_VALUES = st.one_of(
     st.sampled_from([math.nan, math.inf, -math.inf]),
     st.none(),
@@ -1191,20 +1176,25 @@ WRONG_VALUES = st.one_of(
     st.lists(st.integers(0, 9), max_size=2),
     st.dictionaries(st.text(max_size=4), st.integers(0, 9), max_size=2),
 )
-CONDITIONS = st.sampled_from(
-    [
-        [{"type": "Ready", "status": "False", "reason": "Creating"}],
-        [{"type": "Ready", "status": "Unknown"}],
-        [{"type": "Ready", "status": "true"}],
-        [{"type": "Ready", "status": True}],
-        [{"type": "Synced", "status": "True"}],
-        [],
-        ["Ready", 3, None],
-        {"type": "Ready", "status": "True"},
-        "Ready",
-        None,
-    ]
-)
+# The readiness rule as a table, not as code: what each conditions value a perturbation writes
+# means for a resource of a kind that has a Ready condition (README § Readiness).
+READINESS_TABLE: tuple[tuple[Any, bool, str], ...] = (
+    ([{"type": "Ready", "status": "True"}], True, "Ready=True is ready"),
+    ([{"type": "Synced", "status": "False"}, {"type": "Ready", "status": "True"}], True,
+     "Ready=True counts wherever it is in the list"),
+    ([{"type": "Ready", "status": "False", "reason": "Creating"}], False, "Ready=False is not"),
+    ([{"type": "Ready", "status": "Unknown"}], False, "Unknown means not known yet: not ready"),
+    ([{"type": "Ready", "status": "true"}], False, "statuses are case-sensitive"),
+    ([{"type": "Ready", "status": True}], False, "a boolean is not the string True"),
+    ([{"type": "Synced", "status": "True"}], False, "Synced is not Ready"),
+    ([], False, "no condition at all"),
+    (["Ready", 3, None], False, "items that are not conditions"),
+    ({"type": "Ready", "status": "True"}, False, "one condition, not a list of them"),
+    ("Ready", False, "not a list"),
+    (None, False, "null"),
+)  # fmt: skip
+# Kinds that carry no Ready condition: ready as soon as they exist, whatever their status says.
+READY_ONCE_PRESENT = {"ProviderConfig": "provider configs", "Secret": "plain Kubernetes data"}
 SPEC_PATHS = (
     ("spec", "forProvider", "integrationUri"),
     ("spec", "forProvider", "vpcId"),
@@ -1296,15 +1286,23 @@ def _metadata(data: st.DataObject, body: JsonDict) -> None:
         _replace_or_delete(data, metadata, field)
 
 
-def _change(data: st.DataObject, what: str, observed: Observed, key: str) -> None:
+def _change(
+    data: st.DataObject, what: str, observed: Observed, key: str, ready: dict[str, bool]
+) -> None:
+    """Change ``observed[key]``, and what ``ready`` expects of it, as ``what`` says."""
     body = observed[key]
     match what:
         case "delete":
             del observed[key]
+            ready[key] = False
         case "readiness":
-            _status(body)["conditions"] = data.draw(CONDITIONS, label="conditions")
+            row = data.draw(st.sampled_from(READINESS_TABLE), label="conditions")
+            conditions, ready[key], _ = row
+            _status(body)["conditions"] = copy.deepcopy(conditions)
             if data.draw(st.booleans(), label="drop-conditions"):
                 _status(body).pop("conditions")
+                ready[key] = False
+            ready[key] = ready[key] or body.get("kind") in READY_ONCE_PRESENT
         case "at-provider-field":
             at_provider = _status(body).setdefault("atProvider", {})
             if isinstance(at_provider, dict):
@@ -1318,7 +1316,9 @@ def _change(data: st.DataObject, what: str, observed: Observed, key: str) -> Non
         case "metadata":
             _metadata(data, body)
         case "empty":
+            # Without its apiVersion it is not the object composed under this key.
             observed[key] = data.draw(st.sampled_from([{}, {"kind": body.get("kind")}]))
+            ready[key] = False
 
 
 def _unsource(data: st.DataObject, observed: Observed) -> str:
@@ -1329,8 +1329,13 @@ def _unsource(data: st.DataObject, observed: Observed) -> str:
     return f"unsourced {key}"
 
 
-def perturb(data: st.DataObject, observed: Observed, composed: set[str]) -> str:
-    """Apply one random perturbation to observed state in place; returns what it did."""
+def perturb(
+    data: st.DataObject, observed: Observed, composed: set[str], ready: dict[str, bool]
+) -> str:
+    """Apply one random perturbation to observed state in place; returns what it did.
+
+    ``ready`` is kept as the expected readiness of each resource, from the table, not the code.
+    """
     what = data.draw(st.sampled_from(PERTURBATIONS), label="perturbation")
     if what in {"unknown", "old-version"}:
         return _add(data, what, observed, composed)
@@ -1339,7 +1344,7 @@ def perturb(data: st.DataObject, observed: Observed, composed: set[str]) -> str:
     if not observed:
         return "none"
     key = data.draw(st.sampled_from(sorted(observed)), label="key")
-    _change(data, what, observed, key)
+    _change(data, what, observed, key, ready)
     return f"{what} {key}"
 
 
@@ -1367,7 +1372,12 @@ def test_perturbed_observed_state(case: Case, data: st.DataObject) -> None:
     """Under any observed state nothing still asked for is dropped, and answers are stable."""
     normal = converged(case)
     observed, composed = normal.observed, set(normal.desired)
-    steps = [perturb(data, observed, composed) for _ in range(data.draw(st.integers(1, 8)))]
+    # Converged: every composed resource is ready until a perturbation says otherwise.
+    expected_ready = dict.fromkeys(composed, True)
+    steps = [
+        perturb(data, observed, composed, expected_ready)
+        for _ in range(data.draw(st.integers(1, 8)))
+    ]
     req = documents.request(case.xr, observed, case.inp)
     rsp = fn.run(req)
 
@@ -1397,8 +1407,7 @@ def test_perturbed_observed_state(case: Case, data: st.DataObject) -> None:
     # Ready only when the observed object is of the type composed under its key, and ready.
     sent = documents.desired_of(rsp)
     assert ready == {
-        k: READY_TRUE if _of_type(observed.get(k), sent[k]) and is_ready(observed.get(k))
-        else READY_FALSE
+        k: READY_TRUE if _of_type(observed.get(k), sent[k]) and expected_ready[k] else READY_FALSE
         for k in desired
     }  # fmt: skip
     status = documents.status_of(rsp)
@@ -1442,7 +1451,7 @@ def test_memo_gives_what_composing_gives(case: Case, data: st.DataObject) -> Non
     for _ in range(data.draw(st.integers(2, 6))):
         match data.draw(st.sampled_from(["observed", "xr", "nothing"]), label="change"):
             case "observed":
-                steps.append(perturb(data, observed, composed))
+                steps.append(perturb(data, observed, composed, {}))
             case "xr":
                 steps.append(_xr_noise(data, xr))
             case _:

@@ -7,7 +7,14 @@ import math
 from typing import Annotated, Any
 
 import pytest
-from pydantic import Field, StringConstraints, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from function.model import types
 from function.model.errors import describe_error
@@ -18,6 +25,13 @@ class _Color(enum.Enum):
 
 
 class _Inner(types.Strict):
+    a: types.Int = 1
+
+
+class _FromAttributes(types.Strict):
+    """A model that may also be read from an object's attributes: pydantic's other error type."""
+
+    model_config = ConfigDict(from_attributes=True)
     a: types.Int = 1
 
 
@@ -76,6 +90,7 @@ CASES = [
     ("'maybe' is no boolean", bool, "maybe", ": must be true or false"),
     ("a map is an object", dict[str, str], 1, ": must be an object"),
     ("a nested model is an object", _Inner, "x", ": must be an object"),
+    ("a model read from attributes is an object too", _FromAttributes, "x", ": must be an object"),
     ("an item of a list is named by index", list[types.SubnetId], ["subnet-0a1b2c3d", "x"],
      f"[1]: 'x' {NOT_SUBNET}"),
     ("a long field name is cut too", types.Strict, {LONG_KEY: 1},

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from function.model.observed import Observed, text
-from function.model.readiness import is_ready
+from function.model.readiness import is_ready, sync_error
 
 
 def _ready(kind: str = "API") -> dict[str, Any]:
@@ -74,6 +74,59 @@ def _ready(kind: str = "API") -> dict[str, Any]:
 def test_readiness(resource: dict[str, Any] | None, expected: bool) -> None:
     """Ready only with an observed Ready=True condition (or for kinds that have none)."""
     assert is_ready(resource) is expected
+
+
+def _conditions(*conditions: Any) -> dict[str, Any]:
+    return {"kind": "API", "status": {"conditions": list(conditions)}}
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [
+        pytest.param(None, None, id="absent"),
+        pytest.param({"kind": "API"}, None, id="no-status"),
+        pytest.param(_conditions({"type": "Synced", "status": "True"}), None, id="synced"),
+        # The provider's own words are what the user needs to fix the resource.
+        pytest.param(
+            _conditions({"type": "Synced", "status": "False", "message": "quota exceeded"}),
+            "quota exceeded",
+            id="message-passed-on",
+        ),
+        # Without words of its own the pending line must still say something.
+        pytest.param(
+            _conditions({"type": "Synced", "status": "False"}), "no message", id="no-message"
+        ),
+        pytest.param(
+            _conditions({"type": "Synced", "status": "False", "message": ""}),
+            "no message",
+            id="empty-message",
+        ),
+        # A non-text message (a provider bug) is not passed on as if it were text.
+        pytest.param(
+            _conditions({"type": "Synced", "status": "False", "message": 7}),
+            "no message",
+            id="message-not-text",
+        ),
+        pytest.param(
+            _conditions({"type": "Ready", "status": "False", "message": "creating"}),
+            None,
+            id="ready-false-is-not-a-sync-error",
+        ),
+        pytest.param(
+            _conditions({"type": "Synced", "status": "Unknown", "message": "x"}),
+            None,
+            id="synced-unknown",
+        ),
+        pytest.param(
+            _conditions("Synced", {"type": "Synced", "status": "False", "message": "denied"}),
+            "denied",
+            id="after-junk",
+        ),
+    ],
+)
+def test_sync_error(resource: dict[str, Any] | None, expected: str | None) -> None:
+    """The Synced=False message, a fixed text when it has none, else None."""
+    assert sync_error(resource) == expected
 
 
 REPORTED = {"status": {"atProvider": {"arn": "arn:reported", "empty": ""}}}

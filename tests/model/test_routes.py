@@ -53,3 +53,22 @@ def test_planning_refuses_what_no_route_can_express() -> None:
     """An unnormalized path would never match: planning refuses it, naming the field."""
     with pytest.raises(InvalidError, match=r"^spec\.apps\[0\]\.pathPrefix: '/a//b' is not"):
         plan(context(xr([{**API, "pathPrefix": "/a//b"}])))
+
+
+@pytest.mark.parametrize(
+    ("reason", "prefixes", "refused"),
+    [
+        pytest.param("Gateway API ignores a trailing '/': one route, two owners",
+                     ["/api/", "/api"], True, id="trailing-slash"),
+        pytest.param("only '/' is stripped: '/apiX' is a route of its own",
+                     ["/apiX", "/api"], False, id="other-last-character"),
+    ],
+)  # fmt: skip
+def test_overlapping_prefixes(reason: str, prefixes: list[str], refused: bool) -> None:
+    """Two apps may not own one route; prefixes that only look alike are two routes."""
+    apps = [{**API, "name": f"a{i}", "pathPrefix": p} for i, p in enumerate(prefixes)]
+    if refused:
+        with pytest.raises(InvalidError, match=r"^spec\.apps\[1\]\.pathPrefix: .* already routed"):
+            plan(context(xr(apps)))
+    else:
+        assert len(plan(context(xr(apps)))) == len(prefixes), reason

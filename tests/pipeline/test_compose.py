@@ -238,3 +238,33 @@ def test_readiness_reads_only_what_was_composed(impostor: dict[str, Any], why: s
     outcome = compose(xr, {"namespace": {**impostor, **ready}}, platform_input())
     assert outcome.ready["namespace"] is False, why
     assert "vcluster" not in outcome.resources, why
+
+
+def test_lost_resource_is_a_fatal_that_records_what_it_read() -> None:
+    """A resource whose copied value vanished is a Fatal naming it; the memo keeps what it read.
+
+    The memo answers a later call from the answers alone, so a Fatal must record the
+    questions it depended on: else a fixed observed state would be refused forever.
+    """
+    xr = _xr()
+    observed = converged_observed(xr)
+    del observed["nlb"]["status"]["atProvider"]["vpcId"]
+    del observed["target-group"]["spec"]["forProvider"]["vpcId"]
+    outcome = compose(xr, observed, platform_input())
+    assert outcome.fatal == (
+        "cannot re-render observed resources target-group: "
+        "a value they need disappeared from observed state"
+    )
+    assert ("get", "nlb", "status", "atProvider", "vpcId") in outcome.answers
+    assert outcome.resources == {}
+
+
+def test_refused_input_records_what_it_read() -> None:
+    """A Fatal decided against observed state (an edit AWS cannot apply) records its answers."""
+    xr = _xr()
+    observed = converged_observed(xr)
+    edited = copy.deepcopy(xr)
+    edited["spec"]["vpc"]["subnetIds"] = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+    outcome = compose(edited, observed, platform_input())
+    assert outcome.fatal is not None
+    assert outcome.answers != {}

@@ -31,6 +31,9 @@ def _ready(kind: str = "API") -> dict[str, Any]:
                      "waiting for a to be ready", id="dependency-not-ready"),
         pytest.param(Desired("b", {"k": 1}), ("a",), {"a": _ready()}, True, None,
                      id="dependency-ready"),
+        # Every dependency not ready yet is named, in the order given, so the user sees them all.
+        pytest.param(Desired("b", {"k": 1}), ("a", "c", "d"), {"c": _ready()}, False,
+                     "waiting for a, d to be ready", id="two-of-three-not-ready"),
         pytest.param(Desired("b", None, "the ARN"), (), {}, False, "waiting for the ARN",
                      id="value-missing"),
         pytest.param(Desired("b", {"k": 1}), ("a",), {"b": {"kind": "X"}}, True, None,
