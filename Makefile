@@ -54,7 +54,7 @@ bench: setup
 
 ## The same in a few seconds, without touching docs/ (CI runs it through tests/test_bench_smoke.py).
 bench-smoke: setup
-	$(BIN)/python bench/run.py --smoke
+	$(BIN)/python bench/run.py --smoke --no-peers
 
 ## Mutation testing (docs/mutation.md): re-run MODULES (paths; default all, about 20 min on
 ## two idle cores) against the fast tests and update docs/mutation.json and docs/mutation.md.

@@ -12,15 +12,20 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import realreport
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-SERVERS = OURS, COMPOSING, FLOOR, GO_TEMPLATING = (
-    "ours",
-    "ours, memo off",
-    "floor",
-    "go-templating",
+SERVERS = OURS, COMPOSING, FLOOR, GO_TEMPLATING, PYTHONIC = (
+    realreport.OURS,
+    realreport.COMPOSING,
+    realreport.FLOOR,
+    realreport.GO_TEMPLATING,
+    realreport.PYTHONIC,
 )
+REAL_LABELS = realreport.REAL_LABELS
+Real = realreport.Real
 SEED_LABEL = "seed"
 CHANGING_LABEL = "seed, unread change"
 LARGEST_LABEL = "300 apps"
@@ -88,6 +93,7 @@ class GoTemplating:
 class Result:
     """Every figure of one run; latencies in seconds, memory in KiB."""
 
+    real: Real
     latency: dict[tuple[str, str], Latency]
     go_latency: dict[tuple[str, str], Latency]  # a phase of its own; empty if not measured
     throughput: dict[str, Throughput]
@@ -178,7 +184,7 @@ def summary(result: Result) -> str:
         f"{_div(result.throughput[OURS].per_second, result.throughput[FLOOR].per_second):.2f} "
         f"rss_ours/floor={_div(result.rss_end_kib[OURS], result.rss_end_kib[FLOOR]):.2f} "
         f"p50_300apps/seed={result.scaling_ratio:.2f} "
-        f"{go}"
+        f"{go} {realreport.summary(result.real)}"
     )
 
 
@@ -282,6 +288,13 @@ def _text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def table(result: Result) -> str:
     """A plain console table of every figure."""
     parts = [
+        _text_table(
+            ("issue 14 target", "target", "measured", "verdict"), realreport.targets(result.real)
+        ),
+        _text_table(
+            ("server", "request", "calls", "CPU per call", "over the floor"),
+            realreport.cpu_rows(result.real),
+        ),
         _text_table(LATENCY_HEADER, _floor_rows(result)),
         *([_text_table(GO_HEADER, _go_rows(result))] if result.go_latency else []),
         _text_table(THROUGHPUT_HEADER, _throughput_rows(result)),
@@ -442,7 +455,11 @@ run beside the benchmark, and the client shares the two cores with the servers, 
 absolute times move from run to run. The servers are measured interleaved (see Method)
 so that drift lands on every side of each ratio.
 
-## Targets (issue 5)
+{realreport.markdown(result.real)}
+## Targets on bare requests (issue 5)
+
+The rest of this page measures the bare requests `simulate` leaves behind (no
+managedFields, owner references or provider echoes), as issue 5 set them.
 
 {_md_table(("target", "measured", "verdict"), _targets(result))}
 

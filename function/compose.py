@@ -153,12 +153,14 @@ def compose(
     xr: Mapping[str, Any],
     observed: Mapping[str, Mapping[str, Any]],
     raw_input: Any = None,  # noqa: ANN401
+    known: Mapping[Question, Any] | None = None,
 ) -> Outcome:
     """Compose one environment from the observed XR, composed resources and input.
 
     The XR's spec, name and namespace are all that is read of it (``context``).
+    ``known`` holds answers about observed resources given without reading them (``Observed``).
     """
-    seen = Observed(observed)
+    seen = Observed(observed, known)
     try:
         ctx = context(xr, seen, raw_input)
         wanted = desired(ctx)

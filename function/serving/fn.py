@@ -13,6 +13,7 @@ from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 from function import feedback
 from function.compose import Outcome, compose
 from function.model import convert
+from function.serving.memo import Miss
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     import grpc
 
     from function.serving.memo import Encoded, Memo
+    from function.serving.pieces import Pieces
 
     # What the memo hands out is already serialized; both serialize the same way.
     Answer = fnv1.RunFunctionResponse | Encoded
@@ -67,23 +69,29 @@ def run(req: fnv1.RunFunctionRequest) -> fnv1.RunFunctionResponse:
     return composed(req, None)
 
 
-def composed(req: fnv1.RunFunctionRequest, memo: Memo | None) -> fnv1.RunFunctionResponse:
+def composed(
+    req: fnv1.RunFunctionRequest, memo: Memo | None, miss: Miss | None = None
+) -> fnv1.RunFunctionResponse:
     """Compose the answer to ``req``, and remember it in ``memo`` if given.
 
     With a memo, the answer is given again (``Memo.recall``) while nothing it was made
-    from changes: the same bytes composing would give, at a fraction of the cost.
+    from changes: the same bytes composing would give, at a fraction of the cost. When it
+    cannot be, ``miss`` (what the memo's recall found out) spares reading again what is
+    unchanged, and the memo's pieces spare encoding again each unchanged resource.
     """
     observed = _observed(req)
     xr = convert.StructView(req.observed.composite.resource)
     raw_input = convert.to_dict(req.input) if req.HasField("input") else None
-    outcome = compose(xr, observed, raw_input)
-    rsp = to_response(req, outcome)
+    outcome = compose(xr, observed, raw_input, miss.known if miss is not None else None)
+    rsp = to_response(req, outcome, memo.pieces if memo is not None else None)
     if memo is not None:
-        memo.keep(req, outcome.answers, rsp)
+        memo.keep(req, miss if miss is not None else memo.missed(req), outcome.answers, rsp)
     return rsp
 
 
-def to_response(req: fnv1.RunFunctionRequest, outcome: Outcome) -> fnv1.RunFunctionResponse:
+def to_response(
+    req: fnv1.RunFunctionRequest, outcome: Outcome, pieces: Pieces | None = None
+) -> fnv1.RunFunctionResponse:
     """Turn an Outcome into a response that keeps earlier functions' desired state."""
     rsp = response.to(req, dt.timedelta(seconds=outcome.ttl_seconds))
     if outcome.fatal is not None:
@@ -94,7 +102,10 @@ def to_response(req: fnv1.RunFunctionRequest, outcome: Outcome) -> fnv1.RunFunct
         # Replace, never merge: an earlier step's resource under our key must not lend
         # its fields (another kind, a foreign manifest) to ours.
         composed.Clear()
-        composed.resource.update(manifest)
+        if pieces is None:
+            composed.resource.update(manifest)
+        else:
+            pieces.fill(composed.resource, manifest)
         composed.ready = READY[outcome.ready[name]]
     # Merge into status rather than replace it: earlier functions may own other fields.
     rsp.desired.composite.resource.get_or_create_struct("status").update(outcome.status)
@@ -124,9 +135,13 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
     ) -> Answer:
         """Run the function."""
         # Recalling takes a fraction of a millisecond: not worth a trip to the worker.
-        if self.memo is not None and (remembered := self.memo.recall(req)) is not None:
-            return remembered
-        work = functools.partial(composed, req, self.memo)
+        miss = None
+        if self.memo is not None:
+            remembered = self.memo.recall(req)
+            if not isinstance(remembered, Miss):
+                return remembered
+            miss = remembered
+        work = functools.partial(composed, req, self.memo, miss)
         rsp = await self.offload(work) if self.offload is not None else work()
         # Logged when composed: a remembered Fatal is the same refusal again.
         for result in rsp.results:

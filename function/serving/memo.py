@@ -14,8 +14,18 @@ previous call for that XR carried. Two ways to know the answer is unchanged:
   functions' desired state and context. When all of those are as they were, the
   answer is the previous one with the new tag, even though observed state changed
   in ways the function never reads (resourceVersion, managedFields, other fields).
-  A digest per observed resource tells which resources changed; only the questions
+  A fingerprint per observed resource tells which resources changed; only the questions
   about those are asked again.
+
+A fingerprint is the object's uid and resourceVersion (with its apiVersion, kind,
+namespace and name) when it has both: the API server changes the resourceVersion on
+every write of an object, so an unchanged pair is unchanged content, and nothing is
+serialized to know it. A request that keeps both while changing the object breaks that
+contract; it gets the earlier answer. An object without them (a forged or hand-written
+request) gets a blake2b digest of its serialization, which any change alters.
+
+When the answer must be composed, the memo still knows the answers about every resource
+that did not change (``Miss.known``): composing reads only the others.
 
 Crossplane has an optional response cache of its own, keyed by the tag; the second
 way also answers the calls that cache cannot.
@@ -37,11 +47,16 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from function import feedback
 from function.model import convert
 from function.model.observed import Observed, Question, dig, text
+from function.serving.pieces import Pieces
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from google.protobuf import struct_pb2
+
 DEFAULT_BUDGET_MIB = 32
+# The encoded manifests composing reuses (``pieces``) get this share of the budget again.
+PIECES_SHARE = 4
 # What one remembered answer costs besides its bytes: a rough figure for the Python
 # objects of a question and its answer, so that the budget bounds memory, not only bytes.
 ANSWER_COST_BYTES = 256
@@ -95,7 +110,7 @@ def _cost(
     return (
         len(data)
         + sum(map(len, inputs))
-        + sum(len(name) + DIGEST_BYTES for name in digests)
+        + sum(len(name) + len(digest) for name, digest in digests.items())
         + ANSWER_COST_BYTES * len(answers)
     )
 
@@ -125,26 +140,63 @@ def _inputs(req: fnv1.RunFunctionRequest) -> tuple[bytes, ...]:
     )
 
 
+def fingerprint(resource: struct_pb2.Struct) -> bytes:
+    """What tells one observed object's content from another's (see the module's doc)."""
+    fields = resource.fields
+    metadata = fields.get("metadata")
+    if metadata is not None:
+        meta = metadata.struct_value.fields
+        uid, version = meta.get("uid"), meta.get("resourceVersion")
+        # A Value's string_value is '' unless it holds a non-empty string.
+        if uid is not None and version is not None and uid.string_value and version.string_value:
+            parts = [
+                value.string_value if value is not None else ""
+                for value in (
+                    fields.get("apiVersion"),
+                    fields.get("kind"),
+                    meta.get("namespace"),
+                    meta.get("name"),
+                )
+            ]
+            return "\0".join((*parts, uid.string_value, version.string_value)).encode()
+    data = resource.SerializeToString(deterministic=True)
+    return hashlib.blake2b(data, digest_size=DIGEST_BYTES).digest()
+
+
 def _digests(req: fnv1.RunFunctionRequest) -> dict[str, bytes]:
-    """A digest of each observed resource: which ones changed since, without keeping them."""
-    return {
-        name: hashlib.blake2b(
-            composed.resource.SerializeToString(deterministic=True), digest_size=DIGEST_BYTES
-        ).digest()
-        for name, composed in req.observed.resources.items()
-    }
+    """A fingerprint of each observed resource: which ones changed since, without keeping them."""
+    return {name: fingerprint(c.resource) for name, c in req.observed.resources.items()}
 
 
 def _changed(before: Mapping[str, bytes], now: Mapping[str, bytes]) -> set[str]:
     return {name for name in before.keys() | now.keys() if before.get(name) != now.get(name)}
 
 
+@dataclass(frozen=True)
+class Miss:
+    """A request the memo cannot answer, and what it found out that composing can use.
+
+    Attributes:
+        digests: each observed resource's fingerprint, kept with the composed answer so
+            that it is taken once per call.
+        known: the previous answers to questions about resources that did not change:
+            the same questions get the same answers, so composing need not read them.
+    """
+
+    digests: dict[str, bytes]
+    known: dict[Question, Any]
+
+
 class Memo:
     """The last answer per XR, least recently used first out, within a memory budget."""
 
     def __init__(self, budget_bytes: int) -> None:
-        """Remember answers costing at most ``budget_bytes`` in all; 0 remembers none."""
+        """Remember answers costing at most ``budget_bytes`` in all; 0 remembers none.
+
+        Besides, ``pieces`` keeps encoded manifests for composing, within a quarter of that.
+        """
         self.budget = budget_bytes
+        self.pieces = Pieces(budget_bytes // PIECES_SHARE)
         self.used = 0
         self.hits = 0
         self.misses = 0
@@ -155,41 +207,54 @@ class Memo:
         """How many XRs have an answer remembered."""
         return len(self._entries)
 
-    def recall(self, req: fnv1.RunFunctionRequest) -> Encoded | None:
-        """The remembered answer to ``req`` (with its tag), or None if it must be composed."""
+    def recall(self, req: fnv1.RunFunctionRequest) -> Encoded | Miss:
+        """The remembered answer to ``req`` (with its tag), or a Miss: it must be composed."""
+        digests = _digests(req)
         identity = _identity(req)
         with self._lock:
             entry = self._entries.get(identity) if identity is not None else None
-        if identity is None or entry is None or entry.inputs != _inputs(req):
+        if identity is None or entry is None:
             self._count(hit=False)
-            return None
+            return Miss(digests, {})
+        changed = _changed(entry.digests, digests)
+        if entry.inputs != _inputs(req):
+            return self._miss(entry, digests, changed)
         tag = req.meta.tag
-        digests = _digests(req)
         # The tag promises an identical request, but the observed resources are checked
         # all the same: a client breaking that promise must never get an answer that
         # leaves out a resource it now observes.
-        if tag == entry.tag and digests == entry.digests:
+        if tag == entry.tag and not changed:
             self._count(hit=True, identity=identity)
             return Encoded(entry.data)
         # Questions about an unchanged resource get the same answers: only the rest are asked.
-        changed = _changed(entry.digests, digests)
         resources = req.observed.resources
         views = {
             name: convert.StructView(resources[name].resource) for name in changed & set(resources)
         }
         asked = {question: old for question, old in entry.answers.items() if question[1] in changed}
         if not Observed(views).agrees(asked):
-            self._count(hit=False)
-            return None
+            return self._miss(entry, digests, changed)
         again = entry.retagged(tag, digests)
         with self._lock:
             self._store(identity, again)
         self._count(hit=True)
         return Encoded(again.data)
 
+    def missed(self, req: fnv1.RunFunctionRequest) -> Miss:
+        """What composing ``req`` without a recall first needs for ``keep``."""
+        return Miss(_digests(req), {})
+
+    def _miss(self, entry: _Entry, digests: dict[str, bytes], changed: set[str]) -> Miss:
+        self._count(hit=False)
+        known = {
+            question: old for question, old in entry.answers.items() if question[1] not in changed
+        }
+        return Miss(digests, known)
+
     def keep(
         self,
         req: fnv1.RunFunctionRequest,
+        miss: Miss,
         answers: dict[Question, Any],
         rsp: fnv1.RunFunctionResponse,
     ) -> None:
@@ -203,7 +268,7 @@ class Memo:
         data = bytes(rsp.SerializeToString(deterministic=True))
         if not data.startswith(head):
             return  # a protobuf runtime that orders fields otherwise: nothing is kept
-        inputs, digests = _inputs(req), _digests(req)
+        inputs, digests = _inputs(req), miss.digests
         meta = fnv1.ResponseMeta()
         meta.CopyFrom(rsp.meta)
         cost = _cost(data, inputs, digests, answers)
