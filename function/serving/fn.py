@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from crossplane.function import logging, response
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
@@ -26,11 +26,19 @@ if TYPE_CHECKING:
     # What the memo hands out is already serialized; both serialize the same way.
     Answer = fnv1.RunFunctionResponse | Encoded
 
-    Offload = Callable[
-        [Callable[[], fnv1.RunFunctionResponse]], Awaitable[fnv1.RunFunctionResponse]
-    ]
+    class Offload(Protocol):
+        """Runs composing off the caller's event loop, large calls apart from the rest."""
+
+        def __call__(
+            self, work: Callable[[], fnv1.RunFunctionResponse], *, large: bool
+        ) -> Awaitable[fnv1.RunFunctionResponse]:
+            """``work()``, awaited."""
+            ...
+
 
 READY = {True: fnv1.READY_TRUE, False: fnv1.READY_FALSE}
+# A claim with this many apps takes several times a seed-sized claim's time to compose.
+LARGE_APPS = 50
 CONDITION_STATUS = {True: fnv1.STATUS_CONDITION_TRUE, False: fnv1.STATUS_CONDITION_FALSE}
 
 
@@ -62,6 +70,13 @@ def _observed(req: fnv1.RunFunctionRequest) -> dict[str, convert.StructView]:
         name: convert.StructView(composed.resource)
         for name, composed in req.observed.resources.items()
     }
+
+
+def large(req: fnv1.RunFunctionRequest) -> bool:
+    """Whether composing ``req`` takes long enough that smaller calls should not wait for it."""
+    spec = req.observed.composite.resource.fields.get("spec")
+    apps = spec.struct_value.fields.get("apps") if spec is not None else None
+    return apps is not None and len(apps.list_value.values) >= LARGE_APPS
 
 
 def run(req: fnv1.RunFunctionRequest) -> fnv1.RunFunctionResponse:
@@ -142,7 +157,7 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
                 return remembered
             miss = remembered
         work = functools.partial(composed, req, self.memo, miss)
-        rsp = await self.offload(work) if self.offload is not None else work()
+        rsp = await self.offload(work, large=large(req)) if self.offload is not None else work()
         # Logged when composed: a remembered Fatal is the same refusal again.
         for result in rsp.results:
             if result.severity == fnv1.SEVERITY_FATAL:
