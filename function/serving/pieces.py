@@ -35,6 +35,7 @@ class Pieces:
         """Keep pieces costing at most ``budget_bytes`` in all; 0 keeps none."""
         self.budget = budget_bytes
         self.used = 0
+        self.hits = 0
         self._pieces: OrderedDict[bytes, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -54,6 +55,7 @@ class Pieces:
             data = self._pieces.get(key)
             if data is not None:
                 self._pieces.move_to_end(key)
+                self.hits += 1
         if data is not None:
             struct.MergeFromString(data)
             return

@@ -466,3 +466,114 @@ def test_memo_ignores_key_order(part: str) -> None:
         setattr(call, part, {"extra": _reversed(extra)})
     served(call.request(), memo)
     assert memo.hits == 1, part
+
+
+def _stamped(call: Call) -> Call:
+    """Every observed object with the uid and resourceVersion the API server gives it."""
+    for number, (key, body) in enumerate(sorted(call.observed.items())):
+        body.setdefault("metadata", {}).update(uid=f"uid-{key}", resourceVersion=str(100 + number))
+    return call
+
+
+def _read_change(call: Call) -> None:
+    _set("api", "status", "atProvider", "id", value="other1")(call)
+
+
+def _meta(key: str, **fields: Any) -> Callable[[Call], None]:
+    def change(call: Call) -> None:
+        metadata = call.observed[key]["metadata"]
+        for name, value in fields.items():
+            if value is None:
+                metadata.pop(name, None)
+            else:
+                metadata[name] = value
+
+    return change
+
+
+# (id, why, what the API server's stamps become besides the read value's change)
+FINGERPRINT_CASES: list[tuple[str, str, Callable[[Call], None]]] = [
+    (
+        "new-version",
+        "A write gets a new resourceVersion: the changed value is read again.",
+        _meta("api", resourceVersion="999"),
+    ),
+    (
+        "no-version",
+        "Without a resourceVersion the digest of the object tells the change.",
+        _meta("api", resourceVersion=None),
+    ),
+    (
+        "no-uid",
+        "A resourceVersion without a uid is not trusted: the digest tells the change.",
+        _meta("api", uid=None),
+    ),
+    (
+        "empty-version",
+        "An empty resourceVersion is none.",
+        _meta("api", resourceVersion=""),
+    ),
+    (
+        "numeric-version",
+        "A resourceVersion that is no string is none.",
+        _meta("api", resourceVersion=101.0),
+    ),
+    (
+        "other-api-version",
+        "The same object served at another apiVersion is other content.",
+        lambda call: call.observed["api"].update(apiVersion="apigatewayv2.aws.upbound.io/v1beta2"),
+    ),
+    (
+        "other-name",
+        "The same uid and resourceVersion under another name is another object.",
+        _meta("api", name="renamed"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("why", "stamps"),
+    [pytest.param(why, stamps, id=name) for name, why, stamps in FINGERPRINT_CASES],
+)
+def test_memo_reads_again_what_the_api_server_says_changed(
+    why: str, stamps: Callable[[Call], None]
+) -> None:
+    """A read value that changed gets a composed answer, whatever tells the memo it changed."""
+    memo = Memo(BUDGET)
+    call = _stamped(converged_call())
+    served(call.request(), memo)
+    _read_change(call)
+    stamps(call)
+    req = call.request()
+    assert served(req, memo) == _wire(fn.run(req)), why
+    assert memo.hits == 0, why
+
+
+def test_memo_answers_an_unread_write_by_its_resource_version() -> None:
+    """A provider's write of a value nothing reads, with its new resourceVersion, is a hit."""
+    memo = Memo(BUDGET)
+    call = _stamped(converged_call())
+    served(call.request(), memo)
+    _set("api", "status", "atProvider", "tagsAll", value={"team": "x"})(call)
+    _meta("api", resourceVersion="999")(call)
+    req = call.request()
+    assert served(req, memo) == _wire(fn.run(req))
+    assert memo.hits == 1
+
+
+def test_memo_trusts_the_api_servers_resource_version() -> None:
+    """The decision, pinned: the same uid and resourceVersion stand for the same object.
+
+    The API server changes an object's resourceVersion on every write, so Crossplane never
+    sends the same pair over other content. A forged request that does gets the earlier
+    answer; one without the pair is digested instead (the cases above).
+    """
+    memo = Memo(BUDGET)
+    before, after = _stamped(converged_call()), _stamped(converged_call())
+    before.tag = after.tag = "forged"
+    served(before.request(), memo)
+    _read_change(after)
+    stale, fresh = _wire(fn.run(before.request())), _wire(fn.run(after.request()))
+    assert stale != fresh, "the change matters when composed"
+    assert served(after.request(), memo) == stale
+    assert memo.hits == 1
