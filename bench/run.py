@@ -341,14 +341,21 @@ class Server:
     rpc: Callable[..., bytes] | None = None
 
     @classmethod
-    def launch(cls, name: str, argv: Sequence[str], log: IO[bytes]) -> Server:
-        """Start a server on a free port; ``argv`` (a whole command) gets ``--address``."""
+    def launch(
+        cls, name: str, argv: Sequence[str], log: IO[bytes], checkout: Path = REPO
+    ) -> Server:
+        """Start a server on a free port; ``argv`` (a whole command) gets ``--address``.
+
+        ``checkout``: the copy of this repository whose ``function`` package it runs.
+        """
         address = f"{HOST}:{free_port()}"
         command = [*argv, "--address", address]
         env = {k: v for k, v in os.environ.items() if k not in SDK_ENV}
+        if checkout != REPO:
+            env["PYTHONPATH"] = str(checkout)
         server = cls(name, command, address, log)
         server.proc = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+            command, cwd=checkout, env=env, stdout=log, stderr=subprocess.STDOUT
         )
         server.channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
         server.rpc = server.channel.unary_unary(METHOD)
@@ -758,14 +765,15 @@ def commands(peers: dict[str, Path]) -> dict[str, list[str]]:
     return found
 
 
-def run(mode: Mode, peers: dict[str, Path]) -> report.Result:
+def run(mode: Mode, peers: dict[str, Path], ours_from: Path = REPO) -> report.Result:
     """Build the requests, start the servers, measure, and always stop the servers."""
     requests = build_requests(peers, mode.fill_xrs)
     servers: dict[str, Server] = {}
     with contextlib.ExitStack() as stack:
         for name, argv in commands(peers).items():
             log = stack.enter_context(tempfile.TemporaryFile(prefix="bench-server-"))
-            servers[name] = Server.launch(name, argv, log)
+            checkout = ours_from if name in {OURS, COMPOSING} else REPO
+            servers[name] = Server.launch(name, argv, log, checkout)
             stack.callback(servers[name].stop)
         for name, server in servers.items():
             first = requests.peers.get(name, requests.seed)
@@ -806,6 +814,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-peers", action="store_true", help="measure neither peer (what CI's smoke run does)"
     )
+    parser.add_argument(
+        "--ours-from",
+        type=Path,
+        default=REPO,
+        help="run our servers from another checkout of this repository (an earlier commit), "
+        "to measure what a change bought; answers are still checked against this one's",
+    )
     args = parser.parse_args(argv)
     peers = (
         {}
@@ -820,7 +835,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_docs = (not args.smoke) if args.write_docs is None else args.write_docs
     command = shlex.join(["python", "bench/run.py", *(argv or sys.argv[1:])])
     try:
-        result = run(mode, peers)
+        result = run(mode, peers, args.ours_from.resolve())
     except BenchError as error:
         print(f"bench: {error}", file=sys.stderr)
         return 2

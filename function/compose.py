@@ -33,7 +33,7 @@ from function.model.errors import InvalidError, describe_error
 from function.model.naming import Shape
 from function.model.observed import Observed, Question, dig
 from function.model.platform import parse_input
-from function.model.spec import parse_spec
+from function.model.spec import CROSSPLANE_SPEC_FIELDS, parse_spec
 
 DEFAULT_TTL_SECONDS = 60
 # The XR's name reaches the connection Secret's name ('<name>-connection', at most 253)
@@ -114,7 +114,9 @@ def context(
         msg = "spec: must be an object"
         raise InvalidError(msg)
     try:
-        spec = parse_spec(dict(plain(raw_spec)))
+        # Crossplane's own fields (resourceRefs grows with every resource) are never read.
+        own = {k: plain(v) for k, v in raw_spec.items() if k not in CROSSPLANE_SPEC_FIELDS}
+        spec = parse_spec(own)
     except ValidationError as error:
         raise InvalidError(describe_error("spec", error)) from None
     namespace = dig(xr, "metadata", "namespace")

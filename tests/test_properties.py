@@ -1359,19 +1359,16 @@ def _xr_noise(data: st.DataObject, xr: JsonDict) -> str:
     return f"xr {what}"
 
 
-def _as_the_api_server_writes(observed: Observed) -> Observed:
-    """Copies with the uid and resourceVersion the API server gives: new content, new version."""
-    stamped = {}
-    for key, body in observed.items():
-        copied = copy.deepcopy(body)
-        metadata = copied.get("metadata") if isinstance(copied, dict) else None
-        if isinstance(metadata, dict):
-            metadata.pop("resourceVersion", None)
-            text = json.dumps(copied, sort_keys=True, default=repr)
-            version = hashlib.sha256(text.encode()).hexdigest()[:12]
-            metadata.update(uid=f"uid-{key}", resourceVersion=version)
-        stamped[key] = copied
-    return stamped
+def _as_the_api_server_writes(body: Any, uid: str) -> Any:
+    """A copy with the uid and resourceVersion the API server gives: new content, new version."""
+    copied = copy.deepcopy(body)
+    metadata = copied.get("metadata") if isinstance(copied, dict) else None
+    if isinstance(metadata, dict):
+        metadata.pop("resourceVersion", None)
+        text = json.dumps(copied, sort_keys=True, default=repr)
+        version = hashlib.sha256(text.encode()).hexdigest()[:12]
+        metadata.update(uid=uid, resourceVersion=version)
+    return copied
 
 
 @_settings(300)
@@ -1379,8 +1376,8 @@ def _as_the_api_server_writes(observed: Observed) -> Observed:
 def test_memo_gives_what_composing_gives(case: Case, data: st.DataObject) -> None:
     """Through one memo, every answer in a run of changing requests is what composing gives.
 
-    Half the runs stamp the observed objects as the API server does (uid, and a new
-    resourceVersion for new content), so the memo's fingerprints are put to the test too.
+    Half the runs stamp the XR and the observed objects as the API server does (uid, and a
+    new resourceVersion for new content), so the memo's trust in them is put to the test.
     """
     normal = converged(case)
     observed, composed = normal.observed, set(normal.desired)
@@ -1396,8 +1393,11 @@ def test_memo_gives_what_composing_gives(case: Case, data: st.DataObject) -> Non
                 steps.append(_xr_noise(data, xr))
             case _:
                 steps.append("nothing")
-        sent = _as_the_api_server_writes(observed) if stamped else observed
-        req = documents.request(xr, sent, case.inp)
+        if stamped:
+            sent = {k: _as_the_api_server_writes(body, f"uid-{k}") for k, body in observed.items()}
+            req = documents.request(_as_the_api_server_writes(xr, "uid-xr"), sent, case.inp)
+        else:
+            req = documents.request(xr, observed, case.inp)
         assert served(req, memo) == _wire(fn.run(req)), steps
     event(f"memo hits: {min(memo.hits, 3)}")
 

@@ -13,14 +13,14 @@ from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 from function import feedback
 from function.compose import Outcome, compose
 from function.model import convert
-from function.serving.memo import Miss
+from function.serving.memo import Encoded, Miss
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
 
     import grpc
 
-    from function.serving.memo import Encoded, Memo
+    from function.serving.memo import Memo
     from function.serving.pieces import Pieces
 
     # What the memo hands out is already serialized; both serialize the same way.
@@ -30,8 +30,8 @@ if TYPE_CHECKING:
         """Runs composing off the caller's event loop, large calls apart from the rest."""
 
         def __call__(
-            self, work: Callable[[], fnv1.RunFunctionResponse], *, large: bool
-        ) -> Awaitable[fnv1.RunFunctionResponse]:
+            self, work: Callable[[], tuple[Answer, str | None]], *, large: bool
+        ) -> Awaitable[tuple[Answer, str | None]]:
             """``work()``, awaited."""
             ...
 
@@ -81,27 +81,29 @@ def large(req: fnv1.RunFunctionRequest) -> bool:
 
 def run(req: fnv1.RunFunctionRequest) -> fnv1.RunFunctionResponse:
     """Answer one RunFunctionRequest; pure apart from protobuf conversion."""
-    return composed(req, None)
+    return to_response(req, outcome(req))
 
 
-def composed(
-    req: fnv1.RunFunctionRequest, memo: Memo | None, miss: Miss | None = None
-) -> fnv1.RunFunctionResponse:
-    """Compose the answer to ``req``, and remember it in ``memo`` if given.
-
-    With a memo, the answer is given again (``Memo.recall``) while nothing it was made
-    from changes: the same bytes composing would give, at a fraction of the cost. When it
-    cannot be, ``miss`` (what the memo's recall found out) spares reading again what is
-    unchanged, and the memo's pieces spare encoding again each unchanged resource.
-    """
+def outcome(req: fnv1.RunFunctionRequest, miss: Miss | None = None) -> Outcome:
+    """What composing ``req`` gives, reading only what ``miss`` does not know already."""
     observed = _observed(req)
     xr = convert.StructView(req.observed.composite.resource)
     raw_input = convert.to_dict(req.input) if req.HasField("input") else None
-    outcome = compose(xr, observed, raw_input, miss.known if miss is not None else None)
-    rsp = to_response(req, outcome, memo.pieces if memo is not None else None)
-    if memo is not None:
-        memo.keep(req, miss if miss is not None else memo.missed(req), outcome.answers, rsp)
-    return rsp
+    return compose(xr, observed, raw_input, miss.known if miss is not None else None)
+
+
+def composed(req: fnv1.RunFunctionRequest, memo: Memo, miss: Miss) -> tuple[Answer, str | None]:
+    """Compose the answer to ``req`` and remember it in ``memo``; the answer and its Fatal.
+
+    The memo gives the answer again (``Memo.recall``) while nothing it was made from
+    changes. When it cannot, ``miss`` (what its recall found out) spares reading again
+    what is unchanged, and its pieces spare encoding again each unchanged resource. The
+    answer is the bytes the memo keeps, so that it is serialized once.
+    """
+    made = outcome(req, miss)
+    rsp = to_response(req, made, memo.pieces)
+    data = memo.keep(req, miss, made.answers, rsp)
+    return (rsp if data is None else Encoded(data)), made.fatal
 
 
 def to_response(
@@ -131,6 +133,11 @@ def to_response(
     return rsp
 
 
+def _unremembered(req: fnv1.RunFunctionRequest) -> tuple[Answer, str | None]:
+    made = outcome(req)
+    return to_response(req, made), made.fatal
+
+
 class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
     """A FunctionRunner handles gRPC RunFunctionRequests."""
 
@@ -150,18 +157,17 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
     ) -> Answer:
         """Run the function."""
         # Recalling takes a fraction of a millisecond: not worth a trip to the worker.
-        miss = None
-        if self.memo is not None:
+        if self.memo is None:
+            work = functools.partial(_unremembered, req)
+        else:
             remembered = self.memo.recall(req)
             if not isinstance(remembered, Miss):
                 return remembered
-            miss = remembered
-        work = functools.partial(composed, req, self.memo, miss)
-        rsp = await self.offload(work, large=large(req)) if self.offload is not None else work()
+            work = functools.partial(composed, req, self.memo, remembered)
+        answer, fatal = (
+            await self.offload(work, large=large(req)) if self.offload is not None else work()
+        )
         # Logged when composed: a remembered Fatal is the same refusal again.
-        for result in rsp.results:
-            if result.severity == fnv1.SEVERITY_FATAL:
-                self.log.info(
-                    "refused the composite resource", tag=req.meta.tag, message=result.message
-                )
-        return rsp
+        if fatal is not None:
+            self.log.info("refused the composite resource", tag=req.meta.tag, message=fatal)
+        return answer

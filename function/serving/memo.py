@@ -24,6 +24,9 @@ serialized to know it. A request that keeps both while changing the object break
 contract; it gets the earlier answer. An object without them (a forged or hand-written
 request) gets a blake2b digest of its serialization, which any change alters.
 
+The XR's own uid and resourceVersion likewise stand for its spec and conditions: while
+they are what they were, those are not serialized to be compared.
+
 When the answer must be composed, the memo still knows the answers about every resource
 that did not change (``Miss.known``): composing reads only the others.
 
@@ -55,12 +58,14 @@ if TYPE_CHECKING:
     from google.protobuf import struct_pb2
 
 DEFAULT_BUDGET_MIB = 32
-# The encoded manifests composing reuses (``pieces``) get this share of the budget again.
-PIECES_SHARE = 4
+# The encoded manifests composing reuses (``pieces``) get 1/PIECES_SHARE of the budget again.
+PIECES_SHARE = 16
 # What one remembered answer costs besides its bytes: a rough figure for the Python
 # objects of a question and its answer, so that the budget bounds memory, not only bytes.
 ANSWER_COST_BYTES = 256
 DIGEST_BYTES = 16
+# How many of an entry's inputs come from the XR (``_xr_inputs``), first.
+XR_INPUTS = 2
 
 Identity = tuple[str, ...]
 
@@ -87,6 +92,7 @@ def _meta(tag: str, meta: fnv1.ResponseMeta) -> bytes:
 @dataclass(frozen=True)
 class _Entry:
     tag: str
+    xr_print: bytes | None  # the XR's uid and resourceVersion, if it has both
     inputs: tuple[bytes, ...]
     digests: dict[str, bytes]
     answers: dict[Question, Any]
@@ -95,12 +101,26 @@ class _Entry:
     head: int  # how many leading bytes of data are the meta field
     cost: int  # bytes, roughly: what the entry holds
 
-    def retagged(self, tag: str, digests: dict[str, bytes]) -> _Entry:
+    def retagged(self, tag: str, xr_print: bytes | None, digests: dict[str, bytes]) -> _Entry:
         """The same answer to a request with another tag and other unread values."""
         head = _meta(tag, self.meta)
         data = head + self.data[self.head :]
         cost = _cost(data, self.inputs, digests, self.answers)
-        return _Entry(tag, self.inputs, digests, self.answers, self.meta, data, len(head), cost)
+        return _Entry(
+            tag, xr_print, self.inputs, digests, self.answers, self.meta, data, len(head), cost
+        )
+
+    def same_inputs(self, req: fnv1.RunFunctionRequest, xr_print: bytes | None) -> bool:
+        """Whether ``req`` gives ``compose`` what this answer was made from.
+
+        An XR with the uid and resourceVersion it had is the same XR: its spec and
+        conditions need not be compared then.
+        """
+        if self.inputs[XR_INPUTS:] != _call_inputs(req):
+            return False
+        if xr_print is not None and xr_print == self.xr_print:
+            return True
+        return self.inputs[:XR_INPUTS] == _xr_inputs(req)
 
 
 def _cost(
@@ -125,14 +145,20 @@ def _identity(req: fnv1.RunFunctionRequest) -> Identity | None:
     return (api_version or "", kind or "", text(dig(xr, "metadata", "namespace")) or "", name)
 
 
-def _inputs(req: fnv1.RunFunctionRequest) -> tuple[bytes, ...]:
-    """Besides the XR's name and namespace (its identity), what the answer is made from."""
+def _xr_inputs(req: fnv1.RunFunctionRequest) -> tuple[bytes, ...]:
+    """What the answer is made from of the XR, besides its name and namespace (its identity)."""
     spec = req.observed.composite.resource.fields.get("spec")
     # The condition the XR carries decides whether the answer adds an event (``feedback``).
     told = feedback.previous(convert.StructView(req.observed.composite.resource))
     return (
         b"" if spec is None else spec.SerializeToString(deterministic=True),
         repr(told).encode(),
+    )
+
+
+def _call_inputs(req: fnv1.RunFunctionRequest) -> tuple[bytes, ...]:
+    """What the answer is made from besides the XR: the input and earlier functions' state."""
+    return (
         b"1" if req.HasField("input") else b"0",
         req.input.SerializeToString(deterministic=True),
         req.desired.SerializeToString(deterministic=True),
@@ -140,8 +166,21 @@ def _inputs(req: fnv1.RunFunctionRequest) -> tuple[bytes, ...]:
     )
 
 
+def _inputs(req: fnv1.RunFunctionRequest) -> tuple[bytes, ...]:
+    return _xr_inputs(req) + _call_inputs(req)
+
+
 def fingerprint(resource: struct_pb2.Struct) -> bytes:
     """What tells one observed object's content from another's (see the module's doc)."""
+    trusted = _stamps(resource)
+    if trusted is not None:
+        return trusted
+    data = resource.SerializeToString(deterministic=True)
+    return hashlib.blake2b(data, digest_size=DIGEST_BYTES).digest()
+
+
+def _stamps(resource: struct_pb2.Struct) -> bytes | None:
+    """The object's uid and resourceVersion, with its type and name; None without both."""
     fields = resource.fields
     metadata = fields.get("metadata")
     if metadata is not None:
@@ -159,8 +198,7 @@ def fingerprint(resource: struct_pb2.Struct) -> bytes:
                 )
             ]
             return "\0".join((*parts, uid.string_value, version.string_value)).encode()
-    data = resource.SerializeToString(deterministic=True)
-    return hashlib.blake2b(data, digest_size=DIGEST_BYTES).digest()
+    return None
 
 
 def _digests(req: fnv1.RunFunctionRequest) -> dict[str, bytes]:
@@ -193,7 +231,7 @@ class Memo:
     def __init__(self, budget_bytes: int) -> None:
         """Remember answers costing at most ``budget_bytes`` in all; 0 remembers none.
 
-        Besides, ``pieces`` keeps encoded manifests for composing, within a quarter of that.
+        Besides, ``pieces`` keeps encoded manifests for composing, within 1/PIECES_SHARE of that.
         """
         self.budget = budget_bytes
         self.pieces = Pieces(budget_bytes // PIECES_SHARE)
@@ -217,7 +255,8 @@ class Memo:
             self._count(hit=False)
             return Miss(digests, {})
         changed = _changed(entry.digests, digests)
-        if entry.inputs != _inputs(req):
+        xr_print = _stamps(req.observed.composite.resource)
+        if not entry.same_inputs(req, xr_print):
             return self._miss(entry, digests, changed)
         tag = req.meta.tag
         # The tag promises an identical request, but the observed resources are checked
@@ -234,15 +273,11 @@ class Memo:
         asked = {question: old for question, old in entry.answers.items() if question[1] in changed}
         if not Observed(views).agrees(asked):
             return self._miss(entry, digests, changed)
-        again = entry.retagged(tag, digests)
+        again = entry.retagged(tag, xr_print, digests)
         with self._lock:
             self._store(identity, again)
         self._count(hit=True)
         return Encoded(again.data)
-
-    def missed(self, req: fnv1.RunFunctionRequest) -> Miss:
-        """What composing ``req`` without a recall first needs for ``keep``."""
-        return Miss(_digests(req), {})
 
     def _miss(self, entry: _Entry, digests: dict[str, bytes], changed: set[str]) -> Miss:
         self._count(hit=False)
@@ -257,24 +292,32 @@ class Memo:
         miss: Miss,
         answers: dict[Question, Any],
         rsp: fnv1.RunFunctionResponse,
-    ) -> None:
-        """Remember ``rsp``, made from ``answers``, as the answer for ``req``'s XR."""
+    ) -> bytes | None:
+        """Remember ``rsp``, made from ``answers``, as the answer for ``req``'s XR.
+
+        Returns:
+            The answer's bytes, or None if nothing is kept (the XR has no name).
+        """
         identity = _identity(req)
         if identity is None:
-            return
+            return None
         # Deterministic serialization writes fields in field-number order, meta (1) first,
         # so another tag's answer is its meta field and the rest of these bytes.
         head = _meta(req.meta.tag, rsp.meta)
         data = bytes(rsp.SerializeToString(deterministic=True))
         if not data.startswith(head):
-            return  # a protobuf runtime that orders fields otherwise: nothing is kept
+            return None  # a protobuf runtime that orders fields otherwise: nothing is kept
         inputs, digests = _inputs(req), miss.digests
         meta = fnv1.ResponseMeta()
         meta.CopyFrom(rsp.meta)
         cost = _cost(data, inputs, digests, answers)
-        entry = _Entry(req.meta.tag, inputs, digests, answers, meta, data, len(head), cost)
+        xr_print = _stamps(req.observed.composite.resource)
+        entry = _Entry(
+            req.meta.tag, xr_print, inputs, digests, answers, meta, data, len(head), cost
+        )
         with self._lock:
             self._store(identity, entry)
+        return data
 
     def _count(self, *, hit: bool, identity: Identity | None = None) -> None:
         with self._lock:

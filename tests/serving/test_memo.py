@@ -469,9 +469,10 @@ def test_memo_ignores_key_order(part: str) -> None:
 
 
 def _stamped(call: Call) -> Call:
-    """Every observed object with the uid and resourceVersion the API server gives it."""
+    """The XR and every observed object with the uid and resourceVersion the API server gives."""
     for number, (key, body) in enumerate(sorted(call.observed.items())):
         body.setdefault("metadata", {}).update(uid=f"uid-{key}", resourceVersion=str(100 + number))
+    call.xr["metadata"].update(uid="uid-xr", resourceVersion="10")
     return call
 
 
@@ -487,6 +488,27 @@ def _meta(key: str, **fields: Any) -> Callable[[Call], None]:
                 metadata.pop(name, None)
             else:
                 metadata[name] = value
+
+    return change
+
+
+def _edit_spec(call: Call) -> None:
+    call.xr["spec"]["region"] = "eu-west-1"
+
+
+def _tell_ready(call: Call) -> None:
+    call.xr.setdefault("status", {})["conditions"] = [
+        {"type": "EnvironmentReady", "status": "True", "reason": "Available"}
+    ]
+
+
+def _xr_meta(**fields: Any) -> Callable[[Call], None]:
+    def change(call: Call) -> None:
+        for name, value in fields.items():
+            if value is None:
+                call.xr["metadata"].pop(name, None)
+            else:
+                call.xr["metadata"][name] = value
 
     return change
 
@@ -532,6 +554,49 @@ FINGERPRINT_CASES: list[tuple[str, str, Callable[[Call], None]]] = [
 
 
 @pytest.mark.parametrize(
+    ("change", "stamps", "why"),
+    [
+        pytest.param(
+            _edit_spec,
+            _xr_meta(resourceVersion="11"),
+            "A claim edit gets the XR a new resourceVersion: its spec is compared again.",
+            id="new-version",
+        ),
+        pytest.param(
+            _edit_spec,
+            _xr_meta(resourceVersion=None),
+            "Without a resourceVersion the XR's spec is compared.",
+            id="no-version",
+        ),
+        pytest.param(
+            _edit_spec,
+            _xr_meta(uid=None),
+            "A resourceVersion without a uid is not trusted.",
+            id="no-uid",
+        ),
+        pytest.param(
+            _tell_ready,
+            _xr_meta(resourceVersion="11"),
+            "Crossplane writing the XR's condition gets it a new resourceVersion.",
+            id="condition",
+        ),
+    ],
+)
+def test_memo_compares_the_xr_again_when_the_api_server_says_it_changed(
+    change: Callable[[Call], None], stamps: Callable[[Call], None], why: str
+) -> None:
+    """A changed XR gets a composed answer, whatever tells the memo it changed."""
+    memo = Memo(BUDGET)
+    call = _stamped(converged_call())
+    served(call.request(), memo)
+    change(call)
+    stamps(call)
+    req = call.request()
+    assert served(req, memo) == _wire(fn.run(req)), why
+    assert memo.hits == 0, why
+
+
+@pytest.mark.parametrize(
     ("why", "stamps"),
     [pytest.param(why, stamps, id=name) for name, why, stamps in FINGERPRINT_CASES],
 )
@@ -561,19 +626,29 @@ def test_memo_answers_an_unread_write_by_its_resource_version() -> None:
     assert memo.hits == 1
 
 
-def test_memo_trusts_the_api_servers_resource_version() -> None:
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        pytest.param(_read_change, "A value the answer copies, under the same stamps.",
+                     id="observed"),
+        pytest.param(_edit_spec, "A claim edit, under the XR's same stamps.", id="xr"),
+    ],
+)  # fmt: skip
+def test_memo_trusts_the_api_servers_resource_version(
+    change: Callable[[Call], None], why: str
+) -> None:
     """The decision, pinned: the same uid and resourceVersion stand for the same object.
 
     The API server changes an object's resourceVersion on every write, so Crossplane never
     sends the same pair over other content. A forged request that does gets the earlier
-    answer; one without the pair is digested instead (the cases above).
+    answer; one without the pair is digested or compared instead (the cases above).
     """
     memo = Memo(BUDGET)
     before, after = _stamped(converged_call()), _stamped(converged_call())
     before.tag = after.tag = "forged"
     served(before.request(), memo)
-    _read_change(after)
+    change(after)
     stale, fresh = _wire(fn.run(before.request())), _wire(fn.run(after.request()))
-    assert stale != fresh, "the change matters when composed"
-    assert served(after.request(), memo) == stale
-    assert memo.hits == 1
+    assert stale != fresh, why
+    assert served(after.request(), memo) == stale, why
+    assert memo.hits == 1, why
