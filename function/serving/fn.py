@@ -88,6 +88,8 @@ def outcome(req: fnv1.RunFunctionRequest, miss: Miss | None = None) -> Outcome:
     """What composing ``req`` gives, reading only what ``miss`` does not know already."""
     observed = _observed(req)
     xr = convert.StructView(req.observed.composite.resource)
+    if miss is not None and miss.parsed is not None:
+        return compose(xr, observed, None, miss.known, miss.parsed)
     raw_input = convert.to_dict(req.input) if req.HasField("input") else None
     return compose(xr, observed, raw_input, miss.known if miss is not None else None)
 
@@ -102,7 +104,7 @@ def composed(req: fnv1.RunFunctionRequest, memo: Memo, miss: Miss) -> tuple[Answ
     """
     made = outcome(req, miss)
     rsp = to_response(req, made, memo.pieces)
-    data = memo.keep(req, miss, made.answers, rsp)
+    data = memo.keep(req, miss, made, rsp)
     return (rsp if data is None else Encoded(data)), made.fatal
 
 

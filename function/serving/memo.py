@@ -39,6 +39,7 @@ serialization. Thread-safe: the gRPC loop recalls while the worker thread compos
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 from collections import OrderedDict
@@ -57,12 +58,16 @@ if TYPE_CHECKING:
 
     from google.protobuf import struct_pb2
 
+    from function.compose import Outcome, Parsed
+
 DEFAULT_BUDGET_MIB = 32
 # The encoded manifests composing reuses (``pieces``) get 1/PIECES_SHARE of the budget again.
 PIECES_SHARE = 16
 # What one remembered answer costs besides its bytes: a rough figure for the Python
 # objects of a question and its answer, so that the budget bounds memory, not only bytes.
 ANSWER_COST_BYTES = 256
+# The validated spec and input kept with an answer (pydantic models): a rough figure.
+PARSED_COST_BYTES = 4096
 DIGEST_BYTES = 16
 # How many of an entry's inputs come from the XR (``_xr_inputs``), first.
 XR_INPUTS = 2
@@ -100,14 +105,15 @@ class _Entry:
     data: bytes  # the whole answer, its meta field first
     head: int  # how many leading bytes of data are the meta field
     cost: int  # bytes, roughly: what the entry holds
+    parsed: Parsed | None  # the spec and input, validated
 
     def retagged(self, tag: str, xr_print: bytes | None, digests: dict[str, bytes]) -> _Entry:
         """The same answer to a request with another tag and other unread values."""
         head = _meta(tag, self.meta)
         data = head + self.data[self.head :]
         cost = _cost(data, self.inputs, digests, self.answers)
-        return _Entry(
-            tag, xr_print, self.inputs, digests, self.answers, self.meta, data, len(head), cost
+        return dataclasses.replace(
+            self, tag=tag, xr_print=xr_print, digests=digests, data=data, head=len(head), cost=cost
         )
 
     def same_inputs(self, req: fnv1.RunFunctionRequest, xr_print: bytes | None) -> bool:
@@ -132,6 +138,7 @@ def _cost(
         + sum(map(len, inputs))
         + sum(len(name) + len(digest) for name, digest in digests.items())
         + ANSWER_COST_BYTES * len(answers)
+        + PARSED_COST_BYTES
     )
 
 
@@ -219,10 +226,13 @@ class Miss:
             that it is taken once per call.
         known: the previous answers to questions about resources that did not change:
             the same questions get the same answers, so composing need not read them.
+        parsed: the spec and input as the previous answer validated them, when they are
+            unchanged since.
     """
 
     digests: dict[str, bytes]
     known: dict[Question, Any]
+    parsed: Parsed | None = None
 
 
 class Memo:
@@ -257,7 +267,7 @@ class Memo:
         changed = _changed(entry.digests, digests)
         xr_print = _stamps(req.observed.composite.resource)
         if not entry.same_inputs(req, xr_print):
-            return self._miss(entry, digests, changed)
+            return self._miss(entry, digests, changed, parsed=None)
         tag = req.meta.tag
         # The tag promises an identical request, but the observed resources are checked
         # all the same: a client breaking that promise must never get an answer that
@@ -272,28 +282,28 @@ class Memo:
         }
         asked = {question: old for question, old in entry.answers.items() if question[1] in changed}
         if not Observed(views).agrees(asked):
-            return self._miss(entry, digests, changed)
+            return self._miss(entry, digests, changed, parsed=entry.parsed)
         again = entry.retagged(tag, xr_print, digests)
         with self._lock:
             self._store(identity, again)
         self._count(hit=True)
         return Encoded(again.data)
 
-    def _miss(self, entry: _Entry, digests: dict[str, bytes], changed: set[str]) -> Miss:
+    def _miss(
+        self, entry: _Entry, digests: dict[str, bytes], changed: set[str], parsed: Parsed | None
+    ) -> Miss:
         self._count(hit=False)
-        known = {
-            question: old for question, old in entry.answers.items() if question[1] not in changed
-        }
-        return Miss(digests, known)
+        known = {q: old for q, old in entry.answers.items() if q[1] not in changed}
+        return Miss(digests, known, parsed)
 
     def keep(
         self,
         req: fnv1.RunFunctionRequest,
         miss: Miss,
-        answers: dict[Question, Any],
+        outcome: Outcome,
         rsp: fnv1.RunFunctionResponse,
     ) -> bytes | None:
-        """Remember ``rsp``, made from ``answers``, as the answer for ``req``'s XR.
+        """Remember ``rsp``, made as ``outcome`` says, as the answer for ``req``'s XR.
 
         Returns:
             The answer's bytes, or None if nothing is kept (the XR has no name).
@@ -310,10 +320,20 @@ class Memo:
         inputs, digests = _inputs(req), miss.digests
         meta = fnv1.ResponseMeta()
         meta.CopyFrom(rsp.meta)
+        answers = outcome.answers
         cost = _cost(data, inputs, digests, answers)
         xr_print = _stamps(req.observed.composite.resource)
         entry = _Entry(
-            req.meta.tag, xr_print, inputs, digests, answers, meta, data, len(head), cost
+            req.meta.tag,
+            xr_print,
+            inputs,
+            digests,
+            answers,
+            meta,
+            data,
+            len(head),
+            cost,
+            outcome.parsed,
         )
         with self._lock:
             self._store(identity, entry)

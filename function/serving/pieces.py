@@ -5,15 +5,16 @@ for every value, a large part of composing. Most reconciles compose most resourc
 exactly as the last time, so the Struct's bytes are kept, keyed by a digest of the
 manifest, and parsed (in C) into the answer instead.
 
-The key is the manifest's JSON, which tells apart every value a Struct tells apart
-(``true``, ``1`` and ``1.0``; ``-0.0`` and ``0.0``), and more: a manifest that differs
-only where a Struct does not (``1`` and ``1.0``) gets its own piece, of the same bytes.
+The key is a digest of the manifest's ``repr``, which tells apart every value a Struct
+tells apart (``True``, ``1`` and ``1.0``; ``-0.0`` and ``0.0``; ``'1'`` and ``1``), and
+more: a manifest that differs only where a Struct does not (``1`` and ``1.0``, a tuple and
+a list) gets its own piece, of the same bytes. Only a manifest ``Struct.update`` takes is
+kept, and each type it takes has a ``repr`` made of its content alone.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
@@ -45,12 +46,7 @@ class Pieces:
 
     def fill(self, struct: struct_pb2.Struct, manifest: Mapping[str, Any]) -> None:
         """Make the empty ``struct`` hold ``manifest``, as ``struct.update(manifest)`` does."""
-        try:
-            text = json.dumps(manifest, separators=(",", ":"), check_circular=False)
-        except (TypeError, ValueError):  # not JSON data: Struct.update says what is wrong
-            struct.update(manifest)
-            return
-        key = hashlib.blake2b(text.encode(), digest_size=KEY_BYTES).digest()
+        key = hashlib.blake2b(repr(manifest).encode(), digest_size=KEY_BYTES).digest()
         with self._lock:
             data = self._pieces.get(key)
             if data is not None:

@@ -32,6 +32,8 @@ def _filled(pieces: Pieces, manifest: dict[str, Any]) -> bytes:
         pytest.param({"a": -0.0}, {"a": 0.0}, "A Struct keeps the sign of zero.", id="signed-zero"),
         pytest.param({"a": "1"}, {"a": 1.0}, "A string is no number.", id="string-number"),
         pytest.param({"a": None}, {"a": {}}, "null is no empty object.", id="null-object"),
+        pytest.param({"a": "None"}, {"a": None}, "A string naming null is no null.",
+                     id="string-null"),
         pytest.param({"a": [{"b": 1.0}]}, {"a": [{"b": 2.0}]}, "A change deep in a list counts.",
                      id="nested"),
         pytest.param({"a": 1.0, "b": 2.0}, {"b": 2.0, "a": 1.0},
@@ -57,8 +59,8 @@ def test_a_kept_piece_is_reused() -> None:
     assert (len(pieces), pieces.hits) == (1, 2)
 
 
-def test_what_is_not_json_is_left_to_struct_update() -> None:
-    """A value JSON cannot hold is refused as Struct.update refuses it, and nothing is kept."""
+def test_what_a_struct_cannot_hold_is_refused_and_not_kept() -> None:
+    """A value Struct.update refuses is refused the same way, and nothing is kept."""
     pieces = Pieces(BUDGET)
     with pytest.raises((ValueError, TypeError)):
         _filled(pieces, {"a": object()})
