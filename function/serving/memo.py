@@ -67,10 +67,8 @@ PIECES_SHARE = 16
 # objects of a question and its answer, so that the budget bounds memory, not only bytes.
 ANSWER_COST_BYTES = 256
 # The validated spec and input kept with an answer (pydantic models): a rough figure.
-PARSED_COST_BYTES = 4096
+PARSED_COST_BYTES = 9216
 DIGEST_BYTES = 16
-# How many of an entry's inputs come from the XR (``_xr_inputs``), first.
-XR_INPUTS = 2
 
 Identity = tuple[str, ...]
 
@@ -98,7 +96,7 @@ def _meta(tag: str, meta: fnv1.ResponseMeta) -> bytes:
 class _Entry:
     tag: str
     xr_print: bytes | None  # the XR's uid and resourceVersion, if it has both
-    inputs: tuple[bytes, ...]
+    inputs: tuple[bytes, bytes]  # digests: of what is read of the XR, and of the rest
     digests: dict[str, bytes]
     answers: dict[Question, Any]
     meta: fnv1.ResponseMeta  # the answer's, for its TTL
@@ -122,11 +120,12 @@ class _Entry:
         An XR with the uid and resourceVersion it had is the same XR: its spec and
         conditions need not be compared then.
         """
-        if self.inputs[XR_INPUTS:] != _call_inputs(req):
+        xr_inputs, call_inputs = self.inputs
+        if call_inputs != _call_inputs(req):
             return False
         if xr_print is not None and xr_print == self.xr_print:
             return True
-        return self.inputs[:XR_INPUTS] == _xr_inputs(req)
+        return xr_inputs == _xr_inputs(req)
 
 
 def _cost(
@@ -152,29 +151,34 @@ def _identity(req: fnv1.RunFunctionRequest) -> Identity | None:
     return (api_version or "", kind or "", text(dig(xr, "metadata", "namespace")) or "", name)
 
 
-def _xr_inputs(req: fnv1.RunFunctionRequest) -> tuple[bytes, ...]:
-    """What the answer is made from of the XR, besides its name and namespace (its identity)."""
+def _digest(*parts: bytes) -> bytes:
+    """One digest of several byte strings, each length-prefixed so that none runs into the next."""
+    found = hashlib.blake2b(digest_size=DIGEST_BYTES)
+    for part in parts:
+        found.update(len(part).to_bytes(8, "little"))
+        found.update(part)
+    return found.digest()
+
+
+def _xr_inputs(req: fnv1.RunFunctionRequest) -> bytes:
+    """What the answer is made from of the XR besides its name and namespace (its identity)."""
     spec = req.observed.composite.resource.fields.get("spec")
     # The condition the XR carries decides whether the answer adds an event (``feedback``).
     told = feedback.previous(convert.StructView(req.observed.composite.resource))
-    return (
+    return _digest(
         b"" if spec is None else spec.SerializeToString(deterministic=True),
         repr(told).encode(),
     )
 
 
-def _call_inputs(req: fnv1.RunFunctionRequest) -> tuple[bytes, ...]:
+def _call_inputs(req: fnv1.RunFunctionRequest) -> bytes:
     """What the answer is made from besides the XR: the input and earlier functions' state."""
-    return (
+    return _digest(
         b"1" if req.HasField("input") else b"0",
         req.input.SerializeToString(deterministic=True),
         req.desired.SerializeToString(deterministic=True),
         req.context.SerializeToString(deterministic=True),
     )
-
-
-def _inputs(req: fnv1.RunFunctionRequest) -> tuple[bytes, ...]:
-    return _xr_inputs(req) + _call_inputs(req)
 
 
 def fingerprint(resource: struct_pb2.Struct) -> bytes:
@@ -204,7 +208,8 @@ def _stamps(resource: struct_pb2.Struct) -> bytes | None:
                     meta.get("name"),
                 )
             ]
-            return "\0".join((*parts, uid.string_value, version.string_value)).encode()
+            stamps = "\0".join((*parts, uid.string_value, version.string_value))
+            return hashlib.blake2b(stamps.encode(), digest_size=DIGEST_BYTES).digest()
     return None
 
 
@@ -317,7 +322,7 @@ class Memo:
         data = bytes(rsp.SerializeToString(deterministic=True))
         if not data.startswith(head):
             return None  # a protobuf runtime that orders fields otherwise: nothing is kept
-        inputs, digests = _inputs(req), miss.digests
+        inputs, digests = (_xr_inputs(req), _call_inputs(req)), miss.digests
         meta = fnv1.ResponseMeta()
         meta.CopyFrom(rsp.meta)
         answers = outcome.answers
