@@ -66,8 +66,11 @@ bench-peers: $(PYTHONIC_STAMP)
 
 ## Server CPU per call on real-sized requests, latency, throughput and peak RSS against the SDK
 ## floor and the peers, in one run (~5 min); writes docs/benchmarks.md.
+## BENCH_BEFORE: the code to measure beside today's on real-sized requests (the commit before
+## issue 14's work, by default).
+BENCH_BEFORE ?= 636fe5d
 bench: setup bench-peers
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --before $(BENCH_BEFORE)
 
 ## The same in a few seconds, without touching docs/ (CI runs it through tests/test_bench_smoke.py).
 bench-smoke: setup

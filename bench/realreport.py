@@ -18,6 +18,9 @@ OURS, COMPOSING, FLOOR, GO_TEMPLATING, PYTHONIC = (
     "function-go-templating",
     "function-pythonic",
 )
+BEFORE, COMPOSING_BEFORE = "ours before", "ours before, memo off"
+# Each of ours as it was at the --before revision.
+EARLIER = {OURS: BEFORE, COMPOSING: COMPOSING_BEFORE, FLOOR: FLOOR}
 REAL_LABELS = SAME, CHANGED, READ, LARGE = (
     "seed, real-sized",
     "seed, real-sized, resourceVersion changed",
@@ -56,6 +59,7 @@ class Real:
     bare_seed_bytes: int
     parts: dict[str, int]  # realistic.PARTS -> bytes added
     peers: dict[str, str]  # server -> binary
+    before: str | None  # the revision "before" ran, if any
 
     def ms(self, server: str, label: str) -> float:
         """A pair's CPU milliseconds per call; NaN if it was not measured."""
@@ -87,14 +91,20 @@ def _verdict(held: bool) -> str:  # noqa: FBT001
     return "held" if held else "**not held**"
 
 
-def targets(real: Real) -> list[tuple[str, str, str, str]]:
-    """(row, target, measured, verdict) for every issue-14 target."""
+def _rss(real: Real, server: str) -> float:
+    floor = real.rss_full_kib.get(FLOOR, 0)
+    return real.rss_full_kib[server] / floor if floor and server in real.rss_full_kib else math.nan
+
+
+def targets(real: Real) -> list[tuple[str, str, str, str, str]]:
+    """(row, target, measured, verdict, before) for every issue-14 target."""
     rows = [
         (
             row,
             f"<= {target} x",
             _x(value := real.ratio(s, label, o, over)),
             _verdict(value <= target),
+            _x(real.ratio(EARLIER[s], label, EARLIER[o], over)),
         )
         for row, s, label, o, over, target in TARGETS
     ]
@@ -104,11 +114,12 @@ def targets(real: Real) -> list[tuple[str, str, str, str]]:
             f"<= {RSS_TARGET} x",
             _x(real.rss_ratio),
             _verdict(real.rss_ratio <= RSS_TARGET),
+            _x(_rss(real, BEFORE)),
         )
     )
     for peer in (PYTHONIC, GO_TEMPLATING):
         if peer not in real.peers:
-            rows.append((f"{peer}: CPU per call above ours", "> 1 x", "not measured", "n/a"))
+            rows.append((f"{peer}: CPU per call above ours", "> 1 x", "not measured", "n/a", ""))
             continue
         lowest = min(value for _, value in real.peer_ratios(peer))
         rows.append(
@@ -117,9 +128,13 @@ def targets(real: Real) -> list[tuple[str, str, str, str]]:
                 "> 1 x",
                 _x(lowest),
                 _verdict(lowest > 1),
+                "",
             )
         )
     return rows
+
+
+TARGETS_HEADER = ("row", "target", "measured", "verdict", "before")
 
 
 def cpu_rows(real: Real) -> list[tuple[str, ...]]:
@@ -165,6 +180,7 @@ def summary(real: Real) -> str:
 def markdown(real: Real) -> str:
     """The section of docs/benchmarks.md on real-sized requests."""
     fair = real.fairness
+    before = f"`{real.before}`" if real.before else "(no `--before` revision given: n/a)"
     parts = [(name, f"{size / 1024:.1f} KiB") for name, size in real.parts.items()]
     sizes = [(label, f"{size / 1024:.0f} KiB", str(n)) for label, size, n in real.sizes]
     peers = (
@@ -178,7 +194,10 @@ CPU per call is the server process's user + system time (`/proc/PID/stat`) over 
 it answered, measured for every (server, request) pair in the same run, in blocks that
 take turns (see Method); each ratio divides two such figures.
 
-{_table(("row", "target", "measured", "verdict"), targets(real))}
+{_table(TARGETS_HEADER, targets(real))}
+
+"before" is the same ratio for our function as it was at {before}, measured in the same
+run on the same requests (`--before`).
 
 ### What a real-sized request carries
 

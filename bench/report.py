@@ -24,6 +24,7 @@ SERVERS = OURS, COMPOSING, FLOOR, GO_TEMPLATING, PYTHONIC = (
     realreport.GO_TEMPLATING,
     realreport.PYTHONIC,
 )
+BEFORE_SERVERS = realreport.BEFORE, realreport.COMPOSING_BEFORE
 REAL_LABELS = realreport.REAL_LABELS
 Real = realreport.Real
 SEED_LABEL = "seed"
@@ -33,7 +34,7 @@ LARGEST_LABEL = "300 apps"
 P50_TARGET = 1.3
 SCALING_TARGET = 10.0
 RSS_TARGET = 1.5
-FULL_COMMAND = "python bench/run.py"
+FULL_COMMAND = "python bench/run.py --before"  # what `make bench` runs, then its revision
 PACKAGES = ("crossplane-function-sdk-python", "grpcio", "protobuf", "pydantic")
 # How each latency row is described: (server, request label) -> what the call does.
 WAYS = {
@@ -288,9 +289,7 @@ def _text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def table(result: Result) -> str:
     """A plain console table of every figure."""
     parts = [
-        _text_table(
-            ("issue 14 target", "target", "measured", "verdict"), realreport.targets(result.real)
-        ),
+        _text_table(realreport.TARGETS_HEADER, realreport.targets(result.real)),
         _text_table(
             ("server", "request", "calls", "CPU per call", "over the floor"),
             realreport.cpu_rows(result.real),
@@ -440,7 +439,7 @@ def markdown(result: Result, command: str, *, smoke: bool) -> str:
     today = dt.datetime.now(tz=dt.UTC).date().isoformat()
     go = result.go_templating
     env = f"GO_TEMPLATING_BIN={go.binary} " if go is not None else ""
-    by = f"`{env}make bench` (`python bench/run.py`)" if command == FULL_COMMAND else f"`{command}`"
+    by = f"`{env}make bench` (`{command}`)" if command.startswith(FULL_COMMAND) else f"`{command}`"
     kind = "a smoke run (too short to be representative)" if smoke else "one full run"
     count = len(result.servers)
     return f"""# Benchmarks

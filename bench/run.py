@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import copy
 import gc
+import io
 import itertools
 import math
 import os
@@ -29,6 +30,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -66,6 +68,7 @@ SEED_LABEL = report.SEED_LABEL
 CHANGING_LABEL = report.CHANGING_LABEL
 GO_TEMPLATING_LABEL = "seed, go template"
 OURS, COMPOSING, FLOOR, GO_TEMPLATING, PYTHONIC = report.SERVERS
+BEFORE, COMPOSING_BEFORE = report.BEFORE_SERVERS
 REAL = report.REAL_LABELS
 # The observed resource whose value the function reads changes in "read value changed".
 READ_RESOURCE = "listener"
@@ -346,7 +349,8 @@ class Server:
     ) -> Server:
         """Start a server on a free port; ``argv`` (a whole command) gets ``--address``.
 
-        ``checkout``: the copy of this repository whose ``function`` package it runs.
+        ``checkout``: the copy of this repository whose ``function`` package it runs
+        (another for the code ``--before`` names).
         """
         address = f"{HOST}:{free_port()}"
         command = [*argv, "--address", address]
@@ -614,7 +618,9 @@ def _latencies(
     }
 
 
-def measure(mode: Mode, servers: dict[str, Server], requests: Requests) -> report.Result:
+def measure(
+    mode: Mode, servers: dict[str, Server], requests: Requests, before: str | None
+) -> report.Result:
     """Run every measurement against started servers and collect the figures."""
     errors = Errors()
     load_before = os.getloadavg()[0]
@@ -642,7 +648,7 @@ def measure(mode: Mode, servers: dict[str, Server], requests: Requests) -> repor
         errors,
     )
     rss_end = {name: s.peak_rss_kib() for name, s in servers.items()}
-    real = real_phases(mode, servers, requests, errors)
+    real = real_phases(mode, servers, requests, errors, before)
 
     return report.Result(
         real=real,
@@ -676,15 +682,20 @@ def measure(mode: Mode, servers: dict[str, Server], requests: Requests) -> repor
 
 
 def real_phases(
-    mode: Mode, servers: dict[str, Server], requests: Requests, errors: Errors
+    mode: Mode,
+    servers: dict[str, Server],
+    requests: Requests,
+    errors: Errors,
+    before: str | None,
 ) -> report.Real:
     """CPU per call on real-sized requests, peak RSS with a full memo, and fairness."""
     same, changed, read, large = (requests.real[label] for label in REAL)
     ours, composing, floor = servers[OURS], servers[COMPOSING], servers[FLOOR]
+    remembering = [ours, floor, *(servers[n] for n in (BEFORE,) if n in servers)]
+    composers = [composing, *(servers[n] for n in (COMPOSING_BEFORE,) if n in servers)]
     pairs: list[tuple[Server, Payload]] = [
-        *((server, payload) for payload in (same, changed, read) for server in (ours, floor)),
-        (composing, same),
-        (composing, large),
+        *((server, payload) for payload in (same, changed, read) for server in remembering),
+        *((server, payload) for payload in (same, large) for server in composers),
         *((servers[name], payload) for name, payload in requests.peers.items()),
     ]
     for server, payload in pairs:
@@ -705,7 +716,7 @@ def real_phases(
         if documents.fatal_of(fnv1.RunFunctionResponse.FromString(raw)) is not None:
             errors.add(server.name, "filling the memo: Fatal")
 
-    rss_full = cpu.fill([ours, floor], requests.fill, send)
+    rss_full = cpu.fill(remembering, requests.fill, send)
     fair = cpu.fairness(composing, same, large, call, mode.fairness_seconds)
     return report.Real(
         cpu=found,
@@ -716,6 +727,7 @@ def real_phases(
         bare_seed_bytes=len(requests.seed.data),
         parts=requests.sizes_added,
         peers={name: servers[name].command[0] for name in requests.peers},
+        before=before,
     )
 
 
@@ -753,7 +765,7 @@ def build_requests(peers: dict[str, Path], fill_xrs: int) -> Requests:
     )
 
 
-def commands(peers: dict[str, Path]) -> dict[str, list[str]]:
+def commands(peers: dict[str, Path], *, before: bool) -> dict[str, list[str]]:
     """How each server is started (without ``--address``)."""
     ours = [sys.executable, "-m", "function", "serve", "--insecure"]
     found = {
@@ -761,24 +773,51 @@ def commands(peers: dict[str, Path]) -> dict[str, list[str]]:
         COMPOSING: [*ours, "--cache-mib", "0"],
         FLOOR: [sys.executable, str(Path(__file__).with_name("floor.py"))],
     }
+    if before:
+        found.update({BEFORE: ours, COMPOSING_BEFORE: [*ours, "--cache-mib", "0"]})
     found.update({name: [str(binary), "--insecure"] for name, binary in peers.items()})
     return found
 
 
-def run(mode: Mode, peers: dict[str, Path], ours_from: Path = REPO) -> report.Result:
+def extract(revision: str, into: Path) -> None:
+    """This repository's files at ``revision``, written into ``into``.
+
+    Raises:
+        BenchError: git does not know the revision.
+    """
+    try:
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", revision],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as error:
+        msg = f"--before {revision}: git archive failed ({error})"
+        raise BenchError(msg) from error
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+
+
+def run(mode: Mode, peers: dict[str, Path], before: str | None = None) -> report.Result:
     """Build the requests, start the servers, measure, and always stop the servers."""
     requests = build_requests(peers, mode.fill_xrs)
     servers: dict[str, Server] = {}
     with contextlib.ExitStack() as stack:
-        for name, argv in commands(peers).items():
+        earlier = REPO
+        if before is not None:
+            earlier = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-before-")))
+            extract(before, earlier)
+        for name, argv in commands(peers, before=before is not None).items():
             log = stack.enter_context(tempfile.TemporaryFile(prefix="bench-server-"))
-            checkout = ours_from if name in {OURS, COMPOSING} else REPO
+            checkout = earlier if name in {BEFORE, COMPOSING_BEFORE} else REPO
             servers[name] = Server.launch(name, argv, log, checkout)
             stack.callback(servers[name].stop)
         for name, server in servers.items():
             first = requests.peers.get(name, requests.seed)
             server.wait_ready(first.data)
-        return measure(mode, servers, requests)
+        return measure(mode, servers, requests, before)
 
 
 def _found(path: Path) -> Path | None:
@@ -815,11 +854,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-peers", action="store_true", help="measure neither peer (what CI's smoke run does)"
     )
     parser.add_argument(
-        "--ours-from",
-        type=Path,
-        default=REPO,
-        help="run our servers from another checkout of this repository (an earlier commit), "
-        "to measure what a change bought; answers are still checked against this one's",
+        "--before",
+        metavar="REVISION",
+        help="also measure our function as it was at REVISION (a git commit of this "
+        "repository) on the real-sized requests, to show what the changes since bought",
     )
     args = parser.parse_args(argv)
     peers = (
@@ -835,7 +873,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_docs = (not args.smoke) if args.write_docs is None else args.write_docs
     command = shlex.join(["python", "bench/run.py", *(argv or sys.argv[1:])])
     try:
-        result = run(mode, peers, args.ours_from.resolve())
+        result = run(mode, peers, args.before)
     except BenchError as error:
         print(f"bench: {error}", file=sys.stderr)
         return 2
