@@ -404,22 +404,17 @@ def _go_section(result: Result) -> str:
     if result.go_templating is None:
         return """## function-go-templating: not measured in this run
 
-The Go module proxy these machines reach refuses every crossplane module
-(`curl https://proxy.golang.org/github.com/crossplane-contrib/function-go-templating/@v/list`
-answers `This module version is not available`), so `make bench` cannot build
-function-go-templating itself. Given a binary built elsewhere, `bench/run.py
---go-templating PATH` (or `GO_TEMPLATING_BIN=PATH make bench`) starts it as a fourth
-server with `bench/go-templating/seed.yaml` as its input and adds its figures."""
+No binary was given (`--go-templating PATH` or `GO_TEMPLATING_BIN=PATH`) and none is at
+`../shared/bin/function-go-templating`. The Go module proxy refuses every crossplane module,
+so `make bench` cannot build it itself."""
     go = result.go_templating
     return f"""## function-go-templating
 
 Measured from the binary `{go.binary}`, given `{go.template}` as its input: a
 hand-written Go template that renders the seed claim's resource set with the same
 gating, readiness and status (its header lists what it leaves out). It gets the same
-XR and observed resources as ours. The binary was built outside this repository:
-the Go module proxy refuses every crossplane module, so its sources and their
-crossplane dependencies came from public repository snapshots, built with the local
-Go toolchain and every other dependency from the Go module proxy."""
+XR and observed resources as ours. function-pythonic 0.1.4 is measured the same way on
+the real-sized requests, given `bench/pythonic/seed.yaml`."""
 
 
 def _go_table(result: Result) -> str:

@@ -834,22 +834,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help=f"write {DOCS.relative_to(REPO)} (default: only in full mode)",
     )
-    parser.add_argument(
-        "--go-templating",
-        type=Path,
-        default=os.environ.get("GO_TEMPLATING_BIN") or _found(GO_TEMPLATING_DEFAULT),
-        help="a function-go-templating binary to measure beside ours, given "
-        f"{GO_TEMPLATE.relative_to(REPO)} as input "
-        "(default: $GO_TEMPLATING_BIN, else ../shared/bin/function-go-templating if there)",
-    )
-    parser.add_argument(
-        "--pythonic",
-        type=Path,
-        default=os.environ.get("PYTHONIC_BIN") or _found(PYTHONIC_DEFAULT),
-        help="a function-pythonic command to measure beside ours, given "
-        f"{PYTHONIC_COMPOSITION.relative_to(REPO)} as input "
-        "(default: $PYTHONIC_BIN, else the one `make bench-peers` installs, if there)",
-    )
+    for flag, env, default, given, where in (
+        (
+            "--go-templating",
+            "GO_TEMPLATING_BIN",
+            GO_TEMPLATING_DEFAULT,
+            GO_TEMPLATE,
+            "../shared/bin",
+        ),
+        ("--pythonic", "PYTHONIC_BIN", PYTHONIC_DEFAULT, PYTHONIC_COMPOSITION, ".venv-pythonic"),
+    ):
+        parser.add_argument(
+            flag,
+            type=Path,
+            default=os.environ.get(env) or _found(default),
+            help=f"function-{flag[2:]} to measure beside ours, given {given.relative_to(REPO)} "
+            f"as input (default: ${env}, else the one in {where} if there)",
+        )
     parser.add_argument(
         "--no-peers", action="store_true", help="measure neither peer (what CI's smoke run does)"
     )

@@ -555,58 +555,44 @@ FINGERPRINT_CASES: list[tuple[str, str, Callable[[Call], None]]] = [
 @pytest.mark.parametrize(
     ("change", "stamps", "why"),
     [
+        *(
+            pytest.param(_read_change, stamps, why, id=name)
+            for name, why, stamps in FINGERPRINT_CASES
+        ),
         pytest.param(
             _edit_spec,
             _xr_meta(resourceVersion="11"),
             "A claim edit gets the XR a new resourceVersion: its spec is compared again.",
-            id="new-version",
+            id="xr-new-version",
         ),
         pytest.param(
             _edit_spec,
             _xr_meta(resourceVersion=None),
             "Without a resourceVersion the XR's spec is compared.",
-            id="no-version",
+            id="xr-no-version",
         ),
         pytest.param(
             _edit_spec,
             _xr_meta(uid=None),
             "A resourceVersion without a uid is not trusted.",
-            id="no-uid",
+            id="xr-no-uid",
         ),
         pytest.param(
             _tell_ready,
             _xr_meta(resourceVersion="11"),
             "Crossplane writing the XR's condition gets it a new resourceVersion.",
-            id="condition",
+            id="xr-condition",
         ),
     ],
 )
-def test_memo_compares_the_xr_again_when_the_api_server_says_it_changed(
+def test_memo_composes_again_what_the_api_server_says_changed(
     change: Callable[[Call], None], stamps: Callable[[Call], None], why: str
 ) -> None:
-    """A changed XR gets a composed answer, whatever tells the memo it changed."""
+    """A changed XR or read value gets a composed answer, whatever tells the memo it changed."""
     memo = Memo(BUDGET)
     call = _stamped(converged_call())
     served(call.request(), memo)
     change(call)
-    stamps(call)
-    req = call.request()
-    assert served(req, memo) == _wire(fn.run(req)), why
-    assert memo.hits == 0, why
-
-
-@pytest.mark.parametrize(
-    ("why", "stamps"),
-    [pytest.param(why, stamps, id=name) for name, why, stamps in FINGERPRINT_CASES],
-)
-def test_memo_reads_again_what_the_api_server_says_changed(
-    why: str, stamps: Callable[[Call], None]
-) -> None:
-    """A read value that changed gets a composed answer, whatever tells the memo it changed."""
-    memo = Memo(BUDGET)
-    call = _stamped(converged_call())
-    served(call.request(), memo)
-    _read_change(call)
     stamps(call)
     req = call.request()
     assert served(req, memo) == _wire(fn.run(req)), why
