@@ -1536,7 +1536,9 @@ def floats(value: Any) -> Any:
 def _typed(outcome: Any) -> str:
     # json.dumps tells 80 from 80.0, so a float leaking into a manifest is caught. What was
     # read of observed state is left out: it is floats on one side by construction.
-    return json.dumps(dataclasses.asdict(dataclasses.replace(outcome, answers={})), sort_keys=True)
+    return json.dumps(
+        dataclasses.asdict(dataclasses.replace(outcome, answers={}, parsed=None)), sort_keys=True
+    )
 
 
 @_settings(400)
