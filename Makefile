@@ -5,8 +5,13 @@ BIN := $(VENV)/bin
 # Where packages and images are built.
 DIST ?= dist
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
+# function-pythonic, a peer in the benchmark, in a venv of its own: its SDK and protobuf pins
+# are not ours. 0.1.4 is the last release that installs on Python 3.11.
+PYTHONIC_VERSION := 0.1.4
+PYTHONIC_VENV := .venv-pythonic
+PYTHONIC_STAMP := $(PYTHONIC_VENV)/.installed-$(PYTHONIC_VERSION)
 
-.PHONY: setup demo examples graph configuration image test test-all test-real lint typecheck unit unit-all golden bench bench-smoke mutation mutation-check mutation-report clean
+.PHONY: setup demo examples graph configuration image test test-all test-real lint typecheck unit unit-all golden bench bench-peers bench-smoke mutation mutation-check mutation-report clean
 
 $(STAMP): pyproject.toml constraints.txt
 	rm -f $(VENV)/.installed-*
@@ -52,13 +57,28 @@ graph: setup
 golden: setup
 	GOLDEN_UPDATE=1 $(BIN)/python -m pytest tests/test_golden.py -p no:xdist
 
-## RunFunction latency, throughput and peak RSS against the SDK floor (~90 s); writes docs/benchmarks.md.
-bench: setup
-	$(BIN)/python bench/run.py
+$(PYTHONIC_STAMP):
+	rm -rf $(PYTHONIC_VENV)
+	$(PYTHON) -m venv $(PYTHONIC_VENV)
+	$(PYTHONIC_VENV)/bin/pip install --quiet --disable-pip-version-check \
+		crossplane-function-pythonic==$(PYTHONIC_VERSION)
+	touch $@
+
+## The benchmark's peers that install from PyPI: function-pythonic (function-go-templating
+## comes from ../shared/bin).
+bench-peers: $(PYTHONIC_STAMP)
+
+## Server CPU per call on real-sized requests, latency, throughput and peak RSS against the SDK
+## floor and the peers, in one run (~5 min); writes docs/benchmarks.md.
+## BENCH_BEFORE: the code to measure beside today's on real-sized requests (the commit before
+## issue 14's work, by default).
+BENCH_BEFORE ?= 636fe5d
+bench: setup bench-peers
+	$(BIN)/python bench/run.py --before $(BENCH_BEFORE)
 
 ## The same in a few seconds, without touching docs/ (CI runs it through tests/test_bench_smoke.py).
 bench-smoke: setup
-	$(BIN)/python bench/run.py --smoke
+	$(BIN)/python bench/run.py --smoke --no-peers
 
 ## Mutation testing (docs/mutation.md): re-run MODULES (paths; default all, about an hour on
 ## two idle cores) against the fast tests and update docs/mutation.json and docs/mutation.md.
@@ -100,4 +120,4 @@ test: lint typecheck unit
 test-all: lint typecheck unit-all
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants
+	rm -rf $(VENV) $(PYTHONIC_VENV) .pytest_cache .mypy_cache .ruff_cache mutants

@@ -12,15 +12,21 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import realreport
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-SERVERS = OURS, COMPOSING, FLOOR, GO_TEMPLATING = (
-    "ours",
-    "ours, memo off",
-    "floor",
-    "go-templating",
+SERVERS = OURS, COMPOSING, FLOOR, GO_TEMPLATING, PYTHONIC = (
+    realreport.OURS,
+    realreport.COMPOSING,
+    realreport.FLOOR,
+    realreport.GO_TEMPLATING,
+    realreport.PYTHONIC,
 )
+BEFORE_SERVERS = realreport.BEFORE, realreport.COMPOSING_BEFORE
+REAL_LABELS = realreport.REAL_LABELS
+Real = realreport.Real
 SEED_LABEL = "seed"
 CHANGING_LABEL = "seed, unread change"
 LARGEST_LABEL = "300 apps"
@@ -28,7 +34,7 @@ LARGEST_LABEL = "300 apps"
 P50_TARGET = 1.3
 SCALING_TARGET = 10.0
 RSS_TARGET = 1.5
-FULL_COMMAND = "python bench/run.py"
+FULL_COMMAND = "python bench/run.py --before"  # what `make bench` runs, then its revision
 PACKAGES = ("crossplane-function-sdk-python", "grpcio", "protobuf", "pydantic")
 # How each latency row is described: (server, request label) -> what the call does.
 WAYS = {
@@ -88,6 +94,7 @@ class GoTemplating:
 class Result:
     """Every figure of one run; latencies in seconds, memory in KiB."""
 
+    real: Real
     latency: dict[tuple[str, str], Latency]
     go_latency: dict[tuple[str, str], Latency]  # a phase of its own; empty if not measured
     throughput: dict[str, Throughput]
@@ -178,7 +185,7 @@ def summary(result: Result) -> str:
         f"{_div(result.throughput[OURS].per_second, result.throughput[FLOOR].per_second):.2f} "
         f"rss_ours/floor={_div(result.rss_end_kib[OURS], result.rss_end_kib[FLOOR]):.2f} "
         f"p50_300apps/seed={result.scaling_ratio:.2f} "
-        f"{go}"
+        f"{go} {realreport.summary(result.real)}"
     )
 
 
@@ -282,6 +289,11 @@ def _text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def table(result: Result) -> str:
     """A plain console table of every figure."""
     parts = [
+        _text_table(realreport.TARGETS_HEADER, realreport.targets(result.real)),
+        _text_table(
+            ("server", "request", "calls", "CPU per call", "over the floor"),
+            realreport.cpu_rows(result.real),
+        ),
         _text_table(LATENCY_HEADER, _floor_rows(result)),
         *([_text_table(GO_HEADER, _go_rows(result))] if result.go_latency else []),
         _text_table(THROUGHPUT_HEADER, _throughput_rows(result)),
@@ -392,22 +404,17 @@ def _go_section(result: Result) -> str:
     if result.go_templating is None:
         return """## function-go-templating: not measured in this run
 
-The Go module proxy these machines reach refuses every crossplane module
-(`curl https://proxy.golang.org/github.com/crossplane-contrib/function-go-templating/@v/list`
-answers `This module version is not available`), so `make bench` cannot build
-function-go-templating itself. Given a binary built elsewhere, `bench/run.py
---go-templating PATH` (or `GO_TEMPLATING_BIN=PATH make bench`) starts it as a fourth
-server with `bench/go-templating/seed.yaml` as its input and adds its figures."""
+No binary was given (`--go-templating PATH` or `GO_TEMPLATING_BIN=PATH`) and none is at
+`../shared/bin/function-go-templating`. The Go module proxy refuses every crossplane module,
+so `make bench` cannot build it itself."""
     go = result.go_templating
     return f"""## function-go-templating
 
 Measured from the binary `{go.binary}`, given `{go.template}` as its input: a
 hand-written Go template that renders the seed claim's resource set with the same
 gating, readiness and status (its header lists what it leaves out). It gets the same
-XR and observed resources as ours. The binary was built outside this repository:
-the Go module proxy refuses every crossplane module, so its sources and their
-crossplane dependencies came from public repository snapshots, built with the local
-Go toolchain and every other dependency from the Go module proxy."""
+XR and observed resources as ours. function-pythonic 0.1.4 is measured the same way on
+the real-sized requests, given `bench/pythonic/seed.yaml`."""
 
 
 def _go_table(result: Result) -> str:
@@ -427,7 +434,7 @@ def markdown(result: Result, command: str, *, smoke: bool) -> str:
     today = dt.datetime.now(tz=dt.UTC).date().isoformat()
     go = result.go_templating
     env = f"GO_TEMPLATING_BIN={go.binary} " if go is not None else ""
-    by = f"`{env}make bench` (`python bench/run.py`)" if command == FULL_COMMAND else f"`{command}`"
+    by = f"`{env}make bench` (`{command}`)" if command.startswith(FULL_COMMAND) else f"`{command}`"
     kind = "a smoke run (too short to be representative)" if smoke else "one full run"
     count = len(result.servers)
     return f"""# Benchmarks
@@ -442,7 +449,11 @@ run beside the benchmark, and the client shares the two cores with the servers, 
 absolute times move from run to run. The servers are measured interleaved (see Method)
 so that drift lands on every side of each ratio.
 
-## Targets (issue 5)
+{realreport.markdown(result.real)}
+## Targets on bare requests (issue 5)
+
+The rest of this page measures the bare requests `simulate` leaves behind (no
+managedFields, owner references or provider echoes), as issue 5 set them.
 
 {_md_table(("target", "measured", "verdict"), _targets(result))}
 

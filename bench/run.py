@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import copy
 import gc
+import io
 import itertools
 import math
 import os
@@ -29,14 +30,17 @@ import socket
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
+import cpu
 import grpc
+import realistic
 import report
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
@@ -53,12 +57,23 @@ SEED = REPO / "examples" / "seed" / "claim.yaml"
 COMPOSITION = REPO / "compositions" / "composition-legacy.yaml"
 DOCS = REPO / "docs" / "benchmarks.md"
 GO_TEMPLATE = REPO / "bench" / "go-templating" / "seed.yaml"
+PYTHONIC_COMPOSITION = REPO / "bench" / "pythonic" / "seed.yaml"
+# Where the peers are found unless given: function-go-templating from the shared tools, and
+# function-pythonic in the venv ``make bench-peers`` makes.
+GO_TEMPLATING_DEFAULT = REPO.parent / "shared" / "bin" / "function-go-templating"
+PYTHONIC_DEFAULT = REPO / ".venv-pythonic" / "bin" / "function-pythonic"
 HOST = "127.0.0.1"
 METHOD = "/apiextensions.fn.proto.v1.FunctionRunnerService/RunFunction"
 SEED_LABEL = report.SEED_LABEL
 CHANGING_LABEL = report.CHANGING_LABEL
 GO_TEMPLATING_LABEL = "seed, go template"
-OURS, COMPOSING, FLOOR, GO_TEMPLATING = report.SERVERS
+OURS, COMPOSING, FLOOR, GO_TEMPLATING, PYTHONIC = report.SERVERS
+BEFORE, COMPOSING_BEFORE = report.BEFORE_SERVERS
+REAL = report.REAL_LABELS
+# The observed resource whose value the function reads changes in "read value changed".
+READ_RESOURCE = "listener"
+# XRs sent once each to fill the memo before peak RSS is read (the full mode).
+FILL_XRS = 500
 # Requests with an unread change: enough that no two in a row are alike.
 VARIANTS = 64
 CHANGED_RESOURCE = "api"
@@ -92,6 +107,10 @@ class Mode:
     scaling_rounds: int
     throughput_seconds: float
     slices: int
+    cpu_rounds: int
+    cpu_block_seconds: float
+    fill_xrs: int
+    fairness_seconds: float
 
 
 FULL = Mode(
@@ -100,6 +119,10 @@ FULL = Mode(
     scaling_rounds=100,
     throughput_seconds=30.0,
     slices=6,
+    cpu_rounds=30,
+    cpu_block_seconds=0.15,
+    fill_xrs=FILL_XRS,
+    fairness_seconds=8.0,
 )
 SMOKE = Mode(
     latency_requests=150,
@@ -107,6 +130,10 @@ SMOKE = Mode(
     scaling_rounds=10,
     throughput_seconds=1.0,
     slices=2,
+    cpu_rounds=2,
+    cpu_block_seconds=0.02,
+    fill_xrs=5,
+    fairness_seconds=0.3,
 )
 
 
@@ -227,14 +254,55 @@ def unread_changes(state: Converged, label: str) -> Payload:
     return Payload(label, 0, tuple(variants), len(state.observed), composed_answers(variants))
 
 
-def go_template_payload(state: Converged, template: Path) -> Payload:
-    """The seed request with function-go-templating's input in place of ours."""
+def go_template_payload(state: Converged, template: Path, label: str) -> Payload:
+    """The seed request with a peer's input (its one document) in place of ours."""
     loaded = documents.load_documents(template)
     if len(loaded) != 1:
-        msg = f"{template}: expected one GoTemplate document, found {len(loaded)}"
+        msg = f"{template}: expected one input document, found {len(loaded)}"
         raise BenchError(msg)
     req = documents.request(state.xr, state.observed, loaded[0])
-    return Payload(GO_TEMPLATING_LABEL, 0, (req.SerializeToString(),), len(state.observed))
+    return Payload(label, 0, (req.SerializeToString(),), len(state.observed))
+
+
+def dressed(state: Converged, suffix: str) -> Converged:
+    """``state`` as Crossplane really sends it (``realistic``), for an XR of its own."""
+    xr = copy.deepcopy(state.xr)
+    xr["metadata"]["name"] = f"{xr['metadata']['name']}{suffix}"
+    xr, observed = realistic.dress(xr, state.observed)
+    return Converged(xr, state.function_input, observed)
+
+
+def _bump(observed: dict[str, Any], key: str, number: int) -> None:
+    """A write to an observed object, as the API server records it: a new resourceVersion."""
+    observed[key]["metadata"]["resourceVersion"] = str(900_000 + number)
+
+
+def real_changes(state: Converged, label: str, *, read: bool) -> Payload:
+    """VARIANTS real-sized requests, each a write to one observed object since the last.
+
+    ``read``: the write changes the listener ARN, which the integration copies (the
+    answer changes); otherwise only the API's resourceVersion changes.
+    """
+    variants = []
+    for number in range(VARIANTS):
+        observed = copy.deepcopy(state.observed)
+        if read:
+            at_provider = observed[READ_RESOURCE]["status"]["atProvider"]
+            at_provider["arn"] = f"{at_provider['arn']}-{number}"
+        _bump(observed, READ_RESOURCE if read else CHANGED_RESOURCE, number)
+        req = documents.request(state.xr, observed, state.function_input)
+        variants.append(req.SerializeToString())
+    return Payload(label, 0, tuple(variants), len(state.observed), composed_answers(variants))
+
+
+def fill_requests(state: Converged, count: int) -> list[bytes]:
+    """The real-sized seed request for ``count`` XRs of other names, to fill the memo."""
+    req = documents.request(state.xr, state.observed, state.function_input)
+    found = []
+    for number in range(count):
+        req.observed.composite.resource["metadata"]["name"] = f"fill-{number:04d}"
+        found.append(bytes(documents.retag(req).SerializeToString()))
+    return found
 
 
 # --- servers ----------------------------------------------------------------------------
@@ -276,14 +344,22 @@ class Server:
     rpc: Callable[..., bytes] | None = None
 
     @classmethod
-    def launch(cls, name: str, argv: Sequence[str], log: IO[bytes]) -> Server:
-        """Start a server on a free port; ``argv`` (a whole command) gets ``--address``."""
+    def launch(
+        cls, name: str, argv: Sequence[str], log: IO[bytes], checkout: Path = REPO
+    ) -> Server:
+        """Start a server on a free port; ``argv`` (a whole command) gets ``--address``.
+
+        ``checkout``: the copy of this repository whose ``function`` package it runs
+        (another for the code ``--before`` names).
+        """
         address = f"{HOST}:{free_port()}"
         command = [*argv, "--address", address]
         env = {k: v for k, v in os.environ.items() if k not in SDK_ENV}
+        if checkout != REPO:
+            env["PYTHONPATH"] = str(checkout)
         server = cls(name, command, address, log)
         server.proc = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+            command, cwd=checkout, env=env, stdout=log, stderr=subprocess.STDOUT
         )
         server.channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
         server.rpc = server.channel.unary_unary(METHOD)
@@ -495,6 +571,10 @@ class Requests:
     changing: Payload
     sizes: list[Payload]  # the seed, then each of APP_COUNTS
     go_template: Payload | None
+    real: dict[str, Payload]  # by label: REAL
+    peers: dict[str, Payload]  # by server: the real-sized seed with the peer's input
+    fill: list[bytes]
+    sizes_added: dict[str, int]  # realistic.PARTS -> bytes added to the observed resources
 
 
 def latency_pairs(servers: dict[str, Server], requests: Requests) -> list[tuple[Server, Payload]]:
@@ -538,7 +618,9 @@ def _latencies(
     }
 
 
-def measure(mode: Mode, servers: dict[str, Server], requests: Requests) -> report.Result:
+def measure(
+    mode: Mode, servers: dict[str, Server], requests: Requests, before: str | None
+) -> report.Result:
     """Run every measurement against started servers and collect the figures."""
     errors = Errors()
     load_before = os.getloadavg()[0]
@@ -566,8 +648,10 @@ def measure(mode: Mode, servers: dict[str, Server], requests: Requests) -> repor
         errors,
     )
     rss_end = {name: s.peak_rss_kib() for name, s in servers.items()}
+    real = real_phases(mode, servers, requests, errors, before)
 
     return report.Result(
+        real=real,
         latency=_latencies(pairs, latency),
         go_latency=_latencies(go_pairs, go_latency),
         throughput=throughput,
@@ -597,20 +681,91 @@ def measure(mode: Mode, servers: dict[str, Server], requests: Requests) -> repor
     )
 
 
-def build_requests(*, go_templating: bool) -> Requests:
+def real_phases(
+    mode: Mode,
+    servers: dict[str, Server],
+    requests: Requests,
+    errors: Errors,
+    before: str | None,
+) -> report.Real:
+    """CPU per call on real-sized requests, peak RSS with a full memo, and fairness."""
+    same, changed, read, large = (requests.real[label] for label in REAL)
+    ours, composing, floor = servers[OURS], servers[COMPOSING], servers[FLOOR]
+    remembering = [ours, floor, *(servers[n] for n in (BEFORE,) if n in servers)]
+    composers = [composing, *(servers[n] for n in (COMPOSING_BEFORE,) if n in servers)]
+    pairs: list[tuple[Server, Payload]] = [
+        *((server, payload) for payload in (same, changed, read) for server in remembering),
+        *((server, payload) for payload in (same, large) for server in composers),
+        *((servers[name], payload) for name, payload in requests.peers.items()),
+    ]
+    for server, payload in pairs:
+        for _ in range(max(1, mode.warmup_requests // 10)):
+            timed_call(server, payload, errors)
+
+    def call(server: cpu.Target, payload: cpu.Sent) -> float | None:
+        return timed_call(cast("Server", server), cast("Payload", payload), errors)
+
+    found = cpu.cpu_per_call(pairs, call, mode.cpu_rounds, mode.cpu_block_seconds)
+
+    def send(server: cpu.Target, data: bytes) -> None:
+        try:
+            raw = cast("Server", server).call(data)
+        except grpc.RpcError as error:
+            errors.add(server.name, f"filling the memo: {error.code()}")
+            return
+        if documents.fatal_of(fnv1.RunFunctionResponse.FromString(raw)) is not None:
+            errors.add(server.name, "filling the memo: Fatal")
+
+    rss_full = cpu.fill(remembering, requests.fill, send)
+    fair = cpu.fairness(composing, same, large, call, mode.fairness_seconds)
+    return report.Real(
+        cpu=found,
+        rss_full_kib=rss_full,
+        fill_xrs=len(requests.fill),
+        fairness=fair,
+        sizes=[(label, len(p.data), p.resources) for label, p in requests.real.items()],
+        bare_seed_bytes=len(requests.seed.data),
+        parts=requests.sizes_added,
+        peers={name: servers[name].command[0] for name in requests.peers},
+        before=before,
+    )
+
+
+def build_requests(peers: dict[str, Path], fill_xrs: int) -> Requests:
     """Converge the seed claim and every size once, and serialize their requests."""
     seed_state = converge(SEED_LABEL, 0)
     seed = steady(seed_state, SEED_LABEL, 0)
     sizes = [seed] + [build_payload(f"{n} app{'s' * (n > 1)}", n) for n in APP_COUNTS]
+    real_same, real_changing, real_reading = (
+        dressed(seed_state, suffix) for suffix in ("-real", "-real-changing", "-real-reading")
+    )
+    large_state = converge(report.LARGEST_LABEL, APP_COUNTS[-1])
+    same_label, changed_label, read_label, large_label = REAL
+    real = {
+        same_label: steady(real_same, same_label, 0),
+        changed_label: real_changes(real_changing, changed_label, read=False),
+        read_label: real_changes(real_reading, read_label, read=True),
+        large_label: steady(dressed(large_state, "-real"), large_label, APP_COUNTS[-1]),
+    }
+    inputs = {GO_TEMPLATING: GO_TEMPLATE, PYTHONIC: PYTHONIC_COMPOSITION}
     return Requests(
         seed=seed,
         changing=unread_changes(seed_state, CHANGING_LABEL),
         sizes=sizes,
-        go_template=go_template_payload(seed_state, GO_TEMPLATE) if go_templating else None,
+        go_template=go_template_payload(seed_state, GO_TEMPLATE, GO_TEMPLATING_LABEL)
+        if GO_TEMPLATING in peers
+        else None,
+        real=real,
+        peers={
+            name: go_template_payload(real_same, inputs[name], f"{same_label}, {name}")
+            for name in peers
+        },
+        fill=fill_requests(dressed(seed_state, "-fill"), fill_xrs),
+        sizes_added=realistic.sizes(seed_state.observed, real_same.observed),
     )
 
 
-def commands(go_templating: Path | None) -> dict[str, list[str]]:
+def commands(peers: dict[str, Path], *, before: bool) -> dict[str, list[str]]:
     """How each server is started (without ``--address``)."""
     ours = [sys.executable, "-m", "function", "serve", "--insecure"]
     found = {
@@ -618,24 +773,55 @@ def commands(go_templating: Path | None) -> dict[str, list[str]]:
         COMPOSING: [*ours, "--cache-mib", "0"],
         FLOOR: [sys.executable, str(Path(__file__).with_name("floor.py"))],
     }
-    if go_templating is not None:
-        found[GO_TEMPLATING] = [str(go_templating), "--insecure"]
+    if before:
+        found.update({BEFORE: ours, COMPOSING_BEFORE: [*ours, "--cache-mib", "0"]})
+    found.update({name: [str(binary), "--insecure"] for name, binary in peers.items()})
     return found
 
 
-def run(mode: Mode, go_templating: Path | None) -> report.Result:
+def extract(revision: str, into: Path) -> None:
+    """This repository's files at ``revision``, written into ``into``.
+
+    Raises:
+        BenchError: git does not know the revision.
+    """
+    try:
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", revision],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as error:
+        msg = f"--before {revision}: git archive failed ({error})"
+        raise BenchError(msg) from error
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+
+
+def run(mode: Mode, peers: dict[str, Path], before: str | None = None) -> report.Result:
     """Build the requests, start the servers, measure, and always stop the servers."""
-    requests = build_requests(go_templating=go_templating is not None)
+    requests = build_requests(peers, mode.fill_xrs)
     servers: dict[str, Server] = {}
     with contextlib.ExitStack() as stack:
-        for name, argv in commands(go_templating).items():
+        earlier = REPO
+        if before is not None:
+            earlier = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-before-")))
+            extract(before, earlier)
+        for name, argv in commands(peers, before=before is not None).items():
             log = stack.enter_context(tempfile.TemporaryFile(prefix="bench-server-"))
-            servers[name] = Server.launch(name, argv, log)
+            checkout = earlier if name in {BEFORE, COMPOSING_BEFORE} else REPO
+            servers[name] = Server.launch(name, argv, log, checkout)
             stack.callback(servers[name].stop)
         for name, server in servers.items():
-            first = requests.go_template if name == GO_TEMPLATING else requests.seed
-            server.wait_ready(first.data if first is not None else requests.seed.data)
-        return measure(mode, servers, requests)
+            first = requests.peers.get(name, requests.seed)
+            server.wait_ready(first.data)
+        return measure(mode, servers, requests, before)
+
+
+def _found(path: Path) -> Path | None:
+    return path if path.exists() else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -648,19 +834,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help=f"write {DOCS.relative_to(REPO)} (default: only in full mode)",
     )
+    for flag, env, default, given, where in (
+        (
+            "--go-templating",
+            "GO_TEMPLATING_BIN",
+            GO_TEMPLATING_DEFAULT,
+            GO_TEMPLATE,
+            "../shared/bin",
+        ),
+        ("--pythonic", "PYTHONIC_BIN", PYTHONIC_DEFAULT, PYTHONIC_COMPOSITION, ".venv-pythonic"),
+    ):
+        parser.add_argument(
+            flag,
+            type=Path,
+            default=os.environ.get(env) or _found(default),
+            help=f"function-{flag[2:]} to measure beside ours, given {given.relative_to(REPO)} "
+            f"as input (default: ${env}, else the one in {where} if there)",
+        )
     parser.add_argument(
-        "--go-templating",
-        type=Path,
-        default=os.environ.get("GO_TEMPLATING_BIN") or None,
-        help="a function-go-templating binary to measure beside ours, given "
-        f"{GO_TEMPLATE.relative_to(REPO)} as input (default: $GO_TEMPLATING_BIN)",
+        "--no-peers", action="store_true", help="measure neither peer (what CI's smoke run does)"
+    )
+    parser.add_argument(
+        "--before",
+        metavar="REVISION",
+        help="also measure our function as it was at REVISION (a git commit of this "
+        "repository) on the real-sized requests, to show what the changes since bought",
     )
     args = parser.parse_args(argv)
+    peers = (
+        {}
+        if args.no_peers
+        else {
+            name: path
+            for name, path in ((GO_TEMPLATING, args.go_templating), (PYTHONIC, args.pythonic))
+            if path is not None
+        }
+    )
     mode = SMOKE if args.smoke else FULL
     write_docs = (not args.smoke) if args.write_docs is None else args.write_docs
     command = shlex.join(["python", "bench/run.py", *(argv or sys.argv[1:])])
     try:
-        result = run(mode, args.go_templating)
+        result = run(mode, peers, args.before)
     except BenchError as error:
         print(f"bench: {error}", file=sys.stderr)
         return 2

@@ -32,8 +32,8 @@ from function.model.convert import plain
 from function.model.errors import InvalidError, describe_error
 from function.model.naming import Shape
 from function.model.observed import Observed, Question, dig
-from function.model.platform import parse_input
-from function.model.spec import parse_spec
+from function.model.platform import FunctionInput, parse_input
+from function.model.spec import CROSSPLANE_SPEC_FIELDS, EnvironmentSpec, parse_spec
 
 DEFAULT_TTL_SECONDS = 60
 # The XR's name reaches the connection Secret's name ('<name>-connection', at most 253)
@@ -56,6 +56,14 @@ BUILDERS = (
 
 
 @dataclass(frozen=True)
+class Parsed:
+    """The XR's spec and the function input, validated: all that composing reads of them."""
+
+    spec: EnvironmentSpec
+    platform: FunctionInput
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What the function answers: a Fatal message, or resources and status."""
 
@@ -68,6 +76,8 @@ class Outcome:
     ttl_seconds: int = DEFAULT_TTL_SECONDS
     # What was read of observed state: the same answers give the same Outcome.
     answers: dict[Question, Any] = field(default_factory=dict)
+    # The spec and input as validated, when they were valid: the same ones parse alike.
+    parsed: Parsed | None = None
 
 
 def _check(ctx: Context) -> None:
@@ -89,12 +99,8 @@ def _check(ctx: Context) -> None:
         raise InvalidError(msg)
 
 
-def context(
-    xr: Mapping[str, Any],
-    observed: Observed,
-    raw_input: Any,  # noqa: ANN401
-) -> Context:
-    """The typed Context of a request: the XR's spec and the input validated, and checked.
+def parse(xr: Mapping[str, Any], raw_input: Any) -> Parsed:  # noqa: ANN401
+    """The XR's spec and the input, validated.
 
     Raises:
         InvalidError: The spec or the input is invalid; the message names the field.
@@ -114,9 +120,30 @@ def context(
         msg = "spec: must be an object"
         raise InvalidError(msg)
     try:
-        spec = parse_spec(dict(plain(raw_spec)))
+        # Crossplane's own fields (resourceRefs grows with every resource) are never read.
+        own = {k: plain(v) for k, v in raw_spec.items() if k not in CROSSPLANE_SPEC_FIELDS}
+        spec = parse_spec(own)
     except ValidationError as error:
         raise InvalidError(describe_error("spec", error)) from None
+    return Parsed(spec, platform)
+
+
+def context(
+    xr: Mapping[str, Any],
+    observed: Observed,
+    raw_input: Any,  # noqa: ANN401
+    parsed: Parsed | None = None,
+) -> Context:
+    """The typed Context of a request: the XR's spec and the input validated, and checked.
+
+    ``parsed``, when given, is ``parse(xr, raw_input)`` already done (``raw_input`` is unread).
+
+    Raises:
+        InvalidError: The spec or the input is invalid; the message names the field.
+    """
+    if parsed is None:
+        parsed = parse(xr, raw_input)
+    spec, platform = parsed.spec, parsed.platform
     namespace = dig(xr, "metadata", "namespace")
     for part, value, most in (
         ("name", dig(xr, "metadata", "name"), XR_NAME_MAX),
@@ -153,18 +180,23 @@ def compose(
     xr: Mapping[str, Any],
     observed: Mapping[str, Mapping[str, Any]],
     raw_input: Any = None,  # noqa: ANN401
+    known: Mapping[Question, Any] | None = None,
+    parsed: Parsed | None = None,
 ) -> Outcome:
     """Compose one environment from the observed XR, composed resources and input.
 
     The XR's spec, name and namespace are all that is read of it (``context``).
+    ``known`` holds answers about observed resources given without reading them (``Observed``);
+    ``parsed``, the spec and input already validated (``parse``).
     """
-    seen = Observed(observed)
+    seen = Observed(observed, known)
     try:
-        ctx = context(xr, seen, raw_input)
+        ctx = context(xr, seen, raw_input, parsed)
         wanted = desired(ctx)
         immutable.check(seen, wanted)
     except InvalidError as error:
         return Outcome(fatal=str(error), answers=seen.answers())
+    parsed = Parsed(ctx.spec, ctx.platform)
     seen.expect({item.key: item.manifest for item in wanted})
     plan = ordering.plan(ctx, wanted)
     if plan.lost:
@@ -174,6 +206,7 @@ def compose(
             fatal=f"cannot re-render observed resources {', '.join(plan.lost)}: "
             "a value they need disappeared from observed state",
             answers=seen.answers(),
+            parsed=parsed,
         )
     ready = {item.key: ctx.observed.ready(item.key) for item in plan.emit}
     not_ready = [key for key, ok in ready.items() if not ok]
@@ -189,4 +222,5 @@ def compose(
         # Poll while waiting on AWS; otherwise let Crossplane's own watches drive us.
         ttl_seconds=DEFAULT_TTL_SECONDS if xr_status["ready"] else ctx.platform.poll_seconds,
         answers=seen.answers(),
+        parsed=parsed,
     )

@@ -87,25 +87,17 @@ def _compare(name: str, text: str) -> None:
     assert text.encode() == path.read_bytes(), f"{name} differs from the recorded output"
 
 
-class _Questions:
-    """Stands in for the memo: keeps what composing read of observed state."""
-
-    def __init__(self) -> None:
-        self.asked: list[list[Any]] = []
-
-    def keep(self, req: Any, answers: dict[Any, Any], rsp: Any) -> None:
-        del req, rsp
-        self.asked.append(sorted(list(question) for question in answers))
-
-
 @cache
 def _simulation(path: Path, shape: str) -> tuple[list[dict[str, Any]], list[list[Any]]]:
     """Every round of the simulation: request tag, response and its bytes; and the questions."""
     rounds: list[dict[str, Any]] = []
-    questions = _Questions()
+    asked: list[list[Any]] = []
 
     def runner(req: fnv1.RunFunctionRequest) -> fnv1.RunFunctionResponse:
-        rsp = fn.composed(req, questions)
+        outcome = fn.outcome(req)
+        # What composing read of observed state: the memo keeps the same.
+        asked.append(sorted(list(question) for question in outcome.answers))
+        rsp = fn.to_response(req, outcome)
         data = rsp.SerializeToString(deterministic=True)
         rounds.append(
             {"request_tag": req.meta.tag, "sha256": _sha256(data), "response": _readable(rsp)}
@@ -114,7 +106,7 @@ def _simulation(path: Path, shape: str) -> tuple[list[dict[str, Any]], list[list
 
     result = simulate(as_shape(load(path), shape), _input(shape), runner=runner)
     assert result.converged or result.fatal is not None
-    return rounds, questions.asked
+    return rounds, asked
 
 
 CASES = [

@@ -20,6 +20,8 @@ Question = tuple[str, ...]
 # A composed resource's key, then a path into one of its parts.
 Field = tuple[str, ...]
 T = TypeVar("T")
+# Not among the known answers (None is an answer).
+_UNKNOWN = object()
 
 
 def dig(obj: Any, *path: str) -> Any:  # noqa: ANN401
@@ -52,9 +54,18 @@ def same(a: Any, b: Any) -> bool:  # noqa: ANN401
 class Observed:
     """Observed composed resources keyed by composition resource name."""
 
-    def __init__(self, resources: Mapping[str, Mapping[str, Any]]) -> None:
-        """Wrap resources given as mappings: plain dicts, or views over protobuf Structs."""
+    def __init__(
+        self,
+        resources: Mapping[str, Mapping[str, Any]],
+        known: Mapping[Question, Any] | None = None,
+    ) -> None:
+        """Wrap resources given as mappings: plain dicts, or views over protobuf Structs.
+
+        ``known`` answers questions without reading ``resources``: the caller vouches that
+        these resources give them (the memo knows them from an earlier, identical object).
+        """
         self._resources = resources
+        self._known = known or {}
         self._answers: dict[Question, Any] = {}
         self._composed: dict[str, tuple[str, str]] = {}
 
@@ -75,7 +86,8 @@ class Observed:
 
     def _ask(self, *question: str) -> Any:  # noqa: ANN401
         if question not in self._answers:
-            self._answers[question] = self._answer(question)
+            known = self._known.get(question, _UNKNOWN)
+            self._answers[question] = self._answer(question) if known is _UNKNOWN else known
         return self._answers[question]
 
     def __contains__(self, key: str) -> bool:

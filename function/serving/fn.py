@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from crossplane.function import logging, response
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
@@ -13,22 +13,32 @@ from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 from function import feedback
 from function.compose import Outcome, compose
 from function.model import convert
+from function.serving.memo import Encoded, Miss
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
 
     import grpc
 
-    from function.serving.memo import Encoded, Memo
+    from function.serving.memo import Memo
+    from function.serving.pieces import Pieces
 
     # What the memo hands out is already serialized; both serialize the same way.
     Answer = fnv1.RunFunctionResponse | Encoded
 
-    Offload = Callable[
-        [Callable[[], fnv1.RunFunctionResponse]], Awaitable[fnv1.RunFunctionResponse]
-    ]
+    class Offload(Protocol):
+        """Runs composing off the caller's event loop, large calls apart from the rest."""
+
+        def __call__(
+            self, work: Callable[[], tuple[Answer, str | None]], *, large: bool
+        ) -> Awaitable[tuple[Answer, str | None]]:
+            """``work()``, awaited."""
+            ...
+
 
 READY = {True: fnv1.READY_TRUE, False: fnv1.READY_FALSE}
+# A claim with this many apps takes several times a seed-sized claim's time to compose.
+LARGE_APPS = 50
 CONDITION_STATUS = {True: fnv1.STATUS_CONDITION_TRUE, False: fnv1.STATUS_CONDITION_FALSE}
 
 
@@ -62,28 +72,45 @@ def _observed(req: fnv1.RunFunctionRequest) -> dict[str, convert.StructView]:
     }
 
 
+def large(req: fnv1.RunFunctionRequest) -> bool:
+    """Whether composing ``req`` takes long enough that smaller calls should not wait for it."""
+    spec = req.observed.composite.resource.fields.get("spec")
+    apps = spec.struct_value.fields.get("apps") if spec is not None else None
+    return apps is not None and len(apps.list_value.values) >= LARGE_APPS
+
+
 def run(req: fnv1.RunFunctionRequest) -> fnv1.RunFunctionResponse:
     """Answer one RunFunctionRequest; pure apart from protobuf conversion."""
-    return composed(req, None)
+    return to_response(req, outcome(req))
 
 
-def composed(req: fnv1.RunFunctionRequest, memo: Memo | None) -> fnv1.RunFunctionResponse:
-    """Compose the answer to ``req``, and remember it in ``memo`` if given.
-
-    With a memo, the answer is given again (``Memo.recall``) while nothing it was made
-    from changes: the same bytes composing would give, at a fraction of the cost.
-    """
+def outcome(req: fnv1.RunFunctionRequest, miss: Miss | None = None) -> Outcome:
+    """What composing ``req`` gives, reading only what ``miss`` does not know already."""
     observed = _observed(req)
     xr = convert.StructView(req.observed.composite.resource)
+    if miss is not None and miss.parsed is not None:
+        return compose(xr, observed, None, miss.known, miss.parsed)
     raw_input = convert.to_dict(req.input) if req.HasField("input") else None
-    outcome = compose(xr, observed, raw_input)
-    rsp = to_response(req, outcome)
-    if memo is not None:
-        memo.keep(req, outcome.answers, rsp)
-    return rsp
+    return compose(xr, observed, raw_input, miss.known if miss is not None else None)
 
 
-def to_response(req: fnv1.RunFunctionRequest, outcome: Outcome) -> fnv1.RunFunctionResponse:
+def composed(req: fnv1.RunFunctionRequest, memo: Memo, miss: Miss) -> tuple[Answer, str | None]:
+    """Compose the answer to ``req`` and remember it in ``memo``; the answer and its Fatal.
+
+    The memo gives the answer again (``Memo.recall``) while nothing it was made from
+    changes. When it cannot, ``miss`` (what its recall found out) spares reading again
+    what is unchanged, and its pieces spare encoding again each unchanged resource. The
+    answer is the bytes the memo keeps, so that it is serialized once.
+    """
+    made = outcome(req, miss)
+    rsp = to_response(req, made, memo.pieces)
+    data = memo.keep(req, miss, made, rsp)
+    return (rsp if data is None else Encoded(data)), made.fatal
+
+
+def to_response(
+    req: fnv1.RunFunctionRequest, outcome: Outcome, pieces: Pieces | None = None
+) -> fnv1.RunFunctionResponse:
     """Turn an Outcome into a response that keeps earlier functions' desired state."""
     rsp = response.to(req, dt.timedelta(seconds=outcome.ttl_seconds))
     if outcome.fatal is not None:
@@ -94,7 +121,10 @@ def to_response(req: fnv1.RunFunctionRequest, outcome: Outcome) -> fnv1.RunFunct
         # Replace, never merge: an earlier step's resource under our key must not lend
         # its fields (another kind, a foreign manifest) to ours.
         composed.Clear()
-        composed.resource.update(manifest)
+        if pieces is None:
+            composed.resource.update(manifest)
+        else:
+            pieces.fill(composed.resource, manifest)
         composed.ready = READY[outcome.ready[name]]
     # Merge into status rather than replace it: earlier functions may own other fields.
     rsp.desired.composite.resource.get_or_create_struct("status").update(outcome.status)
@@ -103,6 +133,11 @@ def to_response(req: fnv1.RunFunctionRequest, outcome: Outcome) -> fnv1.RunFunct
     rsp.desired.composite.ready = READY[outcome.xr_ready]
     _tell(req, rsp, outcome.status)
     return rsp
+
+
+def _unremembered(req: fnv1.RunFunctionRequest) -> tuple[Answer, str | None]:
+    made = outcome(req)
+    return to_response(req, made), made.fatal
 
 
 class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
@@ -124,14 +159,17 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
     ) -> Answer:
         """Run the function."""
         # Recalling takes a fraction of a millisecond: not worth a trip to the worker.
-        if self.memo is not None and (remembered := self.memo.recall(req)) is not None:
-            return remembered
-        work = functools.partial(composed, req, self.memo)
-        rsp = await self.offload(work) if self.offload is not None else work()
+        if self.memo is None:
+            work = functools.partial(_unremembered, req)
+        else:
+            remembered = self.memo.recall(req)
+            if not isinstance(remembered, Miss):
+                return remembered
+            work = functools.partial(composed, req, self.memo, remembered)
+        answer, fatal = (
+            await self.offload(work, large=large(req)) if self.offload is not None else work()
+        )
         # Logged when composed: a remembered Fatal is the same refusal again.
-        for result in rsp.results:
-            if result.severity == fnv1.SEVERITY_FATAL:
-                self.log.info(
-                    "refused the composite resource", tag=req.meta.tag, message=result.message
-                )
-        return rsp
+        if fatal is not None:
+            self.log.info("refused the composite resource", tag=req.meta.tag, message=fatal)
+        return answer

@@ -14,8 +14,21 @@ previous call for that XR carried. Two ways to know the answer is unchanged:
   functions' desired state and context. When all of those are as they were, the
   answer is the previous one with the new tag, even though observed state changed
   in ways the function never reads (resourceVersion, managedFields, other fields).
-  A digest per observed resource tells which resources changed; only the questions
+  A fingerprint per observed resource tells which resources changed; only the questions
   about those are asked again.
+
+A fingerprint is the object's uid and resourceVersion (with its apiVersion, kind,
+namespace and name) when it has both: the API server changes the resourceVersion on
+every write of an object, so an unchanged pair is unchanged content, and nothing is
+serialized to know it. A request that keeps both while changing the object breaks that
+contract; it gets the earlier answer. An object without them (a forged or hand-written
+request) gets a blake2b digest of its serialization, which any change alters.
+
+The XR's own uid and resourceVersion likewise stand for its spec and conditions: while
+they are what they were, those are not serialized to be compared.
+
+When the answer must be composed, the memo still knows the answers about every resource
+that did not change (``Miss.known``): composing reads only the others.
 
 Crossplane has an optional response cache of its own, keyed by the tag; the second
 way also answers the calls that cache cannot.
@@ -26,6 +39,7 @@ serialization. Thread-safe: the gRPC loop recalls while the worker thread compos
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 from collections import OrderedDict
@@ -37,14 +51,23 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from function import feedback
 from function.model import convert
 from function.model.observed import Observed, Question, dig, text
+from function.serving.pieces import Pieces
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from google.protobuf import struct_pb2
+
+    from function.compose import Outcome, Parsed
+
 DEFAULT_BUDGET_MIB = 32
+# The encoded manifests composing reuses (``pieces``) get 1/PIECES_SHARE of the budget again.
+PIECES_SHARE = 16
 # What one remembered answer costs besides its bytes: a rough figure for the Python
 # objects of a question and its answer, so that the budget bounds memory, not only bytes.
 ANSWER_COST_BYTES = 256
+# The validated spec and input kept with an answer (pydantic models): a rough figure.
+PARSED_COST_BYTES = 9216
 DIGEST_BYTES = 16
 
 Identity = tuple[str, ...]
@@ -72,20 +95,37 @@ def _meta(tag: str, meta: fnv1.ResponseMeta) -> bytes:
 @dataclass(frozen=True)
 class _Entry:
     tag: str
-    inputs: tuple[bytes, ...]
+    xr_print: bytes | None  # the XR's uid and resourceVersion, if it has both
+    inputs: tuple[bytes, bytes]  # digests: of what is read of the XR, and of the rest
     digests: dict[str, bytes]
     answers: dict[Question, Any]
     meta: fnv1.ResponseMeta  # the answer's, for its TTL
     data: bytes  # the whole answer, its meta field first
     head: int  # how many leading bytes of data are the meta field
     cost: int  # bytes, roughly: what the entry holds
+    parsed: Parsed | None  # the spec and input, validated
 
-    def retagged(self, tag: str, digests: dict[str, bytes]) -> _Entry:
+    def retagged(self, tag: str, xr_print: bytes | None, digests: dict[str, bytes]) -> _Entry:
         """The same answer to a request with another tag and other unread values."""
         head = _meta(tag, self.meta)
         data = head + self.data[self.head :]
         cost = _cost(data, self.inputs, digests, self.answers)
-        return _Entry(tag, self.inputs, digests, self.answers, self.meta, data, len(head), cost)
+        return dataclasses.replace(
+            self, tag=tag, xr_print=xr_print, digests=digests, data=data, head=len(head), cost=cost
+        )
+
+    def same_inputs(self, req: fnv1.RunFunctionRequest, xr_print: bytes | None) -> bool:
+        """Whether ``req`` gives ``compose`` what this answer was made from.
+
+        An XR with the uid and resourceVersion it had is the same XR: its spec and
+        conditions need not be compared then.
+        """
+        xr_inputs, call_inputs = self.inputs
+        if call_inputs != _call_inputs(req):
+            return False
+        if xr_print is not None and xr_print == self.xr_print:
+            return True
+        return xr_inputs == _xr_inputs(req)
 
 
 def _cost(
@@ -95,8 +135,9 @@ def _cost(
     return (
         len(data)
         + sum(map(len, inputs))
-        + sum(len(name) + DIGEST_BYTES for name in digests)
+        + sum(len(name) + len(digest) for name, digest in digests.items())
         + ANSWER_COST_BYTES * len(answers)
+        + PARSED_COST_BYTES
     )
 
 
@@ -110,14 +151,29 @@ def _identity(req: fnv1.RunFunctionRequest) -> Identity | None:
     return (api_version or "", kind or "", text(dig(xr, "metadata", "namespace")) or "", name)
 
 
-def _inputs(req: fnv1.RunFunctionRequest) -> tuple[bytes, ...]:
-    """Besides the XR's name and namespace (its identity), what the answer is made from."""
+def _digest(*parts: bytes) -> bytes:
+    """One digest of several byte strings, each length-prefixed so that none runs into the next."""
+    found = hashlib.blake2b(digest_size=DIGEST_BYTES)
+    for part in parts:
+        found.update(len(part).to_bytes(8, "little"))
+        found.update(part)
+    return found.digest()
+
+
+def _xr_inputs(req: fnv1.RunFunctionRequest) -> bytes:
+    """What the answer is made from of the XR besides its name and namespace (its identity)."""
     spec = req.observed.composite.resource.fields.get("spec")
     # The condition the XR carries decides whether the answer adds an event (``feedback``).
     told = feedback.previous(convert.StructView(req.observed.composite.resource))
-    return (
+    return _digest(
         b"" if spec is None else spec.SerializeToString(deterministic=True),
         repr(told).encode(),
+    )
+
+
+def _call_inputs(req: fnv1.RunFunctionRequest) -> bytes:
+    """What the answer is made from besides the XR: the input and earlier functions' state."""
+    return _digest(
         b"1" if req.HasField("input") else b"0",
         req.input.SerializeToString(deterministic=True),
         req.desired.SerializeToString(deterministic=True),
@@ -125,26 +181,75 @@ def _inputs(req: fnv1.RunFunctionRequest) -> tuple[bytes, ...]:
     )
 
 
+def fingerprint(resource: struct_pb2.Struct) -> bytes:
+    """What tells one observed object's content from another's (see the module's doc)."""
+    trusted = _stamps(resource)
+    if trusted is not None:
+        return trusted
+    data = resource.SerializeToString(deterministic=True)
+    return hashlib.blake2b(data, digest_size=DIGEST_BYTES).digest()
+
+
+def _stamps(resource: struct_pb2.Struct) -> bytes | None:
+    """The object's uid and resourceVersion, with its type and name; None without both."""
+    fields = resource.fields
+    metadata = fields.get("metadata")
+    if metadata is not None:
+        meta = metadata.struct_value.fields
+        uid, version = meta.get("uid"), meta.get("resourceVersion")
+        # A Value's string_value is '' unless it holds a non-empty string.
+        if uid is not None and version is not None and uid.string_value and version.string_value:
+            parts = [
+                value.string_value if value is not None else ""
+                for value in (
+                    fields.get("apiVersion"),
+                    fields.get("kind"),
+                    meta.get("namespace"),
+                    meta.get("name"),
+                )
+            ]
+            stamps = "\0".join((*parts, uid.string_value, version.string_value))
+            return hashlib.blake2b(stamps.encode(), digest_size=DIGEST_BYTES).digest()
+    return None
+
+
 def _digests(req: fnv1.RunFunctionRequest) -> dict[str, bytes]:
-    """A digest of each observed resource: which ones changed since, without keeping them."""
-    return {
-        name: hashlib.blake2b(
-            composed.resource.SerializeToString(deterministic=True), digest_size=DIGEST_BYTES
-        ).digest()
-        for name, composed in req.observed.resources.items()
-    }
+    """A fingerprint of each observed resource: which ones changed since, without keeping them."""
+    return {name: fingerprint(c.resource) for name, c in req.observed.resources.items()}
 
 
 def _changed(before: Mapping[str, bytes], now: Mapping[str, bytes]) -> set[str]:
     return {name for name in before.keys() | now.keys() if before.get(name) != now.get(name)}
 
 
+@dataclass(frozen=True)
+class Miss:
+    """A request the memo cannot answer, and what it found out that composing can use.
+
+    Attributes:
+        digests: each observed resource's fingerprint, kept with the composed answer so
+            that it is taken once per call.
+        known: the previous answers to questions about resources that did not change:
+            the same questions get the same answers, so composing need not read them.
+        parsed: the spec and input as the previous answer validated them, when they are
+            unchanged since.
+    """
+
+    digests: dict[str, bytes]
+    known: dict[Question, Any]
+    parsed: Parsed | None = None
+
+
 class Memo:
     """The last answer per XR, least recently used first out, within a memory budget."""
 
     def __init__(self, budget_bytes: int) -> None:
-        """Remember answers costing at most ``budget_bytes`` in all; 0 remembers none."""
+        """Remember answers costing at most ``budget_bytes`` in all; 0 remembers none.
+
+        Besides, ``pieces`` keeps encoded manifests for composing, within 1/PIECES_SHARE of that.
+        """
         self.budget = budget_bytes
+        self.pieces = Pieces(budget_bytes // PIECES_SHARE)
         self.used = 0
         self.hits = 0
         self.misses = 0
@@ -155,61 +260,89 @@ class Memo:
         """How many XRs have an answer remembered."""
         return len(self._entries)
 
-    def recall(self, req: fnv1.RunFunctionRequest) -> Encoded | None:
-        """The remembered answer to ``req`` (with its tag), or None if it must be composed."""
+    def recall(self, req: fnv1.RunFunctionRequest) -> Encoded | Miss:
+        """The remembered answer to ``req`` (with its tag), or a Miss: it must be composed."""
+        digests = _digests(req)
         identity = _identity(req)
         with self._lock:
             entry = self._entries.get(identity) if identity is not None else None
-        if identity is None or entry is None or entry.inputs != _inputs(req):
+        if identity is None or entry is None:
             self._count(hit=False)
-            return None
+            return Miss(digests, {})
+        changed = _changed(entry.digests, digests)
+        xr_print = _stamps(req.observed.composite.resource)
+        if not entry.same_inputs(req, xr_print):
+            return self._miss(entry, digests, changed, parsed=None)
         tag = req.meta.tag
-        digests = _digests(req)
         # The tag promises an identical request, but the observed resources are checked
         # all the same: a client breaking that promise must never get an answer that
         # leaves out a resource it now observes.
-        if tag == entry.tag and digests == entry.digests:
+        if tag == entry.tag and not changed:
             self._count(hit=True, identity=identity)
             return Encoded(entry.data)
         # Questions about an unchanged resource get the same answers: only the rest are asked.
-        changed = _changed(entry.digests, digests)
         resources = req.observed.resources
         views = {
             name: convert.StructView(resources[name].resource) for name in changed & set(resources)
         }
         asked = {question: old for question, old in entry.answers.items() if question[1] in changed}
         if not Observed(views).agrees(asked):
-            self._count(hit=False)
-            return None
-        again = entry.retagged(tag, digests)
+            return self._miss(entry, digests, changed, parsed=entry.parsed)
+        again = entry.retagged(tag, xr_print, digests)
         with self._lock:
             self._store(identity, again)
         self._count(hit=True)
         return Encoded(again.data)
 
+    def _miss(
+        self, entry: _Entry, digests: dict[str, bytes], changed: set[str], parsed: Parsed | None
+    ) -> Miss:
+        self._count(hit=False)
+        known = {q: old for q, old in entry.answers.items() if q[1] not in changed}
+        return Miss(digests, known, parsed)
+
     def keep(
         self,
         req: fnv1.RunFunctionRequest,
-        answers: dict[Question, Any],
+        miss: Miss,
+        outcome: Outcome,
         rsp: fnv1.RunFunctionResponse,
-    ) -> None:
-        """Remember ``rsp``, made from ``answers``, as the answer for ``req``'s XR."""
+    ) -> bytes | None:
+        """Remember ``rsp``, made as ``outcome`` says, as the answer for ``req``'s XR.
+
+        Returns:
+            The answer's bytes, or None if nothing is kept (the XR has no name).
+        """
         identity = _identity(req)
         if identity is None:
-            return
+            return None
         # Deterministic serialization writes fields in field-number order, meta (1) first,
         # so another tag's answer is its meta field and the rest of these bytes.
         head = _meta(req.meta.tag, rsp.meta)
         data = bytes(rsp.SerializeToString(deterministic=True))
         if not data.startswith(head):
-            return  # a protobuf runtime that orders fields otherwise: nothing is kept
-        inputs, digests = _inputs(req), _digests(req)
+            return None  # a protobuf runtime that orders fields otherwise: nothing is kept
+        inputs, digests = (_xr_inputs(req), _call_inputs(req)), miss.digests
         meta = fnv1.ResponseMeta()
         meta.CopyFrom(rsp.meta)
+        answers = outcome.answers
         cost = _cost(data, inputs, digests, answers)
-        entry = _Entry(req.meta.tag, inputs, digests, answers, meta, data, len(head), cost)
+        xr_print = _stamps(req.observed.composite.resource)
+        entry = _Entry(
+            req.meta.tag,
+            xr_print,
+            inputs,
+            digests,
+            answers,
+            meta,
+            data,
+            len(head),
+            cost,
+            outcome.parsed,
+        )
         with self._lock:
             self._store(identity, entry)
+        return data
 
     def _count(self, *, hit: bool, identity: Identity | None = None) -> None:
         with self._lock:

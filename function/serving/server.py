@@ -8,9 +8,9 @@ request alone.
 
 Two more departures from the SDK's ``runtime.serve``, both for reliability:
 
-- Composing runs on a thread of its own (``_Worker``), so that SIGTERM
+- Composing runs on threads of its own (``_Worker``), so that SIGTERM
   drains the calls that reached the server instead of cancelling those gRPC had not
-  picked up yet.
+  picked up yet, and small calls do not queue behind large ones.
 - With mTLS, the certificates are re-read when they change on disk (``tls``), so a
   rotated Secret takes effect without a restart.
 """
@@ -66,26 +66,34 @@ def _handler(
 
 
 class _Worker:
-    """One thread that composes, so the gRPC loop stays free to accept calls.
+    """Two threads that compose, so the gRPC loop stays free to accept calls.
 
     Composing is CPU-bound and never awaits. Run on the gRPC loop, each call would hold
     that loop until it ends, so gRPC would accept the next call only then; the calls that
     reached the server but were not accepted yet are cancelled, not drained, when SIGTERM
-    stops it. On a thread of its own, the work leaves the loop free to accept every call
-    as it arrives (and to answer from the memo at once); compositions still run one at
-    a time, as before.
+    stops it. On threads of their own, the work leaves the loop free to accept every call
+    as it arrives (and to answer from the memo at once).
+
+    Large calls (``fn.large``) compose on one thread and the rest on the other, each lane
+    one call at a time: a seed-sized call shares the processor with a 300-app call in
+    progress (the interpreter switches threads every SWITCH_INTERVAL_S) instead of
+    waiting for it, and for every large call queued before it, to end.
     """
 
     def __init__(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compose")
+        self._lanes = {
+            large: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"compose-{name}")
+            for large, name in ((False, "small"), (True, "large"))
+        }
 
-    async def run(self, work: Callable[[], T]) -> T:
-        """``work()``, run on the worker thread, awaited from the caller's loop."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+    async def run(self, work: Callable[[], T], *, large: bool) -> T:
+        """``work()``, run on its lane's thread, awaited from the caller's loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._lanes[large], work)
 
     def close(self) -> None:
-        """Stop the worker; the server has finished or cancelled every call by then."""
-        self._executor.shutdown(wait=True)
+        """Stop the workers; the server has finished or cancelled every call by then."""
+        for lane in self._lanes.values():
+            lane.shutdown(wait=True)
 
 
 class _Arrivals:

@@ -436,8 +436,7 @@ def test_memo_cost_counts_what_an_answer_holds() -> None:
     outcome = compose(call.xr, call.observed, call.inp)
     held = (
         len(answer)
-        + len(req.observed.composite.resource.fields["spec"].SerializeToString())
-        + len(req.input.SerializeToString())
+        + 2 * DIGEST_BYTES  # what is read of the XR, and the rest
         + sum(len(name) + DIGEST_BYTES for name in req.observed.resources)
         + ANSWER_COST_BYTES * len(outcome.answers)
     )
@@ -466,3 +465,175 @@ def test_memo_ignores_key_order(part: str) -> None:
         setattr(call, part, {"extra": _reversed(extra)})
     served(call.request(), memo)
     assert memo.hits == 1, part
+
+
+def _stamped(call: Call) -> Call:
+    """The XR and every observed object with the uid and resourceVersion the API server gives."""
+    for number, (key, body) in enumerate(sorted(call.observed.items())):
+        body.setdefault("metadata", {}).update(uid=f"uid-{key}", resourceVersion=str(100 + number))
+    call.xr["metadata"].update(uid="uid-xr", resourceVersion="10")
+    return call
+
+
+def _read_change(call: Call) -> None:
+    _set("api", "status", "atProvider", "id", value="other1")(call)
+
+
+def _meta(key: str, **fields: Any) -> Callable[[Call], None]:
+    def change(call: Call) -> None:
+        metadata = call.observed[key]["metadata"]
+        for name, value in fields.items():
+            if value is None:
+                metadata.pop(name, None)
+            else:
+                metadata[name] = value
+
+    return change
+
+
+def _edit_spec(call: Call) -> None:
+    call.xr["spec"]["region"] = "eu-west-1"
+
+
+def _tell_ready(call: Call) -> None:
+    call.xr.setdefault("status", {})["conditions"] = [
+        {"type": "EnvironmentReady", "status": "True", "reason": "Available"}
+    ]
+
+
+def _xr_meta(**fields: Any) -> Callable[[Call], None]:
+    def change(call: Call) -> None:
+        for name, value in fields.items():
+            if value is None:
+                call.xr["metadata"].pop(name, None)
+            else:
+                call.xr["metadata"][name] = value
+
+    return change
+
+
+# (id, why, what the API server's stamps become besides the read value's change)
+FINGERPRINT_CASES: list[tuple[str, str, Callable[[Call], None]]] = [
+    (
+        "new-version",
+        "A write gets a new resourceVersion: the changed value is read again.",
+        _meta("api", resourceVersion="999"),
+    ),
+    (
+        "no-version",
+        "Without a resourceVersion the digest of the object tells the change.",
+        _meta("api", resourceVersion=None),
+    ),
+    (
+        "no-uid",
+        "A resourceVersion without a uid is not trusted: the digest tells the change.",
+        _meta("api", uid=None),
+    ),
+    (
+        "empty-version",
+        "An empty resourceVersion is none.",
+        _meta("api", resourceVersion=""),
+    ),
+    (
+        "numeric-version",
+        "A resourceVersion that is no string is none.",
+        _meta("api", resourceVersion=101.0),
+    ),
+    (
+        "other-api-version",
+        "The same object served at another apiVersion is other content.",
+        lambda call: call.observed["api"].update(apiVersion="apigatewayv2.aws.upbound.io/v1beta2"),
+    ),
+    (
+        "other-name",
+        "The same uid and resourceVersion under another name is another object.",
+        _meta("api", name="renamed"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "stamps", "why"),
+    [
+        *(
+            pytest.param(_read_change, stamps, why, id=name)
+            for name, why, stamps in FINGERPRINT_CASES
+        ),
+        pytest.param(
+            _edit_spec,
+            _xr_meta(resourceVersion="11"),
+            "A claim edit gets the XR a new resourceVersion: its spec is compared again.",
+            id="xr-new-version",
+        ),
+        pytest.param(
+            _edit_spec,
+            _xr_meta(resourceVersion=None),
+            "Without a resourceVersion the XR's spec is compared.",
+            id="xr-no-version",
+        ),
+        pytest.param(
+            _edit_spec,
+            _xr_meta(uid=None),
+            "A resourceVersion without a uid is not trusted.",
+            id="xr-no-uid",
+        ),
+        pytest.param(
+            _tell_ready,
+            _xr_meta(resourceVersion="11"),
+            "Crossplane writing the XR's condition gets it a new resourceVersion.",
+            id="xr-condition",
+        ),
+    ],
+)
+def test_memo_composes_again_what_the_api_server_says_changed(
+    change: Callable[[Call], None], stamps: Callable[[Call], None], why: str
+) -> None:
+    """A changed XR or read value gets a composed answer, whatever tells the memo it changed."""
+    memo = Memo(BUDGET)
+    call = _stamped(converged_call())
+    served(call.request(), memo)
+    change(call)
+    stamps(call)
+    req = call.request()
+    assert served(req, memo) == _wire(fn.run(req)), why
+    assert memo.hits == 0, why
+
+
+def test_memo_answers_an_unread_write_by_its_resource_version() -> None:
+    """A provider's write of a value nothing reads, with its new resourceVersion, is a hit."""
+    memo = Memo(BUDGET)
+    call = _stamped(converged_call())
+    served(call.request(), memo)
+    _set("api", "status", "atProvider", "tagsAll", value={"team": "x"})(call)
+    _meta("api", resourceVersion="999")(call)
+    req = call.request()
+    assert served(req, memo) == _wire(fn.run(req))
+    assert memo.hits == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        pytest.param(_read_change, "A value the answer copies, under the same stamps.",
+                     id="observed"),
+        pytest.param(_edit_spec, "A claim edit, under the XR's same stamps.", id="xr"),
+    ],
+)  # fmt: skip
+def test_memo_trusts_the_api_servers_resource_version(
+    change: Callable[[Call], None], why: str
+) -> None:
+    """The decision, pinned: the same uid and resourceVersion stand for the same object.
+
+    The API server changes an object's resourceVersion on every write, so Crossplane never
+    sends the same pair over other content. A forged request that does gets the earlier
+    answer; one without the pair is digested or compared instead (the cases above).
+    """
+    memo = Memo(BUDGET)
+    before, after = _stamped(converged_call()), _stamped(converged_call())
+    before.tag = after.tag = "forged"
+    served(before.request(), memo)
+    change(after)
+    stale, fresh = _wire(fn.run(before.request())), _wire(fn.run(after.request()))
+    assert stale != fresh, why
+    assert served(after.request(), memo) == stale, why
+    assert memo.hits == 1, why
