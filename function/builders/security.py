@@ -75,54 +75,32 @@ def _rule(  # noqa: PLR0913
     )
 
 
-def _ingress(ctx: Context, source: str | None) -> Desired:
-    """The NLB group's rule letting one VPC link group in on the listener port."""
-    key = keys.load_balancer_ingress(source)
-    group = ctx.observed.reported_or_sent(
-        (keys.LOAD_BALANCER_SECURITY_GROUP, "id"), (key, "securityGroupId")
-    )
-    referenced = source or ctx.observed.reported_or_sent(
-        (keys.VPC_LINK_SECURITY_GROUP, "id"), (key, "referencedSecurityGroupId")
-    )
-    port = ctx.platform.ingress_gateway.service_port
+def _listener_rule(ctx: Context, key: str, *, egress: bool, given: str | None) -> Desired:
+    """The rule between the VPC link's and the NLB's groups, on the listener port.
+
+    The VPC link's group needs it outbound and the NLB's inbound; ``given`` is the
+    other hop's group when the claim or platform brings it.
+    """
+    own, peer = (keys.VPC_LINK_SECURITY_GROUP, keys.LOAD_BALANCER_SECURITY_GROUP)
+    if not egress:
+        own, peer = peer, own
+    group = ctx.observed.reported_or_sent((own, "id"), (key, "securityGroupId"))
+    other = given or ctx.observed.reported_or_sent((peer, "id"), (key, "referencedSecurityGroupId"))
     manifest = _rule(
         ctx,
-        naming.SECURITY_GROUP_INGRESS_RULE,
+        naming.SECURITY_GROUP_EGRESS_RULE if egress else naming.SECURITY_GROUP_INGRESS_RULE,
         key,
         group=group,
-        other=referenced,
-        port=port,
+        other=other,
+        port=ctx.platform.ingress_gateway.service_port,
         description="API Gateway VPC link to the NLB listener",
     )
     return Desired(
         key,
         manifest,
-        waiting_for="the ids of both security groups",
-        role=keys.LOAD_BALANCER_INGRESS,
+        waiting_for="the ids of both security groups" if given is None else "its group's id",
+        role=keys.VPC_LINK_EGRESS if egress else keys.LOAD_BALANCER_INGRESS,
     )
-
-
-def _vpc_link_egress(ctx: Context, destination: str | None) -> Desired:
-    """The VPC link group's rule letting it reach the NLB on the listener port."""
-    key = keys.vpc_link_egress(destination)
-    group = ctx.observed.reported_or_sent(
-        (keys.VPC_LINK_SECURITY_GROUP, "id"), (key, "securityGroupId")
-    )
-    other = destination or ctx.observed.reported_or_sent(
-        (keys.LOAD_BALANCER_SECURITY_GROUP, "id"), (key, "referencedSecurityGroupId")
-    )
-    port = ctx.platform.ingress_gateway.service_port
-    manifest = _rule(
-        ctx,
-        naming.SECURITY_GROUP_EGRESS_RULE,
-        key,
-        group=group,
-        other=other,
-        port=port,
-        description="API Gateway VPC link to the NLB listener",
-    )
-    waiting = "the ids of both security groups" if destination is None else "its group's id"
-    return Desired(key, manifest, waiting_for=waiting, role=keys.VPC_LINK_EGRESS)
 
 
 def _load_balancer_egress(ctx: Context, port: int, destination: str) -> Desired:
@@ -164,7 +142,8 @@ def build(ctx: Context) -> list[Desired]:
             )
         )
         desired.extend(
-            _vpc_link_egress(ctx, destination) for destination in network.vpc_link_destinations(ctx)
+            _listener_rule(ctx, keys.vpc_link_egress(destination), egress=True, given=destination)
+            for destination in network.vpc_link_destinations(ctx)
         )
     if network.composes_load_balancer_group(ctx):
         desired.append(
@@ -175,7 +154,10 @@ def build(ctx: Context) -> list[Desired]:
                 f"{ctx.spec.name}: internal NLB in front of the ingress gateway",
             )
         )
-        desired.extend(_ingress(ctx, source) for source in network.load_balancer_sources(ctx))
+        desired.extend(
+            _listener_rule(ctx, keys.load_balancer_ingress(source), egress=False, given=source)
+            for source in network.load_balancer_sources(ctx)
+        )
         desired.extend(
             _load_balancer_egress(ctx, port, destination)
             for port in network.target_ports(ctx)
