@@ -32,13 +32,20 @@ def kubeconfig_namespace(ctx: Context) -> str:
     return ctx.names.host_namespace
 
 
+def kubeconfig_secret(ctx: Context) -> str:
+    """The name of the kubeconfig Secret Helm reads: the chart's own, or the XR namespace's copy."""
+    if kubeconfig_namespace(ctx) == ctx.names.host_namespace:
+        return ctx.names.kubeconfig_secret
+    return ctx.names.kubeconfig_copy
+
+
 def _export(ctx: Context) -> dict[str, Any]:
     export: dict[str, Any] = {"server": kubeconfig_server(ctx)}
     if kubeconfig_namespace(ctx) != ctx.names.host_namespace:
         # The default Secret stays in the host namespace; this copy is what Helm reads.
         export["additionalSecrets"] = [
             {
-                "name": ctx.names.kubeconfig_secret,
+                "name": kubeconfig_secret(ctx),
                 "namespace": kubeconfig_namespace(ctx),
                 "server": kubeconfig_server(ctx),
             }
@@ -222,7 +229,7 @@ def _provider_config(ctx: Context) -> dict[str, Any]:
                 "source": "Secret",
                 "secretRef": {
                     "namespace": kubeconfig_namespace(ctx),
-                    "name": names.kubeconfig_secret,
+                    "name": kubeconfig_secret(ctx),
                     "key": "config",
                 },
             },
@@ -284,7 +291,7 @@ def _kubeconfig_writer(ctx: Context) -> list[Desired]:
             {
                 "apiGroups": [""],
                 "resources": ["secrets"],
-                "resourceNames": [names.kubeconfig_secret],
+                "resourceNames": [kubeconfig_secret(ctx)],
                 "verbs": ["patch"],
             },
         ],

@@ -169,6 +169,11 @@ class Names:
         return f"vc-{self.vcluster_release}"
 
     @property
+    def kubeconfig_copy(self) -> str:
+        """The kubeconfig's copy in a v2 XR's namespace: two XRs there may share ``spec.name``."""
+        return f"vc-{self.slug}"
+
+    @property
     def vcluster_service_account(self) -> str:
         """ServiceAccount of the vCluster's control plane in the host namespace (chart default)."""
         return f"vc-{self.vcluster_release}"
@@ -176,7 +181,7 @@ class Names:
     @property
     def kubeconfig_writer(self) -> str:
         """Role and RoleBinding letting the vCluster write its kubeconfig in a v2 XR's namespace."""
-        return f"{self.env}-vcluster-kubeconfig"
+        return f"{self.slug}-vcluster-kubeconfig"
 
     @property
     def vcluster_provider_config(self) -> str:
