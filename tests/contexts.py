@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     from function.model.context import Context, Desired
 
 READY = {"type": "Ready", "status": "True"}
-# The identity suffix of the seed claim's XR in each shape: 8 hex digits of the SHA-256
+# The identity suffix of the seed claim's XR in each shape: 16 hex digits of the SHA-256
 # of '/production-vcluster' (legacy) and 'team-a/production-vcluster' (namespaced).
-SEED_SUFFIX = {"legacy": "381583e8", "namespaced": "1747f004"}
+SEED_SUFFIX = {"legacy": "381583e839d74e93", "namespaced": "1747f004f355faef"}
 NOT_READY = {"type": "Ready", "status": "False"}
 
 

@@ -91,7 +91,7 @@ RETENTION_DAYS = (
     2922, 3288, 3653,
 )  # fmt: skip
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "us-gov-west-1", "ap-south-1")
-# "vcluster-<name>-<8 hex>" must fit a 63-character namespace name; elbv2 names are cut.
+# "<name>-<16 hex>" must fit a 63-character DNS label; the namespace and elbv2 names are cut.
 MAX_NAMESPACE_ENV = 45
 PLATFORM_REGION = "us-east-1"  # platform_input()'s, and the shared LISTENER's
 LISTENER = (

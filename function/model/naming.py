@@ -113,7 +113,9 @@ ISTIO_API_VERSION = "networking.istio.io/v1"
 GATEWAY_API_VERSION = "gateway.networking.k8s.io/v1"
 
 
-SUFFIX_HEX = 8  # per spec.name, a clash needs 2**32 XRs: one by chance is unthinkable
+# 64 bits. A v2 XR's namespace and name are its tenant's choice, so a clash must resist an
+# offline search, not only chance: 8 hex digits fell to one loaded core in about 3 hours.
+SUFFIX_HEX = 16
 
 
 def identity_suffix(xr_name: str, xr_namespace: str | None) -> str:
@@ -156,7 +158,7 @@ class Names:
     @property
     def host_namespace(self) -> str:
         """Host namespace the vCluster runs in."""
-        return self.kept.get("host_namespace", f"vcluster-{self.slug}")
+        return self.kept.get("host_namespace", self._fit("vcluster-", "", K8S_NAME_MAX))
 
     @property
     def vcluster_release(self) -> str:
@@ -188,10 +190,17 @@ class Names:
         """Helm ProviderConfig that installs charts inside the vCluster (cluster-scoped)."""
         return self.kept.get("vcluster_provider_config", f"{self.slug}-vcluster")
 
+    def _fit(self, prefix: str, tail: str, limit: int) -> str:
+        """``prefix``, as much of ``spec.name`` as fits in ``limit``, the suffix, ``tail``.
+
+        The suffix alone makes the name unique, so cutting the readable part loses nothing.
+        """
+        room = limit - len(f"{prefix}-{self.suffix}{tail}")
+        return f"{prefix}{self.env[:room].rstrip('-')}-{self.suffix}{tail}"
+
     def _elbv2(self, kind: str) -> str:
-        """An elbv2 name: as much of ``spec.name`` as fits in 32 characters, then the suffix."""
-        room = LB_NAME_MAX - len(f"-{self.suffix}-{kind}")
-        return f"{self.env[:room].rstrip('-')}-{self.suffix}-{kind}"
+        """An elbv2 name, at most 32 characters."""
+        return self._fit("", f"-{kind}", LB_NAME_MAX)
 
     @property
     def load_balancer(self) -> str:

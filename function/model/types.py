@@ -93,8 +93,8 @@ DnsLabel = Annotated[
     str,
     StringConstraints(pattern=_DNS_LABEL, max_length=63),
 ]
-# 'vcluster-', the name, '-' and the 8 hex digits of the XR's identity in a 63-character
-# namespace (``naming.Names.host_namespace``).
+# The name with '-' and 16 hex digits of the XR's identity in a 63-character DNS label (a
+# unique name such as the tenant header's); the host namespace cuts the name to fit.
 ENV_NAME_MAX = 45
 EnvName = Annotated[str, StringConstraints(pattern=_DNS_LABEL, max_length=ENV_NAME_MAX)]
 # Lengths from apimachinery (object names, label names and values, label key prefixes), AWS

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 AUTH = EXAMPLES / "auth-throttling" / "claim.yaml"
 LISTENER = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/net/shared/0123456789abcdef/0123456789abcdef"  # noqa: E501
 LOG_GROUP = (
-    "arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/prod-env-381583e8/access:*"
+    "arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/prod-env-381583e839d74e93"
+    "/access:*"
 )
 BYO = {"listenerArn": LISTENER, "vpcLinkId": "abc123"}
 # What AWS reports once the listener exists: the integration can be composed.
@@ -145,14 +146,14 @@ def test_access_logs_wait_for_log_group() -> None:
     desired = apigateway.build(context(claim(**ACCESS_LOGS), observed=observed))
     settings = for_provider(desired, keys.STAGE)["accessLogSettings"]
     assert settings["destinationArn"].endswith(
-        ":log-group:/aws/apigateway/prod-env-381583e8/access"
+        ":log-group:/aws/apigateway/prod-env-381583e839d74e93/access"
     )
     assert '"requestId":"$context.requestId"' in settings["format"]
     group = by_key(desired)[keys.ACCESS_LOGS].manifest
     assert group is not None
     assert (
         group["metadata"]["annotations"][naming.EXTERNAL_NAME]
-        == "/aws/apigateway/prod-env-381583e8/access"
+        == "/aws/apigateway/prod-env-381583e839d74e93/access"
     )
     assert group["spec"]["forProvider"]["retentionInDays"] == 14
 

@@ -167,7 +167,7 @@ def test_virtual_service_routes() -> None:
     assert all(r["match"][0]["headers"] == {naming.TENANT_HEADER: {"exact": SLUG}} for r in http)
     destination = http[1]["route"][0]["destination"]
     assert destination == {
-        "host": "api-x-backend-x-prod-env.vcluster-prod-env-381583e8.svc.cluster.local",
+        "host": "api-x-backend-x-prod-env.vcluster-prod-env-381583e839d74e93.svc.cluster.local",
         "port": {"number": 8080},
     }
-    assert vs["spec"]["gateways"] == ["vcluster-prod-env-381583e8/prod-env-gateway"]
+    assert vs["spec"]["gateways"] == ["vcluster-prod-env-381583e839d74e93/prod-env-gateway"]

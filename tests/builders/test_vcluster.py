@@ -44,7 +44,7 @@ def test_grafana_datasource(include: list[str], datasource: bool) -> None:
     assert ("datasources" in values) is datasource
     grafana = by_key(desired)[keys.GRAFANA].manifest
     assert grafana is not None
-    assert grafana["spec"]["providerConfigRef"] == {"name": "prod-env-381583e8-vcluster"}
+    assert grafana["spec"]["providerConfigRef"] == {"name": "prod-env-381583e839d74e93-vcluster"}
 
 
 @pytest.mark.parametrize(

@@ -33,13 +33,17 @@ def test_vcluster_host_service_name(service: str, namespace: str, env: str, expe
     assert len(name) <= 63
 
 
+SUFFIX = "0123456789abcdef"  # as long as identity_suffix's
+
+
 @pytest.mark.parametrize(
     ("xr_name", "xr_namespace", "expected", "why"),
     [
-        pytest.param("orders-x7k2p", None, "fc232778", "a claim's XR: its cluster-unique name",
-                     id="legacy"),
-        pytest.param("orders", "team-a", "75c1a60b", "a v2 XR: namespace and name", id="v2-a"),
-        pytest.param("orders", "team-b", "f074088e", "the same name in another namespace",
+        pytest.param("orders-x7k2p", None, "fc232778138b2fcf",
+                     "a claim's XR: its cluster-unique name", id="legacy"),
+        pytest.param("orders", "team-a", "75c1a60b898072af", "a v2 XR: namespace and name",
+                     id="v2-a"),
+        pytest.param("orders", "team-b", "f074088eb9f56fe3", "the same name in another namespace",
                      id="v2-b"),
     ],
 )  # fmt: skip
@@ -51,20 +55,38 @@ def test_identity_suffix(xr_name: str, xr_namespace: str | None, expected: str, 
 @pytest.mark.parametrize(
     ("env", "load_balancer", "why"),
     [
-        pytest.param("orders", "orders-0123abcd-nlb", "a short name is kept whole", id="short"),
-        pytest.param("a" * ENV_NAME_MAX, "aaaaaaaaaaaaaaaaaaa-0123abcd-nlb",
+        pytest.param("orders", "orders-0123456789abcdef-nlb", "a short name is kept whole",
+                     id="short"),
+        pytest.param("a" * ENV_NAME_MAX, "aaaaaaaaaaa-0123456789abcdef-nlb",
                      "the longest name is cut to fit, the suffix kept", id="longest"),
-        pytest.param("abcdefghijklmnopqr-stu", "abcdefghijklmnopqr-0123abcd-nlb",
+        pytest.param("abcdefghij-klmno", "abcdefghij-0123456789abcdef-nlb",
                      "a cut never leaves two dashes", id="cut-at-dash"),
     ],
 )  # fmt: skip
 def test_elbv2_names_fit(env: str, load_balancer: str, why: str) -> None:
     """Load balancer and target group names fit AWS's 32 characters for every valid name."""
-    names = Names(env, "0123abcd")
+    names = Names(env, SUFFIX)
     assert names.load_balancer == load_balancer, why
     assert len(names.target_group) <= LB_NAME_MAX
 
 
-def test_longest_name_fits_the_host_namespace() -> None:
-    """The XRD's maxLength for spec.name is exactly what the host namespace allows."""
-    assert len(Names("a" * ENV_NAME_MAX, "0123abcd").host_namespace) == K8S_NAME_MAX
+@pytest.mark.parametrize(
+    ("env", "namespace", "why"),
+    [
+        pytest.param("orders", "vcluster-orders-0123456789abcdef", "a short name is kept whole",
+                     id="short"),
+        pytest.param("a" * ENV_NAME_MAX, "vcluster-" + "a" * 37 + "-0123456789abcdef",
+                     "the longest name is cut to fit the 63-character label", id="longest"),
+        pytest.param("a" * 36 + "-b", "vcluster-" + "a" * 36 + "-0123456789abcdef",
+                     "a cut never leaves two dashes", id="cut-at-dash"),
+    ],
+)  # fmt: skip
+def test_host_namespace_fits(env: str, namespace: str, why: str) -> None:
+    """The host namespace is a DNS label for every valid name, the whole suffix kept."""
+    assert Names(env, SUFFIX).host_namespace == namespace, why
+    assert len(namespace) <= K8S_NAME_MAX
+
+
+def test_longest_slug_is_a_dns_label() -> None:
+    """The XRD's maxLength for spec.name leaves room for the suffix in one DNS label."""
+    assert len(Names("a" * ENV_NAME_MAX, SUFFIX).slug) <= K8S_NAME_MAX

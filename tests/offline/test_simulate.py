@@ -180,7 +180,7 @@ def test_integration_targets_listener_arn() -> None:
     assert integration["connectionIdSelector"] == {"matchControllerRef": True}
     assert integration["requestParameters"]["overwrite:path"] == "$request.path"
     assert integration["requestParameters"][f"overwrite:header.{naming.TENANT_HEADER}"] == (
-        "prod-env-381583e8"
+        "prod-env-381583e839d74e93"
     )
 
 
