@@ -204,7 +204,7 @@ run on the same requests (`--before`).
 - **Fingerprints, once a call.** Each observed resource is told unchanged by its uid and
   resourceVersion (with its apiVersion, kind, namespace and name), which the API server
   changes on every write; only an object without both is serialized and digested. The
-  XR's own uid and resourceVersion likewise stand for its spec and conditions. The
+  XR's spec is still compared: render stamps every XR alike. The
   fingerprints taken by the recall are kept with the composed answer (they were taken
   twice on a miss). Rows: same request, resourceVersion changed.
 - **Known answers.** When the answer must be composed, the questions about unchanged

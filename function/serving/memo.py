@@ -24,8 +24,10 @@ serialized to know it. A request that keeps both while changing the object break
 contract; it gets the earlier answer. An object without them (a forged or hand-written
 request) gets a blake2b digest of its serialization, which any change alters.
 
-The XR's own uid and resourceVersion likewise stand for its spec and conditions: while
-they are what they were, those are not serialized to be compared.
+The XR's own uid and resourceVersion are not trusted so: ``crossplane composition
+render`` gives every XR a uid derived from its kind, namespace and name, and the
+resourceVersion "999", whatever its spec (internal/render/composite/render.go), so two
+renders of one XR with different specs carry the same pair. Its spec is compared.
 
 When the answer must be composed, the memo still knows the answers about every resource
 that did not change (``Miss.known``): composing reads only the others.
@@ -95,7 +97,6 @@ def _meta(tag: str, meta: fnv1.ResponseMeta) -> bytes:
 @dataclass(frozen=True)
 class _Entry:
     tag: str
-    xr_print: bytes | None  # the XR's uid and resourceVersion, if it has both
     inputs: tuple[bytes, bytes]  # digests: of what is read of the XR, and of the rest
     digests: dict[str, bytes]
     answers: dict[Question, Any]
@@ -105,27 +106,18 @@ class _Entry:
     cost: int  # bytes, roughly: what the entry holds
     parsed: Parsed | None  # the spec and input, validated
 
-    def retagged(self, tag: str, xr_print: bytes | None, digests: dict[str, bytes]) -> _Entry:
+    def retagged(self, tag: str, digests: dict[str, bytes]) -> _Entry:
         """The same answer to a request with another tag and other unread values."""
         head = _meta(tag, self.meta)
         data = head + self.data[self.head :]
         cost = _cost(data, self.inputs, digests, self.answers)
         return dataclasses.replace(
-            self, tag=tag, xr_print=xr_print, digests=digests, data=data, head=len(head), cost=cost
+            self, tag=tag, digests=digests, data=data, head=len(head), cost=cost
         )
 
-    def same_inputs(self, req: fnv1.RunFunctionRequest, xr_print: bytes | None) -> bool:
-        """Whether ``req`` gives ``compose`` what this answer was made from.
-
-        An XR with the uid and resourceVersion it had is the same XR: its spec and
-        conditions need not be compared then.
-        """
-        xr_inputs, call_inputs = self.inputs
-        if call_inputs != _call_inputs(req):
-            return False
-        if xr_print is not None and xr_print == self.xr_print:
-            return True
-        return xr_inputs == _xr_inputs(req)
+    def same_inputs(self, req: fnv1.RunFunctionRequest) -> bool:
+        """Whether ``req`` gives ``compose`` what this answer was made from."""
+        return self.inputs == (_xr_inputs(req), _call_inputs(req))
 
 
 def _cost(
@@ -270,8 +262,7 @@ class Memo:
             self._count(hit=False)
             return Miss(digests, {})
         changed = _changed(entry.digests, digests)
-        xr_print = _stamps(req.observed.composite.resource)
-        if not entry.same_inputs(req, xr_print):
+        if not entry.same_inputs(req):
             return self._miss(entry, digests, changed, parsed=None)
         tag = req.meta.tag
         # The tag promises an identical request, but the observed resources are checked
@@ -288,7 +279,7 @@ class Memo:
         asked = {question: old for question, old in entry.answers.items() if question[1] in changed}
         if not Observed(views).agrees(asked):
             return self._miss(entry, digests, changed, parsed=entry.parsed)
-        again = entry.retagged(tag, xr_print, digests)
+        again = entry.retagged(tag, digests)
         with self._lock:
             self._store(identity, again)
         self._count(hit=True)
@@ -327,10 +318,8 @@ class Memo:
         meta.CopyFrom(rsp.meta)
         answers = outcome.answers
         cost = _cost(data, inputs, digests, answers)
-        xr_print = _stamps(req.observed.composite.resource)
         entry = _Entry(
             req.meta.tag,
-            xr_print,
             inputs,
             digests,
             answers,

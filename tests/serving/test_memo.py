@@ -616,7 +616,6 @@ def test_memo_answers_an_unread_write_by_its_resource_version() -> None:
     [
         pytest.param(_read_change, "A value the answer copies, under the same stamps.",
                      id="observed"),
-        pytest.param(_edit_spec, "A claim edit, under the XR's same stamps.", id="xr"),
     ],
 )  # fmt: skip
 def test_memo_trusts_the_api_servers_resource_version(
@@ -626,7 +625,8 @@ def test_memo_trusts_the_api_servers_resource_version(
 
     The API server changes an object's resourceVersion on every write, so Crossplane never
     sends the same pair over other content. A forged request that does gets the earlier
-    answer; one without the pair is digested or compared instead (the cases above).
+    answer; one without the pair is digested or compared instead (the cases above). Not so
+    the XR: see the next test.
     """
     memo = Memo(BUDGET)
     before, after = _stamped(converged_call()), _stamped(converged_call())
@@ -637,3 +637,20 @@ def test_memo_trusts_the_api_servers_resource_version(
     assert stale != fresh, why
     assert served(after.request(), memo) == stale, why
     assert memo.hits == 1, why
+
+
+def test_memo_compares_the_xr_spec_under_the_same_stamps() -> None:
+    """A spec edit under the XR's same uid and resourceVersion is composed, not recalled.
+
+    ``crossplane composition render`` stamps every XR with a uid derived from its kind,
+    namespace and name and the resourceVersion "999" (internal/render/composite/render.go):
+    two renders of one XR with different specs, against one served function, carry the same
+    pair. Trusting it gave the second render the first one's answer.
+    """
+    memo = Memo(BUDGET)
+    before, after = _stamped(converged_call()), _stamped(converged_call())
+    served(before.request(), memo)
+    _edit_spec(after)
+    req = after.request()
+    assert served(req, memo) == _wire(fn.run(req))
+    assert memo.hits == 0
