@@ -157,7 +157,12 @@ def measure(module: str, reviewed: dict[str, str], before: dict[str, str]) -> Sc
 def run_mutmut(chosen: list[str], budget_s: float | None) -> bool:
     """Run mutmut on the mutants of ``chosen``; False if the time budget ran out first."""
     env = {**os.environ}
-    env.setdefault("SHARED_CRDS_DIR", str(ROOT.parent / "shared" / "crds"))
+    # Found as the suite finds it (beside this checkout, or beside the one it was cloned
+    # from), and passed on as a path: mutmut runs the tests from a copy in mutants/.
+    sys.path.insert(0, str(ROOT / "tests"))
+    from crdcheck import crds_dir  # noqa: PLC0415
+
+    env.setdefault("SHARED_CRDS_DIR", str(crds_dir()))
     names = [f"{_dotted(module)}.*" for module in chosen]
     command = [str(MUTMUT), "run", "--max-children", os.environ.get("MUTATION_JOBS", "2"), *names]
     try:
