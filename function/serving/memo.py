@@ -117,7 +117,9 @@ class _Entry:
 
     def same_inputs(self, req: fnv1.RunFunctionRequest) -> bool:
         """Whether ``req`` gives ``compose`` what this answer was made from."""
-        return self.inputs == (_xr_inputs(req), _call_inputs(req))
+        xr_inputs, call_inputs = self.inputs
+        # On a mismatch of the input or earlier steps' state, the XR's spec is never digested.
+        return call_inputs == _call_inputs(req) and xr_inputs == _xr_inputs(req)
 
 
 def _cost(
