@@ -5,8 +5,11 @@ profile (about 80% of a call). Converting every observed resource directly was
 still over half of a call, although the builders read a few dozen values of it.
 ``StructView`` reads a Struct in place and converts only the values asked for;
 ``plain`` turns what a caller keeps into ordinary dicts and lists. Numbers come
-back as floats, as Struct stores doubles. The other way needs no helper:
-``Struct.update(dict)`` builds a Struct directly.
+back as floats, as Struct stores doubles.
+
+The other way, ``fill`` sets a manifest's values in a Struct as ``Struct.update``
+does, with a third less time: update checks every value's type with a chain of
+isinstance calls, and filling Structs was a quarter of composing.
 """
 
 from __future__ import annotations
@@ -75,3 +78,54 @@ def plain(value: Any) -> Any:  # noqa: ANN401
     if isinstance(value, list):
         return [plain(item) for item in value]
     return value
+
+
+def fill(struct: struct_pb2.Struct, manifest: Mapping[str, Any]) -> None:
+    """Set ``manifest``'s values in ``struct``, as ``struct.update(manifest)`` does, faster.
+
+    The same values of the same types, nested objects and lists replaced, not merged;
+    exact types are dispatched first and subclasses (an enum of strings) as update does.
+    """
+    fields = struct.fields
+    for key, value in manifest.items():
+        _set(fields[key], value)
+
+
+def _set(target: struct_pb2.Value, value: Any) -> None:  # noqa: ANN401
+    kind = type(value)
+    if kind is str:
+        target.string_value = value
+    elif kind is dict:
+        # Clear marks the nested Struct present even when the dict is empty.
+        target.struct_value.Clear()
+        fill(target.struct_value, value)
+    elif value is None:
+        target.null_value = 0
+    elif kind is bool:
+        target.bool_value = value
+    elif kind is float or kind is int:
+        target.number_value = value
+    elif kind is list or kind is tuple:
+        target.list_value.Clear()
+        add = target.list_value.values.add
+        for item in value:
+            _set(add(), item)
+    else:
+        _set_subclassed(target, value)
+
+
+def _set_subclassed(target: struct_pb2.Value, value: Any) -> None:  # noqa: ANN401
+    """``_set`` for instances of subclasses, in the order ``Struct.update`` checks types."""
+    if isinstance(value, bool):
+        target.bool_value = value
+    elif isinstance(value, str):
+        target.string_value = value
+    elif isinstance(value, (int, float)):
+        target.number_value = value
+    elif isinstance(value, dict):
+        _set(target, dict(value))
+    elif isinstance(value, (list, tuple)):
+        _set(target, list(value))
+    else:
+        msg = f"a Struct holds no {type(value).__name__}"
+        raise TypeError(msg)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
 
-from function.model.convert import plain
-from function.model.readiness import is_ready, sync_error
+from function.model.convert import StructView, plain
+from function.model.readiness import Condition, conditions, is_ready, sync_error
 
 # A question put to observed state: ("has", key), ("ready", key, apiVersion, kind),
 # ("synced", key) or ("get", key, *path).
@@ -27,7 +27,8 @@ _UNKNOWN = object()
 def dig(obj: Any, *path: str) -> Any:  # noqa: ANN401
     """Walk nested dicts, returning None at the first missing or non-dict step."""
     for key in path:
-        if not isinstance(obj, Mapping):
+        # The concrete types first: the Mapping ABC's isinstance costs several times more.
+        if not isinstance(obj, (StructView, dict, Mapping)):
             return None
         obj = obj.get(key)
     return obj
@@ -68,6 +69,14 @@ class Observed:
         self._known = known or {}
         self._answers: dict[Question, Any] = {}
         self._composed: dict[str, tuple[str, str]] = {}
+        self._conditions: dict[str, tuple[Condition, ...]] = {}
+
+    def _conditions_of(self, key: str) -> tuple[Condition, ...]:
+        """The conditions of the resource under ``key``, read once for both questions on them."""
+        found = self._conditions.get(key)
+        if found is None:
+            found = self._conditions[key] = conditions(self._resources.get(key))
+        return found
 
     def _answer(self, question: Question) -> Any:  # noqa: ANN401
         what, key, *path = question
@@ -79,9 +88,9 @@ class Observed:
                 return False
             # Under one of our keys, an object of another type is not ours: never ready.
             of_type = not path or [resource.get("apiVersion"), resource.get("kind")] == path
-            return of_type and is_ready(resource)
+            return of_type and is_ready(resource, self._conditions_of(key))
         if what == "synced":
-            return sync_error(self._resources.get(key))
+            return sync_error(self._resources.get(key), self._conditions_of(key))
         return plain(dig(self._resources.get(key), *path))
 
     def _ask(self, *question: str) -> Any:  # noqa: ANN401

@@ -5,44 +5,57 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from function.model.convert import StructView
+
 # Kinds that never carry a Ready condition: they are ready once they exist.
 _READY_WHEN_PRESENT = frozenset({"ProviderConfig", "Secret"})
+# A condition as found: its type, status and message, each of whatever type it holds.
+Condition = tuple[Any, Any, Any]
+# The concrete types first: the Mapping ABC's isinstance costs several times more.
+_OBJECTS = (StructView, dict, Mapping)
 
 
-def is_ready(resource: Mapping[str, Any] | None) -> bool:
+def conditions(resource: Mapping[str, Any] | None) -> tuple[Condition, ...]:
+    """The type, status and message of each condition the resource carries, read once.
+
+    Both ``is_ready`` and ``sync_error`` read these; anything malformed is left out.
+    """
+    status = resource.get("status") if resource is not None else None
+    found = status.get("conditions") if isinstance(status, _OBJECTS) else None
+    if not isinstance(found, list):
+        return ()
+    return tuple(
+        (c.get("type"), c.get("status"), c.get("message")) for c in found if isinstance(c, _OBJECTS)
+    )
+
+
+def is_ready(
+    resource: Mapping[str, Any] | None, found: tuple[Condition, ...] | None = None
+) -> bool:
     """A composed resource is ready only when observed with Ready=True.
 
     Anything else (not yet created, no conditions, Ready False or Unknown, a
     malformed status) is not ready, never unspecified, so Crossplane cannot guess.
+    ``found``: the resource's ``conditions``, when read already.
     """
     if resource is None:
         return False
     kind = resource.get("kind")
     if isinstance(kind, str) and kind in _READY_WHEN_PRESENT:
         return True
-    status = resource.get("status")
-    conditions = status.get("conditions") if isinstance(status, Mapping) else None
-    if not isinstance(conditions, list):
-        return False
-    return any(
-        isinstance(c, Mapping) and c.get("type") == "Ready" and c.get("status") == "True"
-        for c in conditions
-    )
+    found = conditions(resource) if found is None else found
+    return any(kind == "Ready" and status == "True" for kind, status, _ in found)
 
 
-def sync_error(resource: Mapping[str, Any] | None) -> str | None:
+def sync_error(
+    resource: Mapping[str, Any] | None, found: tuple[Condition, ...] | None = None
+) -> str | None:
     """The message of a Synced=False condition: the provider could not apply the resource.
 
     None when the resource is synced, has no such condition, or is not observed.
+    ``found``: the resource's ``conditions``, when read already.
     """
-    status = resource.get("status") if resource is not None else None
-    conditions = status.get("conditions") if isinstance(status, Mapping) else None
-    for condition in conditions if isinstance(conditions, list) else []:
-        if (
-            isinstance(condition, Mapping)
-            and condition.get("type") == "Synced"
-            and condition.get("status") == "False"
-        ):
-            message = condition.get("message")
+    for kind, status, message in conditions(resource) if found is None else found:
+        if kind == "Synced" and status == "False":
             return message if isinstance(message, str) and message else "no message"
     return None

@@ -122,12 +122,12 @@ def to_response(
         # its fields (another kind, a foreign manifest) to ours.
         composed.Clear()
         if pieces is None:
-            composed.resource.update(manifest)
+            convert.fill(composed.resource, manifest)
         else:
             pieces.fill(composed.resource, manifest)
         composed.ready = READY[outcome.ready[name]]
     # Merge into status rather than replace it: earlier functions may own other fields.
-    rsp.desired.composite.resource.get_or_create_struct("status").update(outcome.status)
+    convert.fill(rsp.desired.composite.resource.get_or_create_struct("status"), outcome.status)
     for key, value in outcome.connection.items():
         rsp.desired.composite.connection_details[key] = value.encode()
     rsp.desired.composite.ready = READY[outcome.xr_ready]

@@ -115,12 +115,6 @@ class _Entry:
             self, tag=tag, digests=digests, data=data, head=len(head), cost=cost
         )
 
-    def same_inputs(self, req: fnv1.RunFunctionRequest) -> bool:
-        """Whether ``req`` gives ``compose`` what this answer was made from."""
-        xr_inputs, call_inputs = self.inputs
-        # On a mismatch of the input or earlier steps' state, the XR's spec is never digested.
-        return call_inputs == _call_inputs(req) and xr_inputs == _xr_inputs(req)
-
 
 def _cost(
     data: bytes, inputs: tuple[bytes, ...], digests: dict[str, bytes], answers: dict[Question, Any]
@@ -163,6 +157,11 @@ def _xr_inputs(req: fnv1.RunFunctionRequest) -> bytes:
         b"" if spec is None else spec.SerializeToString(deterministic=True),
         repr(told).encode(),
     )
+
+
+def _inputs(req: fnv1.RunFunctionRequest) -> tuple[bytes, bytes]:
+    """What the answer is made from besides observed resources: of the XR, and the rest."""
+    return _xr_inputs(req), _call_inputs(req)
 
 
 def _call_inputs(req: fnv1.RunFunctionRequest) -> bytes:
@@ -227,11 +226,13 @@ class Miss:
             the same questions get the same answers, so composing need not read them.
         parsed: the spec and input as the previous answer validated them, when they are
             unchanged since.
+        inputs: the request's ``_inputs``, when the recall took them.
     """
 
     digests: dict[str, bytes]
     known: dict[Question, Any]
     parsed: Parsed | None = None
+    inputs: tuple[bytes, bytes] | None = None
 
 
 class Memo:
@@ -264,8 +265,9 @@ class Memo:
             self._count(hit=False)
             return Miss(digests, {})
         changed = _changed(entry.digests, digests)
-        if not entry.same_inputs(req):
-            return self._miss(entry, digests, changed, parsed=None)
+        inputs = _inputs(req)
+        if inputs != entry.inputs:
+            return self._miss(entry, Miss(digests, {}, inputs=inputs), changed, parsed=None)
         tag = req.meta.tag
         # The tag promises an identical request, but the observed resources are checked
         # all the same: a client breaking that promise must never get an answer that
@@ -280,19 +282,17 @@ class Memo:
         }
         asked = {question: old for question, old in entry.answers.items() if question[1] in changed}
         if not Observed(views).agrees(asked):
-            return self._miss(entry, digests, changed, parsed=entry.parsed)
+            return self._miss(entry, Miss(digests, {}, inputs=inputs), changed, entry.parsed)
         again = entry.retagged(tag, digests)
         with self._lock:
             self._store(identity, again)
         self._count(hit=True)
         return Encoded(again.data)
 
-    def _miss(
-        self, entry: _Entry, digests: dict[str, bytes], changed: set[str], parsed: Parsed | None
-    ) -> Miss:
+    def _miss(self, entry: _Entry, miss: Miss, changed: set[str], parsed: Parsed | None) -> Miss:
         self._count(hit=False)
         known = {q: old for q, old in entry.answers.items() if q[1] not in changed}
-        return Miss(digests, known, parsed)
+        return dataclasses.replace(miss, known=known, parsed=parsed)
 
     def keep(
         self,
@@ -315,7 +315,7 @@ class Memo:
         data = bytes(rsp.SerializeToString(deterministic=True))
         if not data.startswith(head):
             return None  # a protobuf runtime that orders fields otherwise: nothing is kept
-        inputs, digests = (_xr_inputs(req), _call_inputs(req)), miss.digests
+        inputs, digests = miss.inputs or _inputs(req), miss.digests
         meta = fnv1.ResponseMeta()
         meta.CopyFrom(rsp.meta)
         answers = outcome.answers

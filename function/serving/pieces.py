@@ -8,7 +8,7 @@ manifest, and parsed (in C) into the answer instead.
 The key is a digest of the manifest's ``repr``, which tells apart every value a Struct
 tells apart (``True``, ``1`` and ``1.0``; ``-0.0`` and ``0.0``; ``'1'`` and ``1``), and
 more: a manifest that differs only where a Struct does not (``1`` and ``1.0``, a tuple and
-a list) gets its own piece, of the same bytes. Only a manifest ``Struct.update`` takes is
+a list) gets its own piece, of the same bytes. Only a manifest ``convert.fill`` takes is
 kept, and each type it takes has a ``repr`` made of its content alone.
 """
 
@@ -18,6 +18,8 @@ import hashlib
 import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
+
+from function.model import convert
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -45,7 +47,7 @@ class Pieces:
         return len(self._pieces)
 
     def fill(self, struct: struct_pb2.Struct, manifest: Mapping[str, Any]) -> None:
-        """Make the empty ``struct`` hold ``manifest``, as ``struct.update(manifest)`` does."""
+        """Make the empty ``struct`` hold ``manifest``, as ``convert.fill`` does."""
         key = hashlib.blake2b(repr(manifest).encode(), digest_size=KEY_BYTES).digest()
         with self._lock:
             data = self._pieces.get(key)
@@ -55,7 +57,7 @@ class Pieces:
         if data is not None:
             struct.MergeFromString(data)
             return
-        struct.update(manifest)
+        convert.fill(struct, manifest)
         data = struct.SerializeToString(deterministic=True)
         with self._lock:
             self._store(key, data)
