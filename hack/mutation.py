@@ -43,6 +43,7 @@ THRESHOLD = 0.90
 # the mutant), so the mutant was detected.
 DETECTED = {1, 3, 24, -24, 36, 37, 152, 255}
 NOT_RUN = None
+TESTS_CHANGED = "tests changed since"
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ def stale(module: str, entry: dict[str, Any] | None) -> str | None:
     if "tests" not in entry:
         return "measured before its test files were recorded"
     changed = sorted(t for t, h in entry["tests"].items() if source_hash(t) != h)
-    return f"tests changed since: {', '.join(changed)}" if changed else None
+    return f"{TESTS_CHANGED}: {', '.join(changed)}" if changed else None
 
 
 def _dotted(module: str) -> str:
@@ -263,21 +264,35 @@ def rerun(changed: list[str], budget_s: float) -> tuple[dict[str, Entry | None],
 
 
 def print_all(report: dict[str, Entry], budget_s: float, *, measured_only: bool) -> int:
-    """Re-run the changed modules (only those in the report if ``measured_only``), print all.
+    """Re-run what changed (only modules in the report if ``measured_only``), print all.
+
+    A module whose source changed, or that was never measured, is re-run first: its
+    committed score says nothing about it. A module whose tests alone changed is re-run
+    with what is left of the budget, a time-bounded sample; one the budget does not
+    reach keeps its committed score, marked as such.
 
     Returns how many modules are below the threshold or not measured.
     """
     known = modules()
     reasons = {m: stale(m, report.get(m)) for m in known}
-    fresh, finished = rerun(
-        [m for m in known if reasons[m] and (m in report or not measured_only)], budget_s
-    )
+    wanted = [m for m in known if reasons[m] and (m in report or not measured_only)]
+    tests_only = [m for m in wanted if str(reasons[m]).startswith(TESTS_CHANGED)]
+    started = time.monotonic()
+    fresh, finished = rerun([m for m in wanted if m not in tests_only], budget_s)
+    left = budget_s - (time.monotonic() - started)
+    sampled: dict[str, Entry | None] = {}
+    if finished and tests_only and left > 0:
+        sampled, _ = rerun(tests_only, left)
     below = 0
     for module in known:
         entry, origin = report.get(module), reasons[module] or "from the report"
         if module in fresh:
             entry = fresh[module]
             origin = f"re-run: {origin}" if finished else f"budget of {budget_s:.0f} s ran out"
+        elif sampled.get(module) is not None:
+            entry, origin = sampled[module], f"re-run: {origin}"
+        elif module in tests_only:
+            origin = f"{origin}; not re-run within the budget: the committed score"
         below += not _print(module, entry, origin)
     return below
 
