@@ -34,7 +34,7 @@ def _entry(score: float) -> dict[str, Any]:
 
 @pytest.fixture
 def gate(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """The gate over three modules: one whose source changed, one whose tests did, one as measured."""
+    """The gate over three modules: source changed, tests changed, and unchanged."""
     module = _gate()
     reasons = {
         SOURCE: "the source changed since",
@@ -49,7 +49,7 @@ def gate(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 @pytest.mark.parametrize(
     ("first_finishes", "budget_left", "tests_rerun", "why"),
     [
-        (True, 100.0, True, "Budget left after the changed sources: the tests-only module is re-run."),
+        (True, 100.0, True, "Budget left after the changed sources: tests-only ones re-run."),
         (False, 100.0, False, "The changed sources did not finish: nothing more is started."),
         (True, 0.0, False, "No budget left: the tests-only module keeps its committed score."),
     ],
@@ -89,7 +89,7 @@ def test_changed_sources_first_then_a_sample_of_changed_tests(
 def test_report_mode_never_measures_a_module_it_never_measured(
     gate: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Report mode re-runs only modules already in the report: an unmeasured one is printed as such."""
+    """Report mode re-runs only modules already in the report, never an unmeasured one."""
     asked: list[list[str]] = []
 
     def rerun(changed: list[str], _budget_s: float) -> tuple[dict[str, Any], bool]:
