@@ -12,7 +12,7 @@ from function.compose import compose
 from function.model.observed import same
 from function.offline import documents
 from function.serving import fn
-from function.serving.memo import ANSWER_COST_BYTES, DIGEST_BYTES, Memo
+from function.serving.memo import DIGEST_BYTES, PACKED_COST_BYTES, PARSED_KEPT, Memo
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -438,7 +438,8 @@ def test_memo_cost_counts_what_an_answer_holds() -> None:
         len(answer)
         + 2 * DIGEST_BYTES  # what is read of the XR, and the rest
         + sum(len(name) + DIGEST_BYTES for name in req.observed.resources)
-        + ANSWER_COST_BYTES * len(outcome.answers)
+        # One packed blob per resource questions were asked about, each at least its overhead.
+        + PACKED_COST_BYTES * len({question[1] for question in outcome.answers})
     )
     assert memo.used >= held
 
@@ -654,3 +655,64 @@ def test_memo_compares_the_xr_spec_under_the_same_stamps() -> None:
     req = after.request()
     assert served(req, memo) == _wire(fn.run(req))
     assert memo.hits == 0
+
+
+def _other_region(call: Call) -> None:
+    call.xr["spec"]["region"] = "eu-west-1"
+
+
+def _counting_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one each time composing validates a spec and an input."""
+    import function.compose as composing  # noqa: PLC0415 - patched below, not used otherwise
+
+    parses: list[int] = []
+    real = composing.parse
+
+    def parse(xr: Any, raw_input: Any) -> Any:  # noqa: ANN401
+        parses.append(1)
+        return real(xr, raw_input)
+
+    monkeypatch.setattr(composing, "parse", parse)
+    return parses
+
+
+@pytest.mark.parametrize(
+    ("change", "validations", "why"),
+    [
+        (_read_change, 1, "A read value changed: the spec and input validated last time serve."),
+        (
+            _other_region,
+            2,
+            "The spec changed: it is validated again, never taken from the earlier answer.",
+        ),
+    ],
+)
+def test_memo_reuses_a_validated_spec_only_while_it_is_unchanged(
+    monkeypatch: pytest.MonkeyPatch, change: Callable[[Call], None], validations: int, why: str
+) -> None:
+    """Composing after a miss validates the spec and input again only if they changed."""
+    parses = _counting_parses(monkeypatch)
+    call = converged_call()
+    memo = Memo(BUDGET)
+    served(call.request(), memo)
+    change(call)
+    assert served(call.request(), memo) == _wire(fn.run(call.request())), why
+    # fn.run above composes without the memo: one validation of its own.
+    assert len(parses) == validations + 1, why
+
+
+def test_memo_keeps_validated_specs_of_the_xrs_composed_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only the PARSED_KEPT XRs composed last keep their validated spec; older ones validate."""
+    parses = _counting_parses(monkeypatch)
+    memo = Memo(BUDGET)
+    calls = [converged_call(f"xr-{number}") for number in range(PARSED_KEPT + 1)]
+    for call in calls:
+        served(call.request(), memo)
+    first, last = calls[0], calls[-1]
+    for call, validations in ((last, 0), (first, 1)):
+        before = len(parses)
+        _read_change(call)
+        served(call.request(), memo)
+        assert len(parses) - before == validations, call.xr["metadata"]["name"]
