@@ -69,9 +69,10 @@ if TYPE_CHECKING:
 DEFAULT_BUDGET_MIB = 16
 # The encoded manifests composing reuses (``pieces``) get 1/PIECES_SHARE of the budget again.
 PIECES_SHARE = 16
-# What one resource's packed questions cost besides their bytes: the bytes object and
-# its dict slot, so that the budget bounds memory, not only bytes.
-PACKED_COST_BYTES = 96
+# What each resource's fingerprint and packed questions cost besides their bytes: the
+# name's str object, the bytes object and the dict slot (measured with tracemalloc), so
+# that the budget bounds memory, not only bytes.
+ITEM_COST_BYTES = 128
 # XRs whose validated spec and input are kept, most recently composed first: an XR whose
 # observed values change while AWS creates its resources is composed again and again; most
 # others are answered without composing. By count: each is pydantic models of ~13 KiB.
@@ -106,14 +107,16 @@ class _Entry:
     inputs: tuple[bytes, bytes]  # digests: of what is read of the XR, and of the rest
     digests: dict[str, bytes]
     answers: dict[str, bytes]  # per observed resource: its questions and answers, packed
-    meta: fnv1.ResponseMeta  # the answer's, for its TTL
     data: bytes  # the whole answer, its meta field first
     head: int  # how many leading bytes of data are the meta field
     cost: int  # bytes, roughly: what the entry holds
 
     def retagged(self, tag: str, digests: dict[str, bytes]) -> _Entry:
         """The same answer to a request with another tag and other unread values."""
-        head = _meta(tag, self.meta)
+        # The answer's meta (its TTL) is read back from its bytes: a protobuf message kept
+        # with every entry would cost an arena of its own, several times these bytes.
+        meta = fnv1.RunFunctionResponse.FromString(self.data[: self.head]).meta
+        head = _meta(tag, meta)
         data = head + self.data[self.head :]
         cost = _cost(data, self.inputs, digests, self.answers)
         return dataclasses.replace(
@@ -128,8 +131,8 @@ def _cost(
     return (
         len(data)
         + sum(map(len, inputs))
-        + sum(len(name) + len(digest) for name, digest in digests.items())
-        + sum(len(key) + len(packed) + PACKED_COST_BYTES for key, packed in answers.items())
+        + sum(len(name) + len(digest) + ITEM_COST_BYTES for name, digest in digests.items())
+        + sum(len(key) + len(packed) + ITEM_COST_BYTES for key, packed in answers.items())
     )
 
 
@@ -344,8 +347,6 @@ class Memo:
         if not data.startswith(head):
             return None  # a protobuf runtime that orders fields otherwise: nothing is kept
         inputs, digests = miss.inputs or _inputs(req), miss.digests
-        meta = fnv1.ResponseMeta()
-        meta.CopyFrom(rsp.meta)
         answers = _pack(outcome.answers)
         cost = _cost(data, inputs, digests, answers)
         entry = _Entry(
@@ -353,7 +354,6 @@ class Memo:
             inputs,
             digests,
             answers,
-            meta,
             data,
             len(head),
             cost,

@@ -12,7 +12,7 @@ from function.compose import compose
 from function.model.observed import same
 from function.offline import documents
 from function.serving import fn
-from function.serving.memo import DIGEST_BYTES, PACKED_COST_BYTES, PARSED_KEPT, Memo
+from function.serving.memo import DIGEST_BYTES, ITEM_COST_BYTES, PARSED_KEPT, Memo
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -437,9 +437,9 @@ def test_memo_cost_counts_what_an_answer_holds() -> None:
     held = (
         len(answer)
         + 2 * DIGEST_BYTES  # what is read of the XR, and the rest
-        + sum(len(name) + DIGEST_BYTES for name in req.observed.resources)
+        + sum(len(name) + DIGEST_BYTES + ITEM_COST_BYTES for name in req.observed.resources)
         # One packed blob per resource questions were asked about, each at least its overhead.
-        + PACKED_COST_BYTES * len({question[1] for question in outcome.answers})
+        + ITEM_COST_BYTES * len({question[1] for question in outcome.answers})
     )
     assert memo.used >= held
 
