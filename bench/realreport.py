@@ -209,19 +209,29 @@ run on the same requests (`--before`).
   twice on a miss). Rows: same request, resourceVersion changed.
 - **Known answers.** When the answer must be composed, the questions about unchanged
   resources are answered from the previous answer's record instead of reading observed
-  state, and the spec and input validated last time are reused while they are unchanged.
+  state, and the spec and input validated last time are reused while they are unchanged
+  (for the 64 XRs composed last). The request's input digests are taken once a call.
   Row: read value changed.
 - **Pieces.** Each composed resource's encoded Struct is kept, keyed by a digest of its
   manifest, and parsed (in C) into the next answer that holds the same manifest, instead of
-  being built value by value (`Struct.update`). Row: read value changed.
+  being built value by value. Row: read value changed.
+- **Structs filled directly.** A manifest is set into its Struct by exact type
+  (`convert.fill`), not through `Struct.update`'s chain of isinstance checks per value: a
+  third less time, the same bytes (a property test against update). Rows: every composed one.
+- **Conditions read once.** Each observed resource's conditions are read once for both its
+  readiness and its Synced error, and plain dicts and views are told from other values
+  before the `Mapping` ABC is asked. Rows: every composed one.
 - **Serialized once.** A composed answer the memo keeps is sent as the memo's bytes, not
   serialized a second time by gRPC. Row: read value changed.
 - **Crossplane's spec fields unread.** Composing converts only the spec fields it reads, not
   `resourceRefs` (which grows with every composed resource). Rows: every composed one.
 - **Lanes.** Claims with 50 apps or more compose on a thread of their own, so seed-sized calls
   share the processor with them instead of queueing (see Fairness).
-- **Leaner entries.** Inputs and fingerprints are kept as 16-byte digests; the validated
-  spec and input are counted at what they hold. Row: peak RSS.
+- **Leaner entries.** Inputs and fingerprints are kept as 16-byte digests; the questions
+  and answers behind an answer are packed with `marshal`, one blob per resource (a fifth of
+  their size as objects); validated specs are kept for the 64 XRs composed last, not with
+  every entry; each entry's object overhead is counted, so the budget bounds memory; the
+  default budget is 16 MiB (about 390 real-sized seed XRs, 32 MiB before). Row: peak RSS.
 
 ### What a real-sized request carries
 
