@@ -2,13 +2,13 @@
 
 Builders read single values from here (an ARN, an id, readiness); they never copy
 an observed object into desired state. Every question asked and its answer are
-kept, so a caller can later tell whether new observed state would give the same
-answers (``agrees``) without composing again.
+kept, so a caller can later ask them of new observed state (``fresh``) and tell
+whether it gives the same answers without composing again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar, overload
 
 from function.model.convert import StructView, plain
@@ -178,6 +178,6 @@ class Observed:
         """Every question asked so far, with the answer given."""
         return dict(self._answers)
 
-    def agrees(self, answers: Mapping[Question, Any]) -> bool:
-        """Whether these resources give the same answer to every one of ``answers``."""
-        return all(same(self._answer(question), old) for question, old in answers.items())
+    def fresh(self, questions: Iterable[Question]) -> dict[Question, Any]:
+        """What these resources answer to ``questions`` now; nothing is recorded or reused."""
+        return {question: self._answer(question) for question in questions}

@@ -56,7 +56,7 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
 from function import feedback
 from function.model import convert
-from function.model.observed import Observed, Question, dig, text
+from function.model.observed import Observed, Question, dig, same, text
 from function.serving.pieces import Pieces
 
 if TYPE_CHECKING:
@@ -251,8 +251,9 @@ class Miss:
     Attributes:
         digests: each observed resource's fingerprint, kept with the composed answer so
             that it is taken once per call.
-        known: the previous answers to questions about resources that did not change:
-            the same questions get the same answers, so composing need not read them.
+        known: answers composing need not read again: the previous ones about resources
+            that did not change (the same questions get the same answers), and those the
+            recall read afresh about the resources that did.
         parsed: the spec and input as the previous answer validated them, when they are
             unchanged since.
         inputs: the request's ``_inputs``, when the recall took them.
@@ -297,7 +298,7 @@ class Memo:
         changed = _changed(entry.digests, digests)
         inputs = _inputs(req)
         if inputs != entry.inputs:
-            return self._miss(entry, Miss(digests, {}, inputs=inputs), changed, parsed=None)
+            return self._miss(entry, Miss(digests, {}, inputs=inputs), changed)
         tag = req.meta.tag
         # The tag promises an identical request, but the observed resources are checked
         # all the same: a client breaking that promise must never get an answer that
@@ -311,19 +312,22 @@ class Memo:
             name: convert.StructView(resources[name].resource) for name in changed & set(resources)
         }
         asked = _unpack(entry.answers, changed)
-        if not Observed(views).agrees(asked):
-            parsed = self._validated(identity, inputs)
-            return self._miss(entry, Miss(digests, {}, inputs=inputs), changed, parsed)
+        fresh = Observed(views).fresh(asked)
+        if not all(same(fresh[question], old) for question, old in asked.items()):
+            # The answers just read are right for this request: composing need not read them.
+            miss = Miss(digests, fresh, self._validated(identity, inputs), inputs)
+            return self._miss(entry, miss, changed)
         again = entry.retagged(tag, digests)
         with self._lock:
             self._store(identity, again)
         self._count(hit=True)
         return Encoded(again.data)
 
-    def _miss(self, entry: _Entry, miss: Miss, changed: set[str], parsed: Parsed | None) -> Miss:
+    def _miss(self, entry: _Entry, miss: Miss, changed: set[str]) -> Miss:
+        """``miss`` knowing also the answers about every resource that did not change."""
         self._count(hit=False)
         known = _unpack(entry.answers, entry.answers.keys() - changed)
-        return dataclasses.replace(miss, known=known, parsed=parsed)
+        return dataclasses.replace(miss, known={**known, **miss.known})
 
     def keep(
         self,

@@ -176,5 +176,11 @@ def test_every_question_is_remembered() -> None:
     assert observed.answers() == {("get", "dep", "status", "atProvider", "arn"): "arn:reported"}
     observed.reported_or_sent(("dep", "empty"), ("user", "uri"))
     assert observed.answers()[("get", "user", "spec", "forProvider", "uri")] == "arn:sent"
-    assert observed.agrees(observed.answers())
-    assert not Observed({"dep": REPORTED}).agrees(observed.answers())
+    asked = observed.answers()
+    assert Observed({"dep": REPORTED, "user": SENT}).fresh(asked) == asked
+    # Without the user, each question is read afresh: no sent value, not the remembered one.
+    assert Observed({"dep": REPORTED}).fresh(asked) == {
+        ("get", "dep", "status", "atProvider", "arn"): "arn:reported",
+        ("get", "dep", "status", "atProvider", "empty"): "",
+        ("get", "user", "spec", "forProvider", "uri"): None,
+    }

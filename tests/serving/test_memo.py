@@ -9,7 +9,7 @@ import pytest
 from conftest import SEED, converged_observed, load, platform_input, served
 
 from function.compose import compose
-from function.model.observed import same
+from function.model.observed import Observed, same
 from function.offline import documents
 from function.serving import fn
 from function.serving.memo import DIGEST_BYTES, ITEM_COST_BYTES, PARSED_KEPT, Memo
@@ -668,7 +668,7 @@ def _counting_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     parses: list[int] = []
     real = composing.parse
 
-    def parse(xr: Any, raw_input: Any) -> Any:  # noqa: ANN401
+    def parse(xr: Any, raw_input: Any) -> Any:
         parses.append(1)
         return real(xr, raw_input)
 
@@ -716,3 +716,26 @@ def test_memo_keeps_validated_specs_of_the_xrs_composed_last(
         _read_change(call)
         served(call.request(), memo)
         assert len(parses) - before == validations, call.xr["metadata"]["name"]
+
+
+def test_memo_reads_each_question_about_a_changed_resource_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a read change, composing takes the answers the recall read, not the resource again."""
+    call = converged_call()
+    memo = Memo(BUDGET)
+    served(call.request(), memo)
+    _read_change(call)
+    read: list[tuple[str, ...]] = []
+    real = Observed._answer  # noqa: SLF001 - counting every read of observed state
+
+    def answer(self: Observed, question: tuple[str, ...]) -> Any:
+        read.append(question)
+        return real(self, question)
+
+    monkeypatch.setattr(Observed, "_answer", answer)
+    assert served(call.request(), memo) == _wire(fn.run(call.request()))
+    changed = [question for question in read if question[1] == "api"]
+    # fn.run above composes without the memo and reads each question once of its own.
+    assert changed
+    assert len(changed) == 2 * len(set(changed))
