@@ -17,17 +17,7 @@ previous call for that XR carried. Two ways to know the answer is unchanged:
   A fingerprint per observed resource tells which resources changed; only the questions
   about those are asked again.
 
-A fingerprint is the object's uid and resourceVersion (with its apiVersion, kind,
-namespace and name) when it has both: the API server changes the resourceVersion on
-every write of an object, so an unchanged pair is unchanged content, and nothing is
-serialized to know it. A request that keeps both while changing the object breaks that
-contract; it gets the earlier answer. An object without them (a forged or hand-written
-request) gets a blake2b digest of its serialization, which any change alters.
-
-The XR's own uid and resourceVersion are not trusted so: ``crossplane composition
-render`` gives every XR a uid derived from its kind, namespace and name, and the
-resourceVersion "999", whatever its spec (internal/render/composite/render.go), so two
-renders of one XR with different specs carry the same pair. Its spec is compared.
+Fingerprints and input digests are taken as ``fingerprints`` says.
 
 When the answer must be composed, the memo still knows the answers about every resource
 that did not change (``Miss.known``): composing reads only the others.
@@ -45,7 +35,6 @@ recalls while the worker thread composes.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import marshal
 import threading
 from collections import OrderedDict
@@ -54,17 +43,16 @@ from typing import TYPE_CHECKING, Any
 
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-from function import feedback
 from function.model import convert
-from function.model.observed import Observed, Question, dig, same, text
+from function.model.observed import Observed, Question, same
+from function.serving import fingerprints
 from function.serving.pieces import Pieces
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from google.protobuf import struct_pb2
-
     from function.compose import Outcome, Parsed
+    from function.serving.fingerprints import Identity
 
 DEFAULT_BUDGET_MIB = 16
 # The encoded manifests composing reuses (``pieces``) get 1/PIECES_SHARE of the budget again.
@@ -77,9 +65,6 @@ ITEM_COST_BYTES = 128
 # observed values change while AWS creates its resources is composed again and again; most
 # others are answered without composing. By count: each is pydantic models of ~13 KiB.
 PARSED_KEPT = 64
-DIGEST_BYTES = 16
-
-Identity = tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -136,88 +121,6 @@ def _cost(
     )
 
 
-def _identity(req: fnv1.RunFunctionRequest) -> Identity | None:
-    """Which XR the request is for; None if it names none (no answer is kept for it then)."""
-    xr = convert.StructView(req.observed.composite.resource)
-    name = text(dig(xr, "metadata", "name"))
-    if name is None:
-        return None
-    api_version, kind = text(xr.get("apiVersion")), text(xr.get("kind"))
-    return (api_version or "", kind or "", text(dig(xr, "metadata", "namespace")) or "", name)
-
-
-def _digest(*parts: bytes) -> bytes:
-    """One digest of several byte strings, each length-prefixed so that none runs into the next."""
-    found = hashlib.blake2b(digest_size=DIGEST_BYTES)
-    for part in parts:
-        found.update(len(part).to_bytes(8, "little"))
-        found.update(part)
-    return found.digest()
-
-
-def _xr_inputs(req: fnv1.RunFunctionRequest) -> bytes:
-    """What the answer is made from of the XR besides its name and namespace (its identity)."""
-    spec = req.observed.composite.resource.fields.get("spec")
-    # The condition the XR carries decides whether the answer adds an event (``feedback``).
-    told = feedback.previous(convert.StructView(req.observed.composite.resource))
-    return _digest(
-        b"" if spec is None else spec.SerializeToString(deterministic=True),
-        repr(told).encode(),
-    )
-
-
-def _inputs(req: fnv1.RunFunctionRequest) -> tuple[bytes, bytes]:
-    """What the answer is made from besides observed resources: of the XR, and the rest."""
-    return _xr_inputs(req), _call_inputs(req)
-
-
-def _call_inputs(req: fnv1.RunFunctionRequest) -> bytes:
-    """What the answer is made from besides the XR: the input and earlier functions' state."""
-    return _digest(
-        b"1" if req.HasField("input") else b"0",
-        req.input.SerializeToString(deterministic=True),
-        req.desired.SerializeToString(deterministic=True),
-        req.context.SerializeToString(deterministic=True),
-    )
-
-
-def fingerprint(resource: struct_pb2.Struct) -> bytes:
-    """What tells one observed object's content from another's (see the module's doc)."""
-    trusted = _stamps(resource)
-    if trusted is not None:
-        return trusted
-    data = resource.SerializeToString(deterministic=True)
-    return hashlib.blake2b(data, digest_size=DIGEST_BYTES).digest()
-
-
-def _stamps(resource: struct_pb2.Struct) -> bytes | None:
-    """The object's uid and resourceVersion, with its type and name; None without both."""
-    fields = resource.fields
-    metadata = fields.get("metadata")
-    if metadata is not None:
-        meta = metadata.struct_value.fields
-        uid, version = meta.get("uid"), meta.get("resourceVersion")
-        # A Value's string_value is '' unless it holds a non-empty string.
-        if uid is not None and version is not None and uid.string_value and version.string_value:
-            parts = [
-                value.string_value if value is not None else ""
-                for value in (
-                    fields.get("apiVersion"),
-                    fields.get("kind"),
-                    meta.get("namespace"),
-                    meta.get("name"),
-                )
-            ]
-            stamps = "\0".join((*parts, uid.string_value, version.string_value))
-            return hashlib.blake2b(stamps.encode(), digest_size=DIGEST_BYTES).digest()
-    return None
-
-
-def _digests(req: fnv1.RunFunctionRequest) -> dict[str, bytes]:
-    """A fingerprint of each observed resource: which ones changed since, without keeping them."""
-    return {name: fingerprint(c.resource) for name, c in req.observed.resources.items()}
-
-
 def _pack(answers: Mapping[Question, Any]) -> dict[str, bytes]:
     """The questions and their answers, one blob per resource they are about.
 
@@ -238,10 +141,6 @@ def _unpack(packed: Mapping[str, bytes], keys: Iterable[str]) -> dict[Question, 
         if key in packed
         for question, answer in marshal.loads(packed[key])  # noqa: S302 - our own bytes
     }
-
-
-def _changed(before: Mapping[str, bytes], now: Mapping[str, bytes]) -> set[str]:
-    return {name for name in before.keys() | now.keys() if before.get(name) != now.get(name)}
 
 
 @dataclass(frozen=True)
@@ -288,15 +187,15 @@ class Memo:
 
     def recall(self, req: fnv1.RunFunctionRequest) -> Encoded | Miss:
         """The remembered answer to ``req`` (with its tag), or a Miss: it must be composed."""
-        digests = _digests(req)
-        identity = _identity(req)
+        digests = fingerprints.digests(req)
+        identity = fingerprints.identity(req)
         with self._lock:
             entry = self._entries.get(identity) if identity is not None else None
         if identity is None or entry is None:
             self._count(hit=False)
             return Miss(digests, {})
-        changed = _changed(entry.digests, digests)
-        inputs = _inputs(req)
+        changed = fingerprints.changes(entry.digests, digests)
+        inputs = fingerprints.inputs(req)
         if inputs != entry.inputs:
             return self._miss(entry, Miss(digests, {}, inputs=inputs), changed)
         tag = req.meta.tag
@@ -341,7 +240,7 @@ class Memo:
         Returns:
             The answer's bytes, or None if nothing is kept (the XR has no name).
         """
-        identity = _identity(req)
+        identity = fingerprints.identity(req)
         if identity is None:
             return None
         # Deterministic serialization writes fields in field-number order, meta (1) first,
@@ -350,7 +249,7 @@ class Memo:
         data = bytes(rsp.SerializeToString(deterministic=True))
         if not data.startswith(head):
             return None  # a protobuf runtime that orders fields otherwise: nothing is kept
-        inputs, digests = miss.inputs or _inputs(req), miss.digests
+        inputs, digests = miss.inputs or fingerprints.inputs(req), miss.digests
         answers = _pack(outcome.answers)
         cost = _cost(data, inputs, digests, answers)
         entry = _Entry(

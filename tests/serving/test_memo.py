@@ -12,7 +12,8 @@ from function.compose import compose
 from function.model.observed import Observed, same
 from function.offline import documents
 from function.serving import fn
-from function.serving.memo import DIGEST_BYTES, ITEM_COST_BYTES, PARSED_KEPT, Memo
+from function.serving.fingerprints import DIGEST_BYTES
+from function.serving.memo import ITEM_COST_BYTES, PARSED_KEPT, Memo
 
 if TYPE_CHECKING:
     from collections.abc import Callable

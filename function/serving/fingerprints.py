@@ -1,0 +1,121 @@
+"""What tells one request from another: the XR's identity, input digests and fingerprints.
+
+A fingerprint tells one observed object's content from another's. It is the object's
+uid and resourceVersion (with its apiVersion, kind, namespace and name) when it has both:
+the API server changes the resourceVersion on every write of an object, so an unchanged
+pair is unchanged content, and nothing is serialized to know it. A request that keeps
+both while changing the object breaks that contract; it gets the earlier answer. An
+object without them (a forged or hand-written request) gets a blake2b digest of its
+serialization, which any change alters.
+
+The XR's own uid and resourceVersion are not trusted so: ``crossplane composition
+render`` gives every XR a uid derived from its kind, namespace and name, and the
+resourceVersion "999", whatever its spec (internal/render/composite/render.go), so two
+renders of one XR with different specs carry the same pair. Its spec is digested.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from function import feedback
+from function.model import convert
+from function.model.observed import dig, text
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+    from google.protobuf import struct_pb2
+
+DIGEST_BYTES = 16
+
+Identity = tuple[str, ...]
+
+
+def identity(req: fnv1.RunFunctionRequest) -> Identity | None:
+    """Which XR the request is for; None if it names none (no answer is kept for it then)."""
+    xr = convert.StructView(req.observed.composite.resource)
+    name = text(dig(xr, "metadata", "name"))
+    if name is None:
+        return None
+    api_version, kind = text(xr.get("apiVersion")), text(xr.get("kind"))
+    return (api_version or "", kind or "", text(dig(xr, "metadata", "namespace")) or "", name)
+
+
+def _digest(*parts: bytes) -> bytes:
+    """One digest of several byte strings, each length-prefixed so that none runs into the next."""
+    found = hashlib.blake2b(digest_size=DIGEST_BYTES)
+    for part in parts:
+        found.update(len(part).to_bytes(8, "little"))
+        found.update(part)
+    return found.digest()
+
+
+def _xr_inputs(req: fnv1.RunFunctionRequest) -> bytes:
+    """What the answer is made from of the XR besides its name and namespace (its identity)."""
+    spec = req.observed.composite.resource.fields.get("spec")
+    # The condition the XR carries decides whether the answer adds an event (``feedback``).
+    told = feedback.previous(convert.StructView(req.observed.composite.resource))
+    return _digest(
+        b"" if spec is None else spec.SerializeToString(deterministic=True),
+        repr(told).encode(),
+    )
+
+
+def inputs(req: fnv1.RunFunctionRequest) -> tuple[bytes, bytes]:
+    """What the answer is made from besides observed resources: of the XR, and the rest."""
+    return _xr_inputs(req), _call_inputs(req)
+
+
+def _call_inputs(req: fnv1.RunFunctionRequest) -> bytes:
+    """What the answer is made from besides the XR: the input and earlier functions' state."""
+    return _digest(
+        b"1" if req.HasField("input") else b"0",
+        req.input.SerializeToString(deterministic=True),
+        req.desired.SerializeToString(deterministic=True),
+        req.context.SerializeToString(deterministic=True),
+    )
+
+
+def fingerprint(resource: struct_pb2.Struct) -> bytes:
+    """What tells one observed object's content from another's (see the module's doc)."""
+    trusted = _stamps(resource)
+    if trusted is not None:
+        return trusted
+    data = resource.SerializeToString(deterministic=True)
+    return hashlib.blake2b(data, digest_size=DIGEST_BYTES).digest()
+
+
+def _stamps(resource: struct_pb2.Struct) -> bytes | None:
+    """The object's uid and resourceVersion, with its type and name; None without both."""
+    fields = resource.fields
+    metadata = fields.get("metadata")
+    if metadata is not None:
+        meta = metadata.struct_value.fields
+        uid, version = meta.get("uid"), meta.get("resourceVersion")
+        # A Value's string_value is '' unless it holds a non-empty string.
+        if uid is not None and version is not None and uid.string_value and version.string_value:
+            parts = [
+                value.string_value if value is not None else ""
+                for value in (
+                    fields.get("apiVersion"),
+                    fields.get("kind"),
+                    meta.get("namespace"),
+                    meta.get("name"),
+                )
+            ]
+            stamps = "\0".join((*parts, uid.string_value, version.string_value))
+            return hashlib.blake2b(stamps.encode(), digest_size=DIGEST_BYTES).digest()
+    return None
+
+
+def digests(req: fnv1.RunFunctionRequest) -> dict[str, bytes]:
+    """A fingerprint of each observed resource: which ones changed since, without keeping them."""
+    return {name: fingerprint(c.resource) for name, c in req.observed.resources.items()}
+
+
+def changes(before: Mapping[str, bytes], now: Mapping[str, bytes]) -> set[str]:
+    """The names whose fingerprints differ, or that only one side has."""
+    return {name for name in before.keys() | now.keys() if before.get(name) != now.get(name)}
