@@ -41,3 +41,31 @@ def test_no_details_before_the_stage_reports_its_url() -> None:
     (item,) = connection.build(ctx)
     assert item.manifest is not None
     assert item.manifest["data"] == {}
+
+
+def test_secret_manifest() -> None:
+    """The Secret is Crossplane's connection-secret type, labelled for this XR's environment."""
+    (item,) = connection.build(context(claim(shape="namespaced"), observed=STAGE))
+    assert item.manifest == {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": "production-vcluster-connection",
+            "namespace": "team-a",
+            "labels": {
+                "platform.example.org/environment": "prod-env-1747f004f355faef",
+                "platform.example.org/resource": keys.CONNECTION_SECRET,
+            },
+        },
+        "type": "connection.crossplane.io/v1alpha1",
+        # base64 of INVOKE_URL, as a Secret's data must be.
+        "data": {
+            "endpoint": "aHR0cHM6Ly9hYmMxMjMuZXhlY3V0ZS1hcGkudXMtZWFzdC0xLmFtYXpvbmF3cy5jb20v"
+        },
+    }
+
+
+def test_no_secret_without_api_gateway() -> None:
+    """A v2 XR without API Gateway has no endpoint to publish, so no Secret."""
+    ctx = context(claim(shape="namespaced", include=["grafana"]), observed=STAGE)
+    assert connection.build(ctx) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import crdcheck
 import pytest
 from conftest import SEED, load
 from contexts import as_observed, by_key, claim, context, embedded, for_provider, reported
@@ -83,3 +84,165 @@ def test_nothing_composed(
 ) -> None:
     """No load balancer is composed when a listener is given or API Gateway is off."""
     assert loadbalancer.build(context(claim(**spec), function_input)) == [], reason
+
+
+# Exact manifests: a builder's output is what the provider acts on, so every field the
+# load balancer path needs is pinned, not just present.
+NLB_SG = "sg-0bbbbbbbbbbbbbbb2"
+SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+SLUG = "prod-env-381583e839d74e93"
+TAGS = {
+    "crossplane-environment": "prod-env",
+    "crossplane-composite": "production-vcluster",
+    "managed-by": "function-vcluster-environment",
+}
+ALL_REPORTED = {
+    keys.LOAD_BALANCER_SECURITY_GROUP: reported(id=NLB_SG),
+    keys.TARGET_GROUP: reported(arn=TARGET_GROUP_ARN),
+}
+MINE = {"matchControllerRef": True}
+
+
+def _vpc_claim(**vpc: Any) -> dict[str, Any]:
+    return claim(vpc={"vpcId": VPC, "subnetIds": SUBNETS, **vpc})
+
+
+@pytest.mark.parametrize(
+    ("reason", "key", "kind", "spec"),
+    [
+        pytest.param("an internal network NLB in the claim's subnets, balancing across zones, "
+                     "created with its composed group (it can never get one later)",
+                     keys.LOAD_BALANCER, "LB",
+                     {"name": f"{SLUG}-nlb", "loadBalancerType": "network", "internal": True,
+                      "subnets": SUBNETS, "enableCrossZoneLoadBalancing": True, "tags": TAGS,
+                      "securityGroups": [NLB_SG], "region": "us-east-1"}, id="nlb"),
+        pytest.param("an ip target group on the service port in the claim's VPC, health-checked "
+                     "over HTTP on the gateway's readiness port and path",
+                     keys.TARGET_GROUP, "LBTargetGroup",
+                     {"name": f"{SLUG}-tg", "port": 80, "protocol": "TCP", "targetType": "ip",
+                      "vpcId": VPC, "deregistrationDelay": "30",
+                      "healthCheck": {"enabled": True, "protocol": "HTTP", "port": "15021",
+                                      "path": "/healthz/ready", "healthyThreshold": 2,
+                                      "unhealthyThreshold": 2, "interval": 10},
+                      "tags": TAGS, "region": "us-east-1"}, id="target-group"),
+        pytest.param("a TCP listener on the service port of this XR's NLB, forwarding to this "
+                     "XR's target group",
+                     keys.LISTENER, "LBListener",
+                     {"loadBalancerArnSelector": MINE, "port": 80, "protocol": "TCP",
+                      "defaultAction": [{"type": "forward", "targetGroupArnSelector": MINE}],
+                      "tags": TAGS, "region": "us-east-1"}, id="listener"),
+    ],
+)  # fmt: skip
+def test_aws_manifests(reason: str, key: str, kind: str, spec: dict[str, Any]) -> None:
+    """Each AWS resource of the path is sent exactly the fields its job needs."""
+    item = by_key(loadbalancer.build(context(_vpc_claim(), observed=ALL_REPORTED)))[key]
+    assert item.manifest is not None, reason
+    assert (item.manifest["apiVersion"], item.manifest["kind"]) == (
+        "elbv2.aws.upbound.io/v1beta2",
+        kind,
+    ), reason
+    assert item.manifest["metadata"] == {
+        "labels": {"platform.example.org/environment": SLUG, "platform.example.org/resource": key}
+    }, reason
+    assert item.manifest["spec"]["forProvider"] == spec, reason
+
+
+def test_binding_manifest() -> None:
+    """The binding registers the gateway pods in the target group and opens them to the NLB.
+
+    Traffic reaches the pods' port 8080 and the health check port 15021, from the NLB's group.
+    """
+    item = by_key(loadbalancer.build(context(_vpc_claim(), observed=ALL_REPORTED)))[
+        keys.TARGET_GROUP_BINDING
+    ]
+    assert item.manifest is not None
+    assert (item.manifest["apiVersion"], item.manifest["kind"]) == (
+        "kubernetes.crossplane.io/v1alpha2",
+        "Object",
+    )
+    labels = {
+        "platform.example.org/environment": SLUG,
+        "platform.example.org/resource": keys.TARGET_GROUP_BINDING,
+    }
+    assert item.manifest["spec"]["forProvider"]["manifest"] == {
+        "apiVersion": "elbv2.k8s.aws/v1beta1",
+        "kind": "TargetGroupBinding",
+        "metadata": {"name": f"{SLUG}-ingress", "namespace": "istio-ingress", "labels": labels},
+        "spec": {
+            "serviceRef": {"name": "istio-ingressgateway", "port": 80},
+            "targetGroupARN": TARGET_GROUP_ARN,
+            "targetType": "ip",
+            "networking": {
+                "ingress": [
+                    {
+                        "from": [{"securityGroup": {"groupID": NLB_SG}}],
+                        "ports": [
+                            {"port": 8080, "protocol": "TCP"},
+                            {"port": 15021, "protocol": "TCP"},
+                        ],
+                    }
+                ]
+            },
+        },
+    }
+
+
+def test_brought_empty_groups() -> None:
+    """Groups given as an empty list: an NLB without groups, and a binding that opens nothing.
+
+    The platform then manages the pods' rules itself; the controller must not add any.
+    """
+    observed = {keys.TARGET_GROUP: reported(arn=TARGET_GROUP_ARN)}
+    xr = _vpc_claim(securityGroups={"loadBalancer": []})
+    built = loadbalancer.build(context(xr, observed=observed))
+    assert "securityGroups" not in for_provider(built, keys.LOAD_BALANCER)
+    binding = embedded(built, keys.TARGET_GROUP_BINDING)
+    assert set(binding["spec"]) == {"serviceRef", "targetGroupARN", "targetType"}
+
+
+@pytest.mark.parametrize(
+    ("reason", "observed", "waiting"),
+    [
+        pytest.param("nothing reported: the NLB waits for its group, the binding for the ARN "
+                     "and the group, the target group has the claim's VPC, the listener needs "
+                     "nothing", {},
+                     {keys.LOAD_BALANCER: "the id of its security group",
+                      keys.TARGET_GROUP: None, keys.LISTENER: None,
+                      keys.TARGET_GROUP_BINDING: "the target group ARN and the load balancer's "
+                                                 "security group id"}, id="nothing"),
+        pytest.param("the target group's ARN alone: the binding still needs the NLB's group",
+                     {keys.TARGET_GROUP: reported(arn=TARGET_GROUP_ARN)},
+                     {keys.LOAD_BALANCER: "the id of its security group",
+                      keys.TARGET_GROUP: None, keys.LISTENER: None,
+                      keys.TARGET_GROUP_BINDING: "the target group ARN and the load balancer's "
+                                                 "security group id"}, id="arn-only"),
+        pytest.param("the NLB's group alone: the binding still needs the target group's ARN",
+                     {keys.LOAD_BALANCER_SECURITY_GROUP: reported(id=NLB_SG)},
+                     {keys.LOAD_BALANCER: None, keys.TARGET_GROUP: None, keys.LISTENER: None,
+                      keys.TARGET_GROUP_BINDING: "the target group ARN and the load balancer's "
+                                                 "security group id"}, id="group-only"),
+        pytest.param("both known: everything is composed", ALL_REPORTED,
+                     dict.fromkeys((keys.LOAD_BALANCER, keys.TARGET_GROUP, keys.LISTENER,
+                                    keys.TARGET_GROUP_BINDING)), id="all"),
+    ],
+)  # fmt: skip
+def test_what_each_waits_for(
+    reason: str, observed: dict[str, Any], waiting: dict[str, str | None]
+) -> None:
+    """The four resources in order; those without a manifest say what they wait for."""
+    built = loadbalancer.build(context(_vpc_claim(), observed=observed))
+    found = {item.key: None if item.manifest is not None else item.waiting_for for item in built}
+    assert list(found.items()) == list(waiting.items()), reason
+
+
+@pytest.mark.usefixtures("crds_present")
+@pytest.mark.parametrize("shape", ["legacy", "namespaced"])
+def test_manifests_are_valid(shape: str) -> None:
+    """Every manifest, and the binding inside its Object, validates against the real CRDs."""
+    xr = claim(shape=shape, vpc={"vpcId": VPC, "subnetIds": SUBNETS})
+    built = loadbalancer.build(context(xr, observed=ALL_REPORTED))
+    manifests = {item.key: item.manifest for item in built if item.manifest is not None}
+    assert len(manifests) == len(built)
+    manifests["binding"] = embedded(built, keys.TARGET_GROUP_BINDING)
+    problems = {key: crdcheck.validate(body) for key, body in manifests.items()}
+    assert {key: found for key, found in problems.items() if found} == {}

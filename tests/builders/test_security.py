@@ -13,7 +13,7 @@ from typing import Any
 import crdcheck
 import pytest
 from conftest import platform_input
-from contexts import by_key, claim, context, embedded, for_provider, reported
+from contexts import as_observed, by_key, claim, context, embedded, for_provider, reported
 
 from function.builders import apigateway, loadbalancer, security
 from function.model import keys
@@ -388,3 +388,129 @@ def test_egress_rules_are_valid_in_both_shapes(shape: str, api_version: str) -> 
     problems = {key: crdcheck.validate(body) for key, body in applied.items()}
     assert {key: found for key, found in problems.items() if found} == {}
     assert {body["status"]["atProvider"]["id"][:4] for body in applied.values()} == {"sgr-"}
+
+
+# Exact manifests: what each group and rule is sent is what AWS gets, so every field is pinned.
+SLUG = "prod-env-381583e839d74e93"
+TAGS = {
+    "crossplane-environment": "prod-env",
+    "crossplane-composite": "production-vcluster",
+    "managed-by": "function-vcluster-environment",
+}
+
+
+def _rule_spec(group: str, peer: dict[str, str], port: int, description: str) -> dict[str, Any]:
+    """The forProvider of one TCP rule on one port, as the builder must send it."""
+    return {
+        "securityGroupId": group,
+        **peer,
+        "ipProtocol": "tcp",
+        "fromPort": port,
+        "toPort": port,
+        "description": f"prod-env: {description}",
+        "tags": TAGS,
+        "region": "us-east-1",
+    }
+
+
+@pytest.mark.parametrize(
+    ("reason", "key", "kind", "spec"),
+    [
+        pytest.param("the VPC link's group, in the claim's VPC, named and described for it",
+                     keys.VPC_LINK_SECURITY_GROUP, "SecurityGroup",
+                     {"name": f"{SLUG}-vpclink",
+                      "description": "prod-env: API Gateway VPC link network interfaces",
+                      "vpcId": VPC, "tags": TAGS, "region": "us-east-1"}, id="vpc-link-group"),
+        pytest.param("the NLB's group, in the claim's VPC, named and described for it",
+                     keys.LOAD_BALANCER_SECURITY_GROUP, "SecurityGroup",
+                     {"name": f"{SLUG}-nlb",
+                      "description": "prod-env: internal NLB in front of the ingress gateway",
+                      "vpcId": VPC, "tags": TAGS, "region": "us-east-1"}, id="nlb-group"),
+        pytest.param("the VPC link's group may send to the NLB's on the listener port",
+                     keys.VPC_LINK_EGRESS, "SecurityGroupEgressRule",
+                     _rule_spec(LINK_SG, {"referencedSecurityGroupId": NLB_SG}, 80,
+                                "API Gateway VPC link to the NLB listener"), id="vpc-link-egress"),
+        pytest.param("the NLB's group lets the VPC link's in on the listener port",
+                     keys.LOAD_BALANCER_INGRESS, "SecurityGroupIngressRule",
+                     _rule_spec(NLB_SG, {"referencedSecurityGroupId": LINK_SG}, 80,
+                                "API Gateway VPC link to the NLB listener"), id="nlb-ingress"),
+        pytest.param("the NLB's group may send traffic to the pods' port",
+                     keys.load_balancer_egress(8080, "10.0.0.0/8"), "SecurityGroupEgressRule",
+                     _rule_spec(NLB_SG, {"cidrIpv4": "10.0.0.0/8"}, 8080,
+                                "NLB to the ingress gateway pods (traffic)"),
+                     id="nlb-egress-traffic"),
+        pytest.param("the NLB's group may send health checks to the pods' readiness port",
+                     keys.load_balancer_egress(15021, "192.168.0.0/16"),
+                     "SecurityGroupEgressRule",
+                     _rule_spec(NLB_SG, {"cidrIpv4": "192.168.0.0/16"}, 15021,
+                                "NLB to the ingress gateway pods (health check)"),
+                     id="nlb-egress-health-check"),
+    ],
+)  # fmt: skip
+def test_manifests(reason: str, key: str, kind: str, spec: dict[str, Any]) -> None:
+    """Each group and rule is sent exactly its name, description, ends, port and tags."""
+    built = by_key(security.build(context(_claim(), observed=GROUPS_REPORTED)))
+    manifest = built[key].manifest
+    assert manifest is not None, reason
+    assert (manifest["apiVersion"], manifest["kind"]) == ("ec2.aws.upbound.io/v1beta1", kind)
+    assert manifest["metadata"] == {
+        "labels": {"platform.example.org/environment": SLUG, "platform.example.org/resource": key}
+    }, reason
+    assert manifest["spec"]["forProvider"] == spec, reason
+
+
+def test_one_rule_for_traffic_and_health_check() -> None:
+    """When the health check uses the pods' own port, one rule says it carries both."""
+    merged = platform_input()
+    merged["ingressGateway"] = {**merged["ingressGateway"], "targetPort": 15021}
+    built = by_key(security.build(context(_claim(), merged, GROUPS_REPORTED)))
+    rule = for_provider(built.values(), keys.load_balancer_egress(15021, "10.0.0.0/8"))
+    assert rule == _rule_spec(
+        NLB_SG,
+        {"cidrIpv4": "10.0.0.0/8"},
+        15021,
+        "NLB to the ingress gateway pods (traffic and health check)",
+    )
+
+
+def test_rules_keep_what_they_were_sent_while_groups_flap() -> None:
+    """A created rule keeps both group ids while the groups stop reporting them.
+
+    Dropping them would make Crossplane delete the rule, and the network path with it.
+    """
+    first = security.build(context(_claim(), observed=GROUPS_REPORTED))
+    rules = [item for item in first if item.role is not None]
+    observed: dict[str, Any] = {
+        keys.VPC_LINK_SECURITY_GROUP: reported(ready=False),
+        keys.LOAD_BALANCER_SECURITY_GROUP: reported(ready=False),
+    }
+    observed |= {item.key: as_observed(item) for item in rules}
+    again = by_key(security.build(context(_claim(), observed=observed)))
+    assert {item.key: again[item.key].manifest for item in rules} == {
+        item.key: item.manifest for item in rules
+    }
+
+
+@pytest.mark.parametrize(
+    ("reason", "vpc", "key", "role", "waiting"),
+    [
+        pytest.param("the NLB's groups brought: the VPC link's rule waits for its own group only",
+                     {"securityGroups": {"loadBalancer": [OWN]}}, keys.vpc_link_egress(OWN),
+                     keys.VPC_LINK_EGRESS, "its group's id", id="byo-nlb"),
+        pytest.param("the VPC link's groups brought: the NLB's rule waits for its own group only",
+                     {"securityGroups": {"vpcLink": [OWN]}}, keys.load_balancer_ingress(OWN),
+                     keys.LOAD_BALANCER_INGRESS, "its group's id", id="byo-vpc-link"),
+        pytest.param("both composed: the NLB's rule waits for both groups",
+                     {}, keys.LOAD_BALANCER_INGRESS, keys.LOAD_BALANCER_INGRESS,
+                     "the ids of both security groups", id="both-composed"),
+        pytest.param("the NLB's egress names one group of its own",
+                     {}, keys.load_balancer_egress(15021, "10.0.0.0/8"), keys.LOAD_BALANCER_EGRESS,
+                     "its group's id", id="nlb-egress"),
+    ],
+)  # fmt: skip
+def test_listener_rule_waits_for(
+    reason: str, vpc: dict[str, Any], key: str, role: str, waiting: str
+) -> None:
+    """A rule says which ids it still lacks, and carries the role its ordering is kept under."""
+    item = by_key(security.build(context(_claim(vpc))))[key]
+    assert (item.manifest, item.waiting_for, item.role) == (None, waiting, role), reason
