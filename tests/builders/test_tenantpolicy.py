@@ -58,3 +58,38 @@ def test_policy_denies_the_header_from_elsewhere(
         }
     ]
     assert crdcheck.validate(policy) == []
+
+
+@pytest.mark.parametrize(
+    ("reason", "shape", "path", "expected"),
+    [
+        pytest.param("the Object carries the policy's key, so Usages and people can select it",
+                     "legacy", "metadata", {"labels": {
+                         naming.LABEL_ENVIRONMENT: SLUG,
+                         naming.LABEL_RESOURCE: keys.TENANT_POLICY}},
+                     id="object-metadata"),
+        pytest.param("a legacy XR applies it with the cluster-scoped Object",
+                     "legacy", "apiVersion", "kubernetes.crossplane.io/v1alpha2",
+                     id="object-legacy"),
+        pytest.param("a v2 XR applies it with the namespaced Object", "namespaced",
+                     "apiVersion", "kubernetes.m.crossplane.io/v1alpha1", id="object-v2"),
+        pytest.param("Istio's v1 API serves AuthorizationPolicy", "legacy",
+                     "spec.forProvider.manifest.apiVersion", "security.istio.io/v1",
+                     id="policy-api-version"),
+        pytest.param("the kind Istio enforces on the gateway's pods", "legacy",
+                     "spec.forProvider.manifest.kind", "AuthorizationPolicy", id="policy-kind"),
+        pytest.param("the policy itself is labelled like every composed object", "legacy",
+                     "spec.forProvider.manifest.metadata.labels",
+                     {naming.LABEL_ENVIRONMENT: SLUG, naming.LABEL_RESOURCE: keys.TENANT_POLICY},
+                     id="policy-labels"),
+    ],
+)  # fmt: skip
+def test_policy_object(reason: str, shape: str, path: str, expected: Any) -> None:
+    """The policy reaches the host cluster in the shape's Object, labelled as its key."""
+    function_input = ingress_input("istio", trustedSourceRanges=RANGES)
+    found = tenantpolicy.build(context(xr([], shape=shape), function_input))
+    assert [item.key for item in found] == [keys.TENANT_POLICY], reason
+    value: Any = found[0].manifest
+    for part in path.split("."):
+        value = value[part]
+    assert value == expected, reason

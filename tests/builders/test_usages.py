@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import crdcheck
 import pytest
-from contexts import by_key, claim, context
+from contexts import SEED_SUFFIX, by_key, claim, context
 
 from function.builders import usages
 from function.model import keys, naming
@@ -117,3 +120,97 @@ def test_deleted_last(reason: str, user: str, used: str, kinds: tuple[str, str])
             end["resourceSelector"]["matchLabels"][naming.LABEL_RESOURCE] for end in ends
         )
         assert labels == (user, used), reason
+
+
+def _selector(shape: str, key: str) -> dict[str, Any]:
+    """How a Usage end selects the seed XR's resource ``key``: its own, by both labels."""
+    return {
+        "matchControllerRef": True,
+        "matchLabels": {
+            naming.LABEL_RESOURCE: key,
+            naming.LABEL_ENVIRONMENT: f"prod-env-{SEED_SUFFIX[shape]}",
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("reason", "shape", "expected"),
+    [
+        pytest.param("a legacy XR's resources are cluster-scoped: a ClusterUsage, selecting "
+                     "the legacy apiVersions", "legacy",
+                     {"apiVersion": "protection.crossplane.io/v1beta1", "kind": "ClusterUsage",
+                      "metadata": {"labels": {
+                          naming.LABEL_ENVIRONMENT: f"prod-env-{SEED_SUFFIX['legacy']}",
+                          naming.LABEL_RESOURCE: "usage-vcluster-uses-namespace"}},
+                      "spec": {
+                          "of": {"apiVersion": "kubernetes.crossplane.io/v1alpha2",
+                                 "kind": "Object",
+                                 "resourceSelector": _selector("legacy", keys.NAMESPACE)},
+                          "by": {"apiVersion": "helm.crossplane.io/v1beta1", "kind": "Release",
+                                 "resourceSelector": _selector("legacy", keys.VCLUSTER)},
+                          "replayDeletion": True}},
+                     id="legacy"),
+        pytest.param("a v2 XR's Usage lives in its namespace and selects the .m. apiVersions",
+                     "namespaced",
+                     {"apiVersion": "protection.crossplane.io/v1beta1", "kind": "Usage",
+                      "metadata": {"labels": {
+                          naming.LABEL_ENVIRONMENT: f"prod-env-{SEED_SUFFIX['namespaced']}",
+                          naming.LABEL_RESOURCE: "usage-vcluster-uses-namespace"},
+                          "namespace": "team-a"},
+                      "spec": {
+                          "of": {"apiVersion": "kubernetes.m.crossplane.io/v1alpha1",
+                                 "kind": "Object",
+                                 "resourceSelector": _selector("namespaced", keys.NAMESPACE)},
+                          "by": {"apiVersion": "helm.m.crossplane.io/v1beta1", "kind": "Release",
+                                 "resourceSelector": _selector("namespaced", keys.VCLUSTER)},
+                          "replayDeletion": True}},
+                     id="namespaced"),
+    ],
+)  # fmt: skip
+def test_usage_manifest(reason: str, shape: str, expected: dict[str, Any]) -> None:
+    """The whole Usage: its kind, both ends by apiVersion, kind and this XR's labels."""
+    found = by_key(usages.build(context(claim(shape=shape)), SEED_KEYS))
+    usage = found[keys.usage(keys.VCLUSTER, keys.NAMESPACE)].manifest
+    assert usage == expected, reason
+    assert crdcheck.validate(usage) == [], reason
+
+
+# The apiVersions a v2 XR composes its ends with.
+APIGW = "apigatewayv2.aws.m.upbound.io/v1beta1"
+ELB = "elbv2.aws.m.upbound.io/v1beta1"
+EC2 = "ec2.aws.m.upbound.io/v1beta1"
+OBJECT = "kubernetes.m.crossplane.io/v1alpha1"
+RELEASE = "helm.m.crossplane.io/v1beta1"
+
+
+@pytest.mark.parametrize(
+    ("reason", "key", "end"),
+    [
+        pytest.param(f"a v2 XR composes its {key} as a {kind}", key, (api_version, kind), id=key)
+        for key, api_version, kind in (
+            (keys.INTEGRATION, APIGW, "Integration"), (keys.VPC_LINK, APIGW, "VPCLink"),
+            (keys.API_MAPPING, APIGW, "APIMapping"), (keys.DOMAIN_NAME, APIGW, "DomainName"),
+            (keys.LISTENER, ELB, "LBListener"), (keys.LOAD_BALANCER, ELB, "LB"),
+            (keys.TARGET_GROUP, ELB, "LBTargetGroup"),
+            (keys.TARGET_GROUP_BINDING, OBJECT, "Object"), (keys.NAMESPACE, OBJECT, "Object"),
+            (keys.VPC_LINK_SECURITY_GROUP, EC2, "SecurityGroup"),
+            (keys.LOAD_BALANCER_SECURITY_GROUP, EC2, "SecurityGroup"),
+            (keys.LOAD_BALANCER_INGRESS, EC2, "SecurityGroupIngressRule"),
+            (keys.VPC_LINK_EGRESS, EC2, "SecurityGroupEgressRule"),
+            (keys.CERTIFICATE, "acm.aws.m.upbound.io/v1beta1", "Certificate"),
+            (keys.VCLUSTER, RELEASE, "Release"), (keys.GRAFANA, RELEASE, "Release"),
+            (keys.PROMETHEUS, RELEASE, "Release"),
+        )
+    ],
+)  # fmt: skip
+def test_end_kinds(reason: str, key: str, end: tuple[str, str]) -> None:
+    """Every end a Usage names is selected by the apiVersion and kind its builder composes."""
+    ends = [
+        found
+        for item in usages.build(context(claim(shape="namespaced")), SEED_KEYS | GROUP_KEYS)
+        if item.manifest is not None
+        for found in (item.manifest["spec"]["by"], item.manifest["spec"]["of"])
+        if found["resourceSelector"]["matchLabels"][naming.LABEL_RESOURCE] == key
+    ]
+    assert ends, reason
+    assert {(found["apiVersion"], found["kind"]) for found in ends} == {end}, reason
