@@ -27,6 +27,7 @@ from contexts import context
 
 from function.builders import gatewayapi
 from function.model import naming
+from function.model.errors import InvalidError
 
 pytestmark = pytest.mark.usefixtures("crds_present")
 
@@ -135,3 +136,88 @@ def test_rewrite_with_hosts_is_a_rule_per_host() -> None:
     route = desired.manifest["spec"]["forProvider"]["manifest"]
     assert [len(rule["matches"]) for rule in route["spec"]["rules"]] == [1, 1]
     assert crdcheck.validate(route) == []
+
+
+def _hosts(count: int) -> list[str]:
+    """``count`` distinct hosts of the app."""
+    return [f"h{index:02d}.example.com" for index in range(count)]
+
+
+def test_rewrite_rule_per_host_matches_its_host() -> None:
+    """Each of a rewritten route's rules matches the tenant header AND its own host."""
+    app = {**API, "hosts": ["b.example.com", "a.example.com"], "rewrite": "/"}
+    rules = gateway_rules(composed([app], GATEWAY_API, build=gatewayapi.build))
+    assert {name: rule["matches"] for name, rule in rules.items()} == {
+        f"api-{index}": [
+            {"path": {"type": "PathPrefix", "value": "/api"},
+             "headers": [{"type": "Exact", "name": naming.TENANT_HEADER, "value": SLUG},
+                         {"type": "Exact", "name": naming.DOMAIN_HEADER, "value": host}]}
+        ]
+        for index, host in enumerate(("a.example.com", "b.example.com"))
+    }  # fmt: skip
+
+
+CANARY = {"header": "x-api-version", "value": "v2", "service": "api-v2"}
+
+
+@pytest.mark.parametrize(
+    ("reason", "app", "message"),
+    [
+        pytest.param("16 rules (8 hosts rewritten, doubled by a canary) fill one HTTPRoute",
+                     {"hosts": _hosts(8), "rewrite": "/", "headerCanary": CANARY}, None,
+                     id="16-rules"),
+        pytest.param("18 rules are more than an HTTPRoute holds",
+                     {"hosts": _hosts(9), "rewrite": "/", "headerCanary": CANARY},
+                     "spec.apps[0].hosts: this app needs 18 HTTPRoute rules (a rewrite takes "
+                     "one per host, a header canary doubles them); an HTTPRoute holds at most 16",
+                     id="18-rules"),
+        pytest.param("64 allowed headers are as many as the CORS filter takes",
+                     {"cors": {"allowOrigins": ["https://a.example.com"],
+                               "allowHeaders": [f"x-h{index}" for index in range(64)]}},
+                     None, id="64-cors-headers"),
+        pytest.param("65 allowed headers are more than the CORS filter takes",
+                     {"cors": {"allowOrigins": ["https://a.example.com"],
+                               "allowHeaders": [f"x-h{index}" for index in range(65)]}},
+                     "spec.apps[0].cors.allowHeaders: 65 given; the Gateway API CORS filter "
+                     "takes at most 64", id="65-cors-headers"),
+        pytest.param("64 allowed origins are as many as the CORS filter takes",
+                     {"cors": {"allowOrigins": [f"https://o{index}.example.com"
+                                                for index in range(64)]}},
+                     None, id="64-cors-origins"),
+        pytest.param("65 allowed origins are more than the CORS filter takes",
+                     {"cors": {"allowOrigins": [f"https://o{index}.example.com"
+                                                for index in range(65)]}},
+                     "spec.apps[0].cors.allowOrigins: 65 given; the Gateway API CORS filter "
+                     "takes at most 64", id="65-cors-origins"),
+        pytest.param("a timeout of more than 99999 hours has no Gateway API duration",
+                     {"timeout": "100000h"},
+                     "spec.apps[0].timeout: 100000h is longer than a Gateway API duration can "
+                     "be (99999h)", id="timeout-too-long"),
+    ],
+)  # fmt: skip
+def test_http_route_limits(reason: str, app: dict[str, Any], message: str | None) -> None:
+    """What the standard-channel HTTPRoute cannot hold is refused with the field, not cut."""
+    ctx = context(xr([{**API, **app}]), ingress_input(GATEWAY_API))
+    if message is None:
+        (desired,) = gatewayapi.build(ctx)
+        assert desired.manifest is not None
+        assert crdcheck.validate(desired.manifest["spec"]["forProvider"]["manifest"]) == [], reason
+        return
+    with pytest.raises(InvalidError) as raised:
+        gatewayapi.build(ctx)
+    assert str(raised.value) == message, reason
+
+
+@pytest.mark.parametrize(
+    ("reason", "milliseconds", "expected"),
+    [
+        pytest.param("nothing is zero seconds, the notation GEP-2257 gives", 0, "0s", id="zero"),
+        pytest.param("each unit that is not zero, largest first", 3_723_004, "1h2m3s4ms",
+                     id="every-unit"),
+        pytest.param("99999 hours is the longest duration", 99_999 * 3_600_000, "99999h",
+                     id="longest"),
+    ],
+)  # fmt: skip
+def test_duration(reason: str, milliseconds: int, expected: str) -> None:
+    """Milliseconds as a Gateway API duration."""
+    assert gatewayapi._duration("spec.apps[0].timeout", milliseconds) == expected, reason  # noqa: SLF001
