@@ -133,6 +133,9 @@ REWRITES = [
     pytest.param("/foo", "/", "/foo", "/", id="strip-to-root"),
     pytest.param("/foo", "/", "/foo/", "/", id="strip-slash-to-root"),
     pytest.param("/", "/v1", "/bar", "/v1/bar", id="root-prefix"),
+    # Only '/' ends a prefix: a last 'X' is part of the segment's name, in either.
+    pytest.param("/fooX", "/xyz", "/fooX/bar", "/xyz/bar", id="prefix-ends-in-x"),
+    pytest.param("/foo", "/xyzX", "/foo/bar", "/xyzX/bar", id="target-ends-in-x"),
 ]
 
 
