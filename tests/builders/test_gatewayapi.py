@@ -14,6 +14,7 @@ from apps import (
     API,
     ENV,
     GATEWAY_API,
+    ISTIO,
     MISSING,
     SLUG,
     SPLIT,
@@ -23,10 +24,10 @@ from apps import (
     ingress_input,
     xr,
 )
-from contexts import context
+from contexts import context, embedded
 
 from function.builders import gatewayapi
-from function.model import naming
+from function.model import keys, naming
 from function.model.errors import InvalidError
 
 pytestmark = pytest.mark.usefixtures("crds_present")
@@ -221,3 +222,59 @@ def test_http_route_limits(reason: str, app: dict[str, Any], message: str | None
 def test_duration(reason: str, milliseconds: int, expected: str) -> None:
     """Milliseconds as a Gateway API duration."""
     assert gatewayapi._duration("spec.apps[0].timeout", milliseconds) == expected, reason  # noqa: SLF001
+
+
+def _tenant_match(prefix: str, *headers: dict[str, str]) -> dict[str, Any]:
+    """A rule's match of a path prefix AND the tenant header (then ``headers``)."""
+    return {"path": {"type": "PathPrefix", "value": prefix},
+            "headers": [{"type": "Exact", "name": naming.TENANT_HEADER, "value": SLUG},
+                        *headers]}  # fmt: skip
+
+
+def test_gateway_api_resources_exactly() -> None:
+    """One HTTPRoute per app, longest prefix first, each holding only its own app's rules.
+
+    Without a gatewaySection the route attaches to every listener of the shared Gateway.
+    """
+    canary = {"header": "x-v", "value": "v2", "service": "api-v2"}
+    canary_header = {"type": "Exact", "name": "x-v", "value": "v2"}
+    ctx = context(xr([{"name": "web", "service": "web"}, {**API, "headerCanary": canary}]),
+                  ingress_input(GATEWAY_API))  # fmt: skip
+    desired = gatewayapi.build(ctx)
+    assert [(item.key, item.role, item.waiting_for) for item in desired] == [
+        ("ingress-httproute-api", keys.HTTPROUTE, ""), ("ingress-httproute-web", keys.HTTPROUTE, "")
+    ]  # fmt: skip
+    parent = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "shared-ingress",
+              "namespace": "istio-ingress"}  # fmt: skip
+    routes = {item.key: embedded(desired, item.key) for item in desired}
+    assert routes == {
+        "ingress-httproute-api": {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "HTTPRoute",
+            "metadata": {"name": f"{ENV}-api", "namespace": f"vcluster-{SLUG}",
+                         "labels": ctx.labels("ingress-httproute-api")},
+            "spec": {"parentRefs": [parent], "rules": [
+                {"name": "api-canary",
+                 "matches": [_tenant_match("/api", canary_header)],
+                 "backendRefs": [{"name": f"api-v2-x-backend-x-{ENV}", "port": 8080}]},
+                {"name": "api", "matches": [_tenant_match("/api")],
+                 "backendRefs": [{"name": f"api-x-backend-x-{ENV}", "port": 8080}]},
+            ]},
+        },
+        "ingress-httproute-web": {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "HTTPRoute",
+            "metadata": {"name": f"{ENV}-web", "namespace": f"vcluster-{SLUG}",
+                         "labels": ctx.labels("ingress-httproute-web")},
+            "spec": {"parentRefs": [parent], "rules": [
+                {"name": "web", "matches": [_tenant_match("/")],
+                 "backendRefs": [{"name": f"web-x-default-x-{ENV}", "port": 80}]},
+            ]},
+        },
+    }  # fmt: skip
+    assert [crdcheck.validate(route) for route in routes.values()] == [[], []]
+
+
+def test_gateway_api_nothing_in_istio_mode() -> None:
+    """In istio mode the Istio builder routes: no HTTPRoute is composed."""
+    assert gatewayapi.build(context(xr([API]), ingress_input(ISTIO))) == []
