@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import crdcheck
 import pytest
 from apps import API, ISTIO, MODES, SLUG, composed, fqdn, ingress_input, manifest, xr
-from contexts import context
+from contexts import context, embedded
 
 from function.builders import destinationrules
+from function.model import keys
 from function.model.errors import InvalidError
 
 INT32_MAX = 2**31 - 1
@@ -89,3 +91,52 @@ def test_durations_at_least_1ms(reason: str, breaker: dict[str, Any], message: s
     with pytest.raises(InvalidError) as raised:
         destinationrules.build(ctx)
     assert str(raised.value) == message, reason
+
+
+@pytest.mark.usefixtures("crds_present")
+def test_destination_rules_exactly() -> None:
+    """A DestinationRule only for each app with a breaker, wherever it is in the list.
+
+    A Service is one host per name and namespace: the same name in another namespace
+    is another Service, which may have a breaker of its own.
+    """
+    apps = [{"name": "web", "service": "web"},
+            {**API, "circuitBreaker": {}},
+            {**API, "name": "other", "pathPrefix": "/other", "namespace": "other",
+             "circuitBreaker": {}}]  # fmt: skip
+    ctx = context(xr(apps), ingress_input(ISTIO))
+    desired = destinationrules.build(ctx)
+    assert [(item.key, item.role, item.waiting_for) for item in desired] == [
+        ("destination-rule-api", keys.DESTINATION_RULE, ""),
+        ("destination-rule-other", keys.DESTINATION_RULE, ""),
+    ]
+    rule = embedded(desired, "destination-rule-other")
+    assert {field: rule[field] for field in ("apiVersion", "kind", "metadata")} == {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "DestinationRule",
+        "metadata": {"name": "prod-env-other", "namespace": f"vcluster-{SLUG}",
+                     "labels": ctx.labels("destination-rule-other")},
+    }  # fmt: skip
+    # The defaults of the claim's circuitBreaker, as Istio's fields.
+    assert rule["spec"] == {
+        "host": fqdn("api", "other"),
+        "trafficPolicy": {
+            "connectionPool": {"tcp": {"maxConnections": 1024},
+                               "http": {"http1MaxPendingRequests": 1024}},
+            "outlierDetection": {"consecutive5xxErrors": 5, "interval": "10s",
+                                 "baseEjectionTime": "30s", "maxEjectionPercent": 50},
+        },
+    }  # fmt: skip
+    assert crdcheck.validate(rule) == []
+
+
+def test_one_breaker_per_service() -> None:
+    """Istio applies one DestinationRule per host, so a second breaker on a Service is refused."""
+    apps = [{**API, "circuitBreaker": {}},
+            {**API, "name": "other", "pathPrefix": "/other", "circuitBreaker": {}}]  # fmt: skip
+    with pytest.raises(InvalidError) as raised:
+        destinationrules.build(context(xr(apps), ingress_input(ISTIO)))
+    assert str(raised.value) == (
+        "spec.apps[1].circuitBreaker: app 'api' already has one for service 'api' in namespace "
+        "'backend', and Istio applies one DestinationRule per host; set it on one of them"
+    )

@@ -191,6 +191,7 @@ def test_virtual_service_routes() -> None:
     assert vs["spec"]["gateways"] == ["vcluster-prod-env-381583e839d74e93/prod-env-gateway"]
 
 
+@pytest.mark.usefixtures("crds_present")
 def test_istio_resources_exactly() -> None:
     """A Gateway on the shared ingress gateway's pods and port, and one VirtualService bound to it.
 
