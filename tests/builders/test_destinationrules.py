@@ -6,7 +6,7 @@ from typing import Any
 
 import crdcheck
 import pytest
-from apps import API, ISTIO, MODES, SLUG, composed, fqdn, ingress_input, manifest, xr
+from apps import API, ISTIO, MODES, SLUG, composed, fqdn, ingress_input, manifest, objects, xr
 from contexts import context, embedded
 
 from function.builders import destinationrules
@@ -109,6 +109,10 @@ def test_destination_rules_exactly() -> None:
     assert [(item.key, item.role, item.waiting_for) for item in desired] == [
         ("destination-rule-api", keys.DESTINATION_RULE, ""),
         ("destination-rule-other", keys.DESTINATION_RULE, ""),
+    ]
+    # Each Object is labelled with its own key, as every composed resource is.
+    assert [objects(desired)[item.key]["metadata"] for item in desired] == [
+        ctx.metadata(item.key) for item in desired
     ]
     rule = embedded(desired, "destination-rule-other")
     assert {field: rule[field] for field in ("apiVersion", "kind", "metadata")} == {

@@ -22,6 +22,7 @@ from apps import (
     dig,
     gateway_rules,
     ingress_input,
+    objects,
     xr,
 )
 from contexts import context, embedded
@@ -246,6 +247,10 @@ def test_gateway_api_resources_exactly() -> None:
     ]  # fmt: skip
     parent = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "shared-ingress",
               "namespace": "istio-ingress"}  # fmt: skip
+    # Each Object is labelled with its own key, as every composed resource is.
+    assert [objects(desired)[item.key]["metadata"] for item in desired] == [
+        ctx.metadata(item.key) for item in desired
+    ]
     routes = {item.key: embedded(desired, item.key) for item in desired}
     assert routes == {
         "ingress-httproute-api": {

@@ -20,6 +20,7 @@ from apps import (
     fqdn,
     ingress_input,
     istio_routes,
+    objects,
     xr,
 )
 from contexts import claim, context, embedded
@@ -204,6 +205,10 @@ def test_istio_resources_exactly() -> None:
     assert [(item.key, item.role, item.waiting_for) for item in desired] == [
         (keys.INGRESS_GATEWAY, None, ""), (keys.INGRESS_ROUTES, None, "")
     ]  # fmt: skip
+    # Each Object is labelled with its own key, as every composed resource is.
+    assert [objects(desired)[item.key]["metadata"] for item in desired] == [
+        ctx.metadata(item.key) for item in desired
+    ]
     namespace = f"vcluster-{SLUG}"
     gateway = embedded(desired, keys.INGRESS_GATEWAY)
     assert gateway == {
