@@ -14,6 +14,7 @@ from apps import (
     API,
     ENV,
     GATEWAY_API,
+    ISTIO,
     MISSING,
     SLUG,
     SPLIT,
@@ -21,12 +22,14 @@ from apps import (
     dig,
     gateway_rules,
     ingress_input,
+    objects,
     xr,
 )
-from contexts import context
+from contexts import context, embedded
 
 from function.builders import gatewayapi
-from function.model import naming
+from function.model import keys, naming
+from function.model.errors import InvalidError
 
 pytestmark = pytest.mark.usefixtures("crds_present")
 
@@ -135,3 +138,148 @@ def test_rewrite_with_hosts_is_a_rule_per_host() -> None:
     route = desired.manifest["spec"]["forProvider"]["manifest"]
     assert [len(rule["matches"]) for rule in route["spec"]["rules"]] == [1, 1]
     assert crdcheck.validate(route) == []
+
+
+def _hosts(count: int) -> list[str]:
+    """``count`` distinct hosts of the app."""
+    return [f"h{index:02d}.example.com" for index in range(count)]
+
+
+def test_rewrite_rule_per_host_matches_its_host() -> None:
+    """Each of a rewritten route's rules matches the tenant header AND its own host."""
+    app = {**API, "hosts": ["b.example.com", "a.example.com"], "rewrite": "/"}
+    rules = gateway_rules(composed([app], GATEWAY_API, build=gatewayapi.build))
+    assert {name: rule["matches"] for name, rule in rules.items()} == {
+        f"api-{index}": [
+            {"path": {"type": "PathPrefix", "value": "/api"},
+             "headers": [{"type": "Exact", "name": naming.TENANT_HEADER, "value": SLUG},
+                         {"type": "Exact", "name": naming.DOMAIN_HEADER, "value": host}]}
+        ]
+        for index, host in enumerate(("a.example.com", "b.example.com"))
+    }  # fmt: skip
+
+
+CANARY = {"header": "x-api-version", "value": "v2", "service": "api-v2"}
+
+
+@pytest.mark.parametrize(
+    ("reason", "app", "message"),
+    [
+        pytest.param("16 rules (8 hosts rewritten, doubled by a canary) fill one HTTPRoute",
+                     {"hosts": _hosts(8), "rewrite": "/", "headerCanary": CANARY}, None,
+                     id="16-rules"),
+        pytest.param("18 rules are more than an HTTPRoute holds",
+                     {"hosts": _hosts(9), "rewrite": "/", "headerCanary": CANARY},
+                     "spec.apps[0].hosts: this app needs 18 HTTPRoute rules (a rewrite takes "
+                     "one per host, a header canary doubles them); an HTTPRoute holds at most 16",
+                     id="18-rules"),
+        pytest.param("64 allowed headers are as many as the CORS filter takes",
+                     {"cors": {"allowOrigins": ["https://a.example.com"],
+                               "allowHeaders": [f"x-h{index}" for index in range(64)]}},
+                     None, id="64-cors-headers"),
+        pytest.param("65 allowed headers are more than the CORS filter takes",
+                     {"cors": {"allowOrigins": ["https://a.example.com"],
+                               "allowHeaders": [f"x-h{index}" for index in range(65)]}},
+                     "spec.apps[0].cors.allowHeaders: 65 given; the Gateway API CORS filter "
+                     "takes at most 64", id="65-cors-headers"),
+        pytest.param("64 allowed origins are as many as the CORS filter takes",
+                     {"cors": {"allowOrigins": [f"https://o{index}.example.com"
+                                                for index in range(64)]}},
+                     None, id="64-cors-origins"),
+        pytest.param("65 allowed origins are more than the CORS filter takes",
+                     {"cors": {"allowOrigins": [f"https://o{index}.example.com"
+                                                for index in range(65)]}},
+                     "spec.apps[0].cors.allowOrigins: 65 given; the Gateway API CORS filter "
+                     "takes at most 64", id="65-cors-origins"),
+        pytest.param("a timeout of more than 99999 hours has no Gateway API duration",
+                     {"timeout": "100000h"},
+                     "spec.apps[0].timeout: 100000h is longer than a Gateway API duration can "
+                     "be (99999h)", id="timeout-too-long"),
+    ],
+)  # fmt: skip
+def test_http_route_limits(reason: str, app: dict[str, Any], message: str | None) -> None:
+    """What the standard-channel HTTPRoute cannot hold is refused with the field, not cut."""
+    ctx = context(xr([{**API, **app}]), ingress_input(GATEWAY_API))
+    if message is None:
+        (desired,) = gatewayapi.build(ctx)
+        assert desired.manifest is not None
+        assert crdcheck.validate(desired.manifest["spec"]["forProvider"]["manifest"]) == [], reason
+        return
+    with pytest.raises(InvalidError) as raised:
+        gatewayapi.build(ctx)
+    assert str(raised.value) == message, reason
+
+
+@pytest.mark.parametrize(
+    ("reason", "milliseconds", "expected"),
+    [
+        pytest.param("nothing is zero seconds, the notation GEP-2257 gives", 0, "0s", id="zero"),
+        pytest.param("each unit that is not zero, largest first", 3_723_004, "1h2m3s4ms",
+                     id="every-unit"),
+        pytest.param("99999 hours is the longest duration", 99_999 * 3_600_000, "99999h",
+                     id="longest"),
+    ],
+)  # fmt: skip
+def test_duration(reason: str, milliseconds: int, expected: str) -> None:
+    """Milliseconds as a Gateway API duration."""
+    assert gatewayapi._duration("spec.apps[0].timeout", milliseconds) == expected, reason  # noqa: SLF001
+
+
+def _tenant_match(prefix: str, *headers: dict[str, str]) -> dict[str, Any]:
+    """A rule's match of a path prefix AND the tenant header (then ``headers``)."""
+    return {"path": {"type": "PathPrefix", "value": prefix},
+            "headers": [{"type": "Exact", "name": naming.TENANT_HEADER, "value": SLUG},
+                        *headers]}  # fmt: skip
+
+
+def test_gateway_api_resources_exactly() -> None:
+    """One HTTPRoute per app, longest prefix first, each holding only its own app's rules.
+
+    Without a gatewaySection the route attaches to every listener of the shared Gateway.
+    """
+    canary = {"header": "x-v", "value": "v2", "service": "api-v2"}
+    canary_header = {"type": "Exact", "name": "x-v", "value": "v2"}
+    ctx = context(xr([{"name": "web", "service": "web"}, {**API, "headerCanary": canary}]),
+                  ingress_input(GATEWAY_API))  # fmt: skip
+    desired = gatewayapi.build(ctx)
+    assert [(item.key, item.role, item.waiting_for) for item in desired] == [
+        ("ingress-httproute-api", keys.HTTPROUTE, ""), ("ingress-httproute-web", keys.HTTPROUTE, "")
+    ]  # fmt: skip
+    parent = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "shared-ingress",
+              "namespace": "istio-ingress"}  # fmt: skip
+    # Each Object is labelled with its own key, as every composed resource is.
+    assert [objects(desired)[item.key]["metadata"] for item in desired] == [
+        ctx.metadata(item.key) for item in desired
+    ]
+    routes = {item.key: embedded(desired, item.key) for item in desired}
+    assert routes == {
+        "ingress-httproute-api": {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "HTTPRoute",
+            "metadata": {"name": f"{ENV}-api", "namespace": f"vcluster-{SLUG}",
+                         "labels": ctx.labels("ingress-httproute-api")},
+            "spec": {"parentRefs": [parent], "rules": [
+                {"name": "api-canary",
+                 "matches": [_tenant_match("/api", canary_header)],
+                 "backendRefs": [{"name": f"api-v2-x-backend-x-{ENV}", "port": 8080}]},
+                {"name": "api", "matches": [_tenant_match("/api")],
+                 "backendRefs": [{"name": f"api-x-backend-x-{ENV}", "port": 8080}]},
+            ]},
+        },
+        "ingress-httproute-web": {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "HTTPRoute",
+            "metadata": {"name": f"{ENV}-web", "namespace": f"vcluster-{SLUG}",
+                         "labels": ctx.labels("ingress-httproute-web")},
+            "spec": {"parentRefs": [parent], "rules": [
+                {"name": "web", "matches": [_tenant_match("/")],
+                 "backendRefs": [{"name": f"web-x-default-x-{ENV}", "port": 80}]},
+            ]},
+        },
+    }  # fmt: skip
+    assert [crdcheck.validate(route) for route in routes.values()] == [[], []]
+
+
+def test_gateway_api_nothing_in_istio_mode() -> None:
+    """In istio mode the Istio builder routes: no HTTPRoute is composed."""
+    assert gatewayapi.build(context(xr([API]), ingress_input(ISTIO))) == []

@@ -5,8 +5,24 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import crdcheck
 import pytest
-from apps import API, MISSING, SLUG, SPLIT, TENANT, composed, dig, fqdn, istio_routes
+from apps import (
+    API,
+    GATEWAY_API,
+    ISTIO,
+    MISSING,
+    SLUG,
+    SPLIT,
+    TENANT,
+    composed,
+    dig,
+    fqdn,
+    ingress_input,
+    istio_routes,
+    objects,
+    xr,
+)
 from contexts import claim, context, embedded
 
 from function.builders import istio
@@ -133,6 +149,9 @@ REWRITES = [
     pytest.param("/foo", "/", "/foo", "/", id="strip-to-root"),
     pytest.param("/foo", "/", "/foo/", "/", id="strip-slash-to-root"),
     pytest.param("/", "/v1", "/bar", "/v1/bar", id="root-prefix"),
+    # Only '/' ends a prefix: a last 'X' is part of the segment's name, in either.
+    pytest.param("/fooX", "/xyz", "/fooX/bar", "/xyz/bar", id="prefix-ends-in-x"),
+    pytest.param("/foo", "/xyzX", "/foo/bar", "/xyzX/bar", id="target-ends-in-x"),
 ]
 
 
@@ -171,3 +190,68 @@ def test_virtual_service_routes() -> None:
         "port": {"number": 8080},
     }
     assert vs["spec"]["gateways"] == ["vcluster-prod-env-381583e839d74e93/prod-env-gateway"]
+
+
+@pytest.mark.usefixtures("crds_present")
+def test_istio_resources_exactly() -> None:
+    """A Gateway on the shared ingress gateway's pods and port, and one VirtualService bound to it.
+
+    The Gateway listens on the platform's service port, plain HTTP, for any host: hosts and
+    the tenant are matched on headers in the VirtualService, not by the Gateway.
+    """
+    ctx = context(xr([{"name": "web", "service": "web"}]),
+                  ingress_input(ISTIO, selector={"app": "edge"}, servicePort=8081))  # fmt: skip
+    desired = istio.build(ctx)
+    assert [(item.key, item.role, item.waiting_for) for item in desired] == [
+        (keys.INGRESS_GATEWAY, None, ""), (keys.INGRESS_ROUTES, None, "")
+    ]  # fmt: skip
+    # Each Object is labelled with its own key, as every composed resource is.
+    assert [objects(desired)[item.key]["metadata"] for item in desired] == [
+        ctx.metadata(item.key) for item in desired
+    ]
+    namespace = f"vcluster-{SLUG}"
+    gateway = embedded(desired, keys.INGRESS_GATEWAY)
+    assert gateway == {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "prod-env-gateway", "namespace": namespace,
+                     "labels": ctx.labels(keys.INGRESS_GATEWAY)},
+        "spec": {
+            "selector": {"app": "edge"},
+            "servers": [{"port": {"number": 8081, "name": "http", "protocol": "HTTP"},
+                         "hosts": ["*"]}],
+        },
+    }  # fmt: skip
+    routes = embedded(desired, keys.INGRESS_ROUTES)
+    assert routes == {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "VirtualService",
+        "metadata": {"name": "prod-env-routes", "namespace": namespace,
+                     "labels": ctx.labels(keys.INGRESS_ROUTES)},
+        "spec": {
+            "hosts": ["*"],
+            "gateways": [f"{namespace}/prod-env-gateway"],
+            "http": [{"name": "web", "match": [{"uri": {"prefix": "/"}, "headers": TENANT}],
+                      "route": [{"destination": {"host": fqdn("web", "default"),
+                                                 "port": {"number": 80}}}]}],
+        },
+    }  # fmt: skip
+    assert crdcheck.validate(gateway) == []
+    assert crdcheck.validate(routes) == []
+
+
+@pytest.mark.parametrize(
+    ("reason", "mode", "apps", "keys_built"),
+    [
+        pytest.param("without apps there is nothing to route: the Gateway alone", ISTIO, [],
+                     [keys.INGRESS_GATEWAY], id="no-apps"),
+        pytest.param("in gatewayAPI mode the platform's Gateway takes HTTPRoutes instead",
+                     GATEWAY_API, [API], [], id="gateway-api-mode"),
+    ],
+)  # fmt: skip
+def test_istio_resources_built(
+    reason: str, mode: str, apps: list[dict[str, Any]], keys_built: list[str]
+) -> None:
+    """Which of the Istio resources are composed."""
+    desired = istio.build(context(xr(apps), ingress_input(mode)))
+    assert [item.key for item in desired] == keys_built, reason
