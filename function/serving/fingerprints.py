@@ -71,8 +71,8 @@ def inputs(req: fnv1.RunFunctionRequest) -> tuple[bytes, bytes]:
 
 def _call_inputs(req: fnv1.RunFunctionRequest) -> bytes:
     """What the answer is made from besides the XR: the input and earlier functions' state."""
+    # No input and an empty one are one input to compose (both are the defaults).
     return _digest(
-        b"1" if req.HasField("input") else b"0",
         req.input.SerializeToString(deterministic=True),
         req.desired.SerializeToString(deterministic=True),
         req.context.SerializeToString(deterministic=True),

@@ -452,19 +452,25 @@ def _reversed(value: Any) -> Any:
     return value
 
 
-@pytest.mark.parametrize("part", ["spec", "desired", "context"])
+@pytest.mark.parametrize("part", ["spec", "inp", "desired", "context"])
 def test_memo_ignores_key_order(part: str) -> None:
     """The same request with its maps built in another order is the same request."""
     memo = Memo(BUDGET)
     call = converged_call()
-    extra = {name: {"x": 1, "y": 2, "z": [name]} for name in "abcdefgh"}
-    if part != "spec":
+    # Enough keys that protobuf's own map order follows the order they were set in: a
+    # few keys come out in one order whatever the order given (a refused spec or input
+    # is an answer like any other).
+    extra = {f"{name}{number}": {"x": 1, "y": [name]} for name in "abcdefgh" for number in range(6)}
+    owner = {"spec": call.xr["spec"], "inp": call.inp}.get(part)
+    if owner is None:
         setattr(call, part, {"extra": extra})
+    else:
+        owner["extra"] = extra
     served(call.request(), memo)
     if part == "spec":
         call.xr["spec"] = _reversed(call.xr["spec"])
     else:
-        setattr(call, part, {"extra": _reversed(extra)})
+        setattr(call, part, _reversed(getattr(call, part)))
     served(call.request(), memo)
     assert memo.hits == 1, part
 
@@ -740,3 +746,20 @@ def test_memo_reads_each_question_about_a_changed_resource_once(
     # fn.run above composes without the memo and reads each question once of its own.
     assert changed
     assert len(changed) == 2 * len(set(changed))
+
+
+def test_memo_takes_no_input_and_an_empty_one_alike() -> None:
+    """Composing reads no input and an empty one as the defaults: one answer serves both."""
+    memo = Memo(BUDGET)
+    call = converged_call()
+    without = call.request()
+    without.ClearField("input")
+    documents.retag(without)
+    empty = call.request()
+    empty.input.Clear()
+    empty.input.SetInParent()
+    documents.retag(empty)
+    assert empty.HasField("input")
+    assert served(without, memo) == _wire(fn.run(without))
+    assert served(empty, memo) == _wire(fn.run(empty))
+    assert memo.hits == 1
