@@ -12,7 +12,7 @@ from function.compose import compose
 from function.model.observed import same
 from function.offline import documents
 from function.serving import fn
-from function.serving.memo import ANSWER_COST_BYTES, DIGEST_BYTES, Memo
+from function.serving.memo import ANSWER_COST_BYTES, DIGEST_BYTES, PARSED_COST_BYTES, Memo
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -428,7 +428,10 @@ def test_memo_replacing_an_answer_frees_the_old_one() -> None:
 
 
 def test_memo_cost_counts_what_an_answer_holds() -> None:
-    """An answer costs at least its bytes, its inputs, a digest per resource and its questions."""
+    """An answer costs exactly its bytes, inputs, digests, questions and validated spec.
+
+    Each part adds to the cost, none takes away: the budget bounds what the memo holds.
+    """
     call = converged_call()
     req = call.request()
     memo = Memo(BUDGET)
@@ -439,8 +442,9 @@ def test_memo_cost_counts_what_an_answer_holds() -> None:
         + 2 * DIGEST_BYTES  # what is read of the XR, and the rest
         + sum(len(name) + DIGEST_BYTES for name in req.observed.resources)
         + ANSWER_COST_BYTES * len(outcome.answers)
+        + PARSED_COST_BYTES
     )
-    assert memo.used >= held
+    assert memo.used == held
 
 
 def _reversed(value: Any) -> Any:
@@ -450,17 +454,19 @@ def _reversed(value: Any) -> Any:
     return value
 
 
-@pytest.mark.parametrize("part", ["spec", "desired", "context"])
+@pytest.mark.parametrize("part", ["spec", "input", "desired", "context"])
 def test_memo_ignores_key_order(part: str) -> None:
     """The same request with its maps built in another order is the same request."""
     memo = Memo(BUDGET)
     call = converged_call()
     extra = {name: {"x": 1, "y": 2, "z": [name]} for name in "abcdefgh"}
-    if part != "spec":
+    if part not in {"spec", "input"}:
         setattr(call, part, {"extra": extra})
     served(call.request(), memo)
     if part == "spec":
         call.xr["spec"] = _reversed(call.xr["spec"])
+    elif part == "input":
+        call.inp = _reversed(call.inp)
     else:
         setattr(call, part, {"extra": _reversed(extra)})
     served(call.request(), memo)
@@ -654,3 +660,104 @@ def test_memo_compares_the_xr_spec_under_the_same_stamps() -> None:
     req = after.request()
     assert served(req, memo) == _wire(fn.run(req))
     assert memo.hits == 0
+
+
+def test_memo_answers_the_first_tag_again_after_another() -> None:
+    """Back to the first tag after another, the answer carries the first tag again.
+
+    The remembered answer now carries the second tag: the fast path, taken by a request
+    with the remembered tag, must not give it to the first one.
+    """
+    memo = Memo(BUDGET)
+    call = converged_call()
+    for tag in ("first-client", "second-client", "first-client"):
+        call.tag = tag
+        req = call.request()
+        assert served(req, memo) == _wire(fn.run(req)), tag
+    assert (memo.hits, memo.misses) == (2, 1)
+
+
+def test_memo_retagged_answer_costs_what_its_new_bytes_cost() -> None:
+    """An answer given again under a longer tag costs as much as one composed under that tag.
+
+    The budget bounds what the memo holds: the retagged bytes, not the first ones.
+    """
+    call = converged_call()
+    call.tag = "a"
+    retagged = Memo(BUDGET)
+    served(call.request(), retagged)
+    call.tag = "b" * 200
+    served(call.request(), retagged)
+    composed = Memo(BUDGET)
+    served(call.request(), composed)
+    assert retagged.hits == 1
+    assert retagged.used == composed.used
+
+
+def test_memo_composes_a_new_spec_with_what_the_same_stamps_answered() -> None:
+    """A spec edit is composed again, but a resource under its same stamps is not read again.
+
+    The same uid and resourceVersion stand for the same object (the test above), so its
+    earlier answers are known to composing: a forged request that keeps the stamps over
+    other content gets the new spec composed with the earlier content.
+    """
+    memo = Memo(BUDGET)
+    before, after, expected = (_stamped(converged_call()) for _ in range(3))
+    for call in (before, after, expected):
+        call.tag = "forged"
+    served(before.request(), memo)
+    _edit_spec(after)
+    _read_change(after)
+    _edit_spec(expected)
+    req = after.request()
+    answer = served(req, memo)
+    assert answer != _wire(fn.run(req)), "the forged content must change the answer"
+    assert answer == _wire(fn.run(expected.request()))
+    assert (memo.hits, memo.misses) == (0, 2)
+
+
+def test_memo_takes_a_spec_without_a_kind_for_no_spec() -> None:
+    """An XR whose spec is a Value without a kind reads as one without a spec: one answer.
+
+    Composing reads such a spec as None (``StructView``), so both are refused alike and the
+    memo gives the first refusal again for the second.
+    """
+    memo = Memo(BUDGET)
+    call = converged_call()
+    del call.xr["spec"]
+    served(call.request(), memo)
+    req = call.request()
+    req.observed.composite.resource.fields["spec"].Clear()  # indexing adds the empty Value
+    documents.retag(req)
+    assert served(req, memo) == _wire(fn.run(req))
+    assert (memo.hits, memo.misses) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "why"),
+    [
+        pytest.param(False, True, "An empty input sent where none was is another input.",
+                     id="input-added"),
+        pytest.param(True, False, "No input sent where an empty one was is another input.",
+                     id="input-removed"),
+    ],
+)  # fmt: skip
+def test_memo_tells_an_empty_input_from_none(first: bool, then: bool, why: str) -> None:
+    """Whether the request has an input at all is part of its input: composed again.
+
+    An empty input and none serialize alike, so the memo compares their presence too.
+    """
+    memo = Memo(BUDGET)
+    call = converged_call()
+
+    def request(present: bool) -> fnv1.RunFunctionRequest:
+        req = documents.request(call.xr, call.observed, None)
+        if present:
+            req.input.SetInParent()
+        return documents.retag(req)
+
+    served(request(first), memo)
+    req = request(then)
+    assert req.HasField("input") is then, why
+    assert served(req, memo) == _wire(fn.run(req)), why
+    assert (memo.hits, memo.misses) == (0, 2), why
