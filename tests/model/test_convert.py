@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import enum
 import math
-from typing import Any
+from collections import OrderedDict, defaultdict
+from typing import Any, NamedTuple
 
 import pytest
 from google.protobuf import struct_pb2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from function.model.convert import StructView, fill, plain
+from function.model.convert import StructView, fill, plain, to_dict
 
 
 class Color(enum.StrEnum):
@@ -88,3 +89,109 @@ def test_fill_refuses_what_a_struct_cannot_hold() -> None:
     """A value of no JSON type is a bug in a builder: refused, never written as something else."""
     with pytest.raises(TypeError, match="set"):
         fill(struct_pb2.Struct(), {"a": {1, 2}})
+
+
+class Count(enum.IntEnum):
+    """An int enum: a subclass of int, written as its number."""
+
+    ONE = 1
+
+
+class Ratio(float):
+    """A subclass of float, written as its number."""
+
+
+class Items(list[Any]):
+    """A subclass of list, written as a list."""
+
+
+class Pair(NamedTuple):
+    """A named tuple: a subclass of tuple, written as a list."""
+
+    first: Any
+    second: Any
+
+
+@pytest.mark.parametrize(
+    ("manifest", "expected", "why"),
+    [
+        pytest.param({"a": Count.ONE}, {"a": 1.0}, "An int enum is its number.", id="int-enum"),
+        pytest.param({"a": Ratio(2.5)}, {"a": 2.5}, "A float subclass is its number.",
+                     id="float-subclass"),
+        pytest.param({"a": OrderedDict(b="x")}, {"a": {"b": "x"}},
+                     "An OrderedDict is an object with its items.", id="ordered-dict"),
+        pytest.param({"a": defaultdict(list, {"b": [Count.ONE]})}, {"a": {"b": [1.0]}},
+                     "A defaultdict is an object, its values converted in turn.",
+                     id="defaultdict"),
+        pytest.param({"a": Items([1, "x"])}, {"a": [1.0, "x"]},
+                     "A list subclass is a list of its items.", id="list-subclass"),
+        pytest.param({"a": Pair(Count.ONE, "y")}, {"a": [1.0, "y"]},
+                     "A named tuple is a list of its items.", id="named-tuple"),
+    ],
+)  # fmt: skip
+def test_fill_subclasses(manifest: dict[str, Any], expected: dict[str, Any], why: str) -> None:
+    """Instances of subclasses are written as their base type, exactly as update writes them."""
+    found = _filled(manifest)
+    assert found == _updated(manifest), why
+    assert to_dict(found) == expected, why
+
+
+def test_fill_names_what_a_struct_cannot_hold() -> None:
+    """The refusal names the type, so the builder that sent it is found at once."""
+    with pytest.raises(TypeError) as refused:
+        fill(struct_pb2.Struct(), {"a": [frozenset()]})
+    assert refused.value.args == ("a Struct holds no frozenset",)
+
+
+def _value(**kind: Any) -> struct_pb2.Struct:
+    """A Struct whose key "a" holds one Value of ``kind`` (none: a Value with no kind set)."""
+    found = struct_pb2.Struct()
+    value = found.fields["a"]
+    for name, item in kind.items():
+        if name == "struct_value":
+            value.struct_value.update(item)
+        elif name == "list_value":
+            value.list_value.extend(item)
+        else:
+            setattr(value, name, item)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("struct", "expected", "why"),
+    [
+        pytest.param(_value(string_value="x"), "x", "A string is read as it is.", id="string"),
+        pytest.param(_value(number_value=2.5), 2.5, "A number is its double.", id="number"),
+        pytest.param(_value(bool_value=False), False, "False is read as False, not as None.",
+                     id="bool"),
+        pytest.param(_value(null_value=0), None, "A null is None, not the enum's 0.", id="null"),
+        pytest.param(_value(), None, "A Value with no kind set holds nothing: None.",
+                     id="no-kind"),
+        pytest.param(_value(list_value=["x", 1.0, None]), ["x", 1.0, None],
+                     "A list is read item by item.", id="list"),
+        pytest.param(_value(struct_value={"b": {"c": ["d"]}}), {"b": {"c": ["d"]}},
+                     "A nested object is a view, read in turn.", id="struct"),
+    ],
+)  # fmt: skip
+def test_view_reads_each_kind(struct: struct_pb2.Struct, expected: Any, why: str) -> None:
+    """Each kind of Value reads as its plain Python value, by indexing, get and to_dict alike."""
+    view = StructView(struct)
+    assert plain(view["a"]) == expected, why
+    assert plain(view.get("a", "default")) == expected, why
+    assert to_dict(struct) == {"a": expected}, why
+    assert type(plain(view["a"])) is type(expected), why
+
+
+def test_view_is_a_read_only_mapping() -> None:
+    """Keys, length, membership and a missing key behave as a dict's, and reading adds nothing."""
+    struct = _updated({"b": "x", "a": [{"c": 1}]})
+    view = StructView(struct)
+    assert (sorted(view), len(view)) == (["a", "b"], 2)
+    assert ("a" in view, "z" in view) == (True, False)
+    assert view.get("z") is None
+    assert view.get("z", "default") == "default"
+    with pytest.raises(KeyError) as missing:
+        view["z"]
+    assert missing.value.args == ("z",)
+    assert plain([view["a"], "y"]) == [[{"c": 1.0}], "y"]
+    assert sorted(struct.fields) == ["a", "b"]

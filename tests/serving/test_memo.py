@@ -763,3 +763,74 @@ def test_memo_takes_no_input_and_an_empty_one_alike() -> None:
     assert served(without, memo) == _wire(fn.run(without))
     assert served(empty, memo) == _wire(fn.run(empty))
     assert memo.hits == 1
+
+
+def test_memo_answers_the_first_tag_again_after_another() -> None:
+    """Back to the first tag after another, the answer carries the first tag again.
+
+    The remembered answer now carries the second tag: the fast path, taken by a request
+    with the remembered tag, must not give it to the first one.
+    """
+    memo = Memo(BUDGET)
+    call = converged_call()
+    for tag in ("first-client", "second-client", "first-client"):
+        call.tag = tag
+        req = call.request()
+        assert served(req, memo) == _wire(fn.run(req)), tag
+    assert (memo.hits, memo.misses) == (2, 1)
+
+
+def test_memo_retagged_answer_costs_what_its_new_bytes_cost() -> None:
+    """An answer given again under a longer tag costs as much as one composed under that tag.
+
+    The budget bounds what the memo holds: the retagged bytes, not the first ones.
+    """
+    call = converged_call()
+    call.tag = "a"
+    retagged = Memo(BUDGET)
+    served(call.request(), retagged)
+    call.tag = "b" * 200
+    served(call.request(), retagged)
+    composed = Memo(BUDGET)
+    served(call.request(), composed)
+    assert retagged.hits == 1
+    assert retagged.used == composed.used
+
+
+def test_memo_composes_a_new_spec_with_what_the_same_stamps_answered() -> None:
+    """A spec edit is composed again, but a resource under its same stamps is not read again.
+
+    The same uid and resourceVersion stand for the same object (the test above), so its
+    earlier answers are known to composing: a forged request that keeps the stamps over
+    other content gets the new spec composed with the earlier content.
+    """
+    memo = Memo(BUDGET)
+    before, after, expected = (_stamped(converged_call()) for _ in range(3))
+    for call in (before, after, expected):
+        call.tag = "forged"
+    served(before.request(), memo)
+    _edit_spec(after)
+    _read_change(after)
+    _edit_spec(expected)
+    req = after.request()
+    answer = served(req, memo)
+    assert answer != _wire(fn.run(req)), "the forged content must change the answer"
+    assert answer == _wire(fn.run(expected.request()))
+    assert (memo.hits, memo.misses) == (0, 2)
+
+
+def test_memo_takes_a_spec_without_a_kind_for_no_spec() -> None:
+    """An XR whose spec is a Value without a kind reads as one without a spec: one answer.
+
+    Composing reads such a spec as None (``StructView``), so both are refused alike and the
+    memo gives the first refusal again for the second.
+    """
+    memo = Memo(BUDGET)
+    call = converged_call()
+    del call.xr["spec"]
+    served(call.request(), memo)
+    req = call.request()
+    req.observed.composite.resource.fields["spec"].Clear()  # indexing adds the empty Value
+    documents.retag(req)
+    assert served(req, memo) == _wire(fn.run(req))
+    assert (memo.hits, memo.misses) == (1, 1)
