@@ -259,6 +259,22 @@ def test_lost_resource_is_a_fatal_that_records_what_it_read() -> None:
     assert outcome.resources == {}
 
 
+def test_every_lost_resource_is_named() -> None:
+    """Two resources that lost what they copy are both named, in plan order, comma-separated."""
+    xr = _xr()
+    observed = converged_observed(xr)
+    del observed["nlb"]["status"]["atProvider"]["vpcId"]
+    del observed["target-group"]["spec"]["forProvider"]["vpcId"]
+    del observed["target-group"]["status"]["atProvider"]["arn"]
+    binding = observed["target-group-binding"]["spec"]["forProvider"]["manifest"]
+    del binding["spec"]["targetGroupARN"]
+    outcome = compose(xr, observed, platform_input())
+    assert outcome.fatal == (
+        "cannot re-render observed resources target-group, target-group-binding: "
+        "a value they need disappeared from observed state"
+    )
+
+
 def test_refused_input_records_what_it_read() -> None:
     """A Fatal decided against observed state (an edit AWS cannot apply) records its answers."""
     xr = _xr()
