@@ -115,10 +115,8 @@ def _set(target: struct_pb2.Value, value: Any) -> None:  # noqa: ANN401
 
 
 def _set_subclassed(target: struct_pb2.Value, value: Any) -> None:  # noqa: ANN401
-    """``_set`` for instances of subclasses, in the order ``Struct.update`` checks types."""
-    if isinstance(value, bool):
-        target.bool_value = value
-    elif isinstance(value, str):
+    """``_set`` for instances of subclasses (bool has none), in ``Struct.update``'s order."""
+    if isinstance(value, str):
         target.string_value = value
     elif isinstance(value, (int, float)):
         target.number_value = value

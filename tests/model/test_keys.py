@@ -35,3 +35,19 @@ def test_rule_keys_are_distinct() -> None:
     made = [keys.load_balancer_egress(p, d) for p in (80, 8080, 15021) for d in DESTINATIONS]
     made += [keys.vpc_link_egress(d) for d in [None, *DESTINATIONS]]
     assert len(made) == len(set(made))
+
+
+@pytest.mark.parametrize(
+    ("extra", "readable", "why"),
+    [
+        (0, True, "A key of exactly 63 characters is a label value as it is: kept readable."),
+        (1, False, "One character more is not: the destination is replaced by its digest."),
+    ],
+)
+def test_rule_keys_readable_up_to_the_label_limit(extra: int, readable: bool, why: str) -> None:
+    """A destination is spelled out in its key while the key fits a label value."""
+    stem = f"{keys.VPC_LINK_EGRESS}-"
+    destination = "sg-" + "a" * (63 - len(stem) - len("sg-") + extra)
+    key = keys.vpc_link_egress(destination)
+    assert (key == stem + destination) is readable, why
+    assert LABEL_VALUE.fullmatch(key), why

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import marshal
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from conftest import SEED, converged_observed, load, platform_input, served
 
-from function.compose import compose
 from function.model.observed import Observed, same
 from function.offline import documents
 from function.serving import fn
@@ -429,20 +429,41 @@ def test_memo_replacing_an_answer_frees_the_old_one() -> None:
 
 
 def test_memo_cost_counts_what_an_answer_holds() -> None:
-    """An answer costs at least its bytes, its inputs, a digest per resource and its questions."""
+    """An answer costs its bytes, its inputs, each fingerprint and each resource's questions.
+
+    The questions and answers are kept packed with marshal, one blob per resource they are
+    about, in the order they were asked; each fingerprint and blob also costs its objects.
+    """
     call = converged_call()
     req = call.request()
     memo = Memo(BUDGET)
     answer = served(req, memo)
-    outcome = compose(call.xr, call.observed, call.inp)
+    # Read from the request, as the memo reads it: numbers are a Struct's doubles.
+    outcome = fn.outcome(req)
+    by_resource: dict[str, list[tuple[tuple[str, ...], Any]]] = {}
+    for question, found in outcome.answers.items():
+        by_resource.setdefault(question[1], []).append((question, found))
     held = (
         len(answer)
         + 2 * DIGEST_BYTES  # what is read of the XR, and the rest
         + sum(len(name) + DIGEST_BYTES + ITEM_COST_BYTES for name in req.observed.resources)
-        # One packed blob per resource questions were asked about, each at least its overhead.
-        + ITEM_COST_BYTES * len({question[1] for question in outcome.answers})
+        + sum(
+            len(key) + len(marshal.dumps(tuple(pairs))) + ITEM_COST_BYTES
+            for key, pairs in by_resource.items()
+        )
     )
-    assert memo.used >= held
+    assert memo.used == held
+
+
+def test_memo_reuses_the_encoded_resources_of_its_last_answer() -> None:
+    """A read change composes again, but every manifest that did not change is parsed, not built."""
+    call = converged_call()
+    memo = Memo(BUDGET)
+    served(call.request(), memo)
+    assert memo.pieces.hits == 0
+    _read_change(call)
+    assert served(call.request(), memo) == _wire(fn.run(call.request()))
+    assert memo.pieces.hits >= len(call.observed) - 2
 
 
 def _reversed(value: Any) -> Any:
@@ -717,8 +738,8 @@ def test_memo_keeps_validated_specs_of_the_xrs_composed_last(
     calls = [converged_call(f"xr-{number}") for number in range(PARSED_KEPT + 1)]
     for call in calls:
         served(call.request(), memo)
-    first, last = calls[0], calls[-1]
-    for call, validations in ((last, 0), (first, 1)):
+    # The oldest of those kept is the PARSED_KEPT-th last; the one before it is gone.
+    for call, validations in ((calls[-1], 0), (calls[1], 0), (calls[0], 1)):
         before = len(parses)
         _read_change(call)
         served(call.request(), memo)
