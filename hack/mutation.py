@@ -174,10 +174,19 @@ def run_mutmut(chosen: list[str], budget_s: float | None) -> bool:
 
 
 def load_report() -> dict[str, dict[str, Any]]:
-    """The committed report, by module."""
+    """The committed report, by module, with survivors reviewed since as equivalent moved over.
+
+    Reviewing a survivor (listing it in the equivalents file) needs no new run of its module.
+    """
     if not REPORT.is_file():
         return {}
     loaded: dict[str, dict[str, Any]] = json.loads(REPORT.read_text())
+    reviewed = equivalents()
+    for entry in loaded.values():
+        listed = [name for name in entry["survivors"] if name in reviewed]
+        entry["equivalent"] += len(listed)
+        entry["survivors"] = [name for name in entry["survivors"] if name not in reviewed]
+        entry["score"] = round(_score(entry), 4)
     return loaded
 
 
