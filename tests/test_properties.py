@@ -1139,6 +1139,30 @@ def _rule_renderable(groups: tuple[str, str | None], key: str, has: Callable[...
     )
 
 
+# Hops that copy their composed group's id: hop key, where it holds its groups, its group.
+HOPS = (
+    ("vpc-link", "securityGroupIds", "security-group-vpc-link"),
+    ("nlb", "securityGroups", "security-group-nlb"),
+)
+
+
+def _hop_renderable(hop: str, field: str, group: str, observed: Observed) -> bool:
+    """A hop with a composed group needs its id: reported, or sent as a one-item list.
+
+    Unless the hop exists created without groups (it never reports or was sent any, and
+    neither its group nor a rule of it is observed): then it needs none.
+    """
+    sent = _dig(observed.get(hop), "spec", "forProvider", field)
+    kept = group in observed or any(
+        (groups := _rule_groups(key)) is not None and groups[0] == group for key in observed
+    )
+    if hop in observed and not sent and not kept:
+        return True
+    return _has_text(observed.get(group), "status", "atProvider", "id") or (
+        isinstance(sent, list) and len(sent) == 1 and _has_text({"v": sent[0]}, "v")
+    )
+
+
 def renderable(case: Case, observed: Observed) -> dict[str, bool]:
     """For each resource that copies a value from observed state: can it be rendered?
 
@@ -1158,6 +1182,7 @@ def renderable(case: Case, observed: Observed) -> dict[str, bool]:
     config = config if isinstance(config, dict) else {}
     alias = ("domain-alias-record", *own, "alias")
     return {
+        **{hop: _hop_renderable(hop, field, group, observed) for hop, field, group in HOPS},
         **{
             key: _rule_renderable(groups, key, has)
             for key in sorted(observed)
@@ -1197,7 +1222,11 @@ def expected_lost(case: Case, observed: Observed, composed: set[str]) -> list[st
     return [
         key
         for key, ok in renderable(case, observed).items()
-        if not ok and key in composed and key in observed
+        if not ok
+        and key in composed
+        and key in observed
+        # A hop copies a group's id only where the claim has it compose one.
+        and not any(hop == key and group not in composed for hop, _, group in HOPS)
     ]
 
 

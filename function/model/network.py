@@ -44,14 +44,17 @@ class _Hop:
     group: str  # the key of its composed group
     composed: Callable[[Context], bool]  # whether the hop itself is composed
     given: Callable[[Context], tuple[str, ...] | None]
+    rules: Callable[[Context], list[str]]  # every key a rule of its group may have
 
     def composes_group(self, ctx: Context) -> bool:
         """A composed hop without given groups, unless it already exists without any."""
-        # An observed group is kept whatever the hop reports: dropping it would delete it.
+        # An observed group, or rule of it, is kept whatever the hop reports: dropping it
+        # would delete it.
         created_without = (
             self.group not in ctx.observed
             and self.key in ctx.observed
             and not ctx.observed.sent(self.key, self.field)
+            and not any(key in ctx.observed for key in self.rules(ctx))
         )
         return (
             ctx.api_gateway
@@ -76,6 +79,10 @@ _VPC_LINK = _Hop(
     keys.VPC_LINK_SECURITY_GROUP,
     lambda ctx: ctx.vpc_link_id is None,
     lambda ctx: ctx.vpc_link_groups,
+    lambda ctx: [
+        keys.vpc_link_egress(destination)
+        for destination in (None, *(ctx.load_balancer_groups or ctx.platform.vpc_cidr_blocks))
+    ],
 )
 _LOAD_BALANCER = _Hop(
     keys.LOAD_BALANCER,
@@ -83,6 +90,14 @@ _LOAD_BALANCER = _Hop(
     keys.LOAD_BALANCER_SECURITY_GROUP,
     lambda ctx: ctx.listener_arn is None,
     lambda ctx: ctx.load_balancer_groups,
+    lambda ctx: [
+        *(keys.load_balancer_ingress(source) for source in (None, *(ctx.vpc_link_groups or ()))),
+        *(
+            keys.load_balancer_egress(port, destination)
+            for port in target_ports(ctx)
+            for destination in target_destinations(ctx)
+        ),
+    ],
 )
 composes_vpc_link_group = _VPC_LINK.composes_group
 composes_load_balancer_group = _LOAD_BALANCER.composes_group

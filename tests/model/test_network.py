@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 
     from function.model.context import Context
 
+# One rule of each hop's composed group (to the other hop's composed group).
+RULE_OF = {
+    keys.VPC_LINK: keys.vpc_link_egress(None),
+    keys.LOAD_BALANCER: keys.load_balancer_ingress(None),
+}
 VPC = "vpc-0123456789abcdef0"
 SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
 SG = "sg-0aaaaaaaaaaaaaaa1"
@@ -118,6 +123,9 @@ def test_brought_group_ids(hop: Hop, reason: str, given: list[str], expected: li
                      False, id="created-without"),
         pytest.param("an observed group is kept even when its hop reports none: dropping it "
                      "would delete it", "group-observed", True, id="group-observed"),
+        pytest.param("an observed rule of its group keeps the group composed even when neither "
+                     "the group nor the hop's sent groups are observed: dropping the rule would "
+                     "delete it", "rule-observed", True, id="rule-observed"),
         pytest.param("a shared hop (vpcLinkId, listenerArn) is not composed, so neither is its "
                      "group", "shared", False, id="shared"),
         pytest.param("groups brought for the hop: none composed", "brought", False, id="brought"),
@@ -133,6 +141,8 @@ def test_composes_group(hop: Hop, reason: str, case: str, expected: bool) -> Non
         "created-without": (_claim(), {hop.key: _sent("name", "e")}),
         "group-observed": (_claim(), {hop.key: _sent("name", "e"),
                                       hop.group: reported(ready=False)}),
+        "rule-observed": (_claim(), {hop.key: _sent("name", "e"),
+                                     RULE_OF[hop.key]: reported(ready=False)}),
         # A shared VPC link needs its groups named, so the NLB's group knows whom to let in.
         "shared": (_claim({"securityGroups": {"vpcLink": [OWN]}}, **hop.shared), {}),
         "brought": (_claim({"securityGroups": {hop.side: [OWN]}}), {}),
