@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from google.protobuf import struct_pb2
 
 
+# Objects as this module hands them out, the concrete types first: an isinstance check
+# against the Mapping ABC costs several times more, and most objects are views or dicts.
+OBJECTS = (dict, Mapping)
+
+
 def _view(value: struct_pb2.Value) -> Any:  # noqa: ANN401
     kind = value.WhichOneof("kind")
     if kind == "struct_value":

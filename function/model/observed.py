@@ -8,11 +8,13 @@ whether it gives the same answers without composing again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from function.model.convert import StructView, plain
+from function.model.convert import OBJECTS, StructView, plain
 from function.model.readiness import Condition, conditions, is_ready, sync_error
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
 
 # A question put to observed state: ("has", key), ("ready", key, apiVersion, kind),
 # ("synced", key) or ("get", key, *path).
@@ -27,8 +29,7 @@ _UNKNOWN = object()
 def dig(obj: Any, *path: str) -> Any:  # noqa: ANN401
     """Walk nested dicts, returning None at the first missing or non-dict step."""
     for key in path:
-        # The concrete types first: the Mapping ABC's isinstance costs several times more.
-        if not isinstance(obj, (StructView, dict, Mapping)):
+        if not isinstance(obj, (StructView, *OBJECTS)):
             return None
         obj = obj.get(key)
     return obj

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from function.model.convert import StructView
+from function.model.convert import OBJECTS, StructView
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 # Kinds that never carry a Ready condition: they are ready once they exist.
 _READY_WHEN_PRESENT = frozenset({"ProviderConfig", "Secret"})
 # A condition as found: its type, status and message, each of whatever type it holds.
 Condition = tuple[Any, Any, Any]
-# The concrete types first: the Mapping ABC's isinstance costs several times more.
-_OBJECTS = (StructView, dict, Mapping)
+_OBJECTS = (StructView, *OBJECTS)
 
 
 def conditions(resource: Mapping[str, Any] | None) -> tuple[Condition, ...]:
