@@ -1146,21 +1146,27 @@ HOPS = (
 )
 
 
-def _hop_renderable(hop: str, field: str, group: str, observed: Observed) -> bool:
-    """A hop with a composed group needs its id: reported, or sent as a one-item list.
+def _hop_outcome(hop: str, field: str, group: str, observed: Observed) -> str:
+    """Whether a hop with a composed group can be rendered: "ok", "lost" or "refused".
 
-    Unless the hop exists created without groups (it never reports or was sent any, and
-    neither its group nor a rule of it is observed): then it needs none.
+    It needs its group's id: reported, else the groups it was sent. Those serve an NLB
+    until it swaps them; a VPC link's groups never change, so they serve it only as the
+    one group sent while the group or a rule of it is observed, else keeping them would
+    be a change AWS refuses (the immutable-change Fatal). Malformed sent groups tell
+    nothing. A hop created without groups (none sent, neither its group nor a rule of it
+    observed) needs none.
     """
     sent = _dig(observed.get(hop), "spec", "forProvider", field)
     kept = group in observed or any(
         (groups := _rule_groups(key)) is not None and groups[0] == group for key in observed
     )
-    if hop in observed and not sent and not kept:
-        return True
-    return _has_text(observed.get(group), "status", "atProvider", "id") or (
-        isinstance(sent, list) and len(sent) == 1 and _has_text({"v": sent[0]}, "v")
-    )
+    if (hop in observed and not sent and not kept) or _has_text(
+        observed.get(group), "status", "atProvider", "id"
+    ):
+        return "ok"
+    if not (isinstance(sent, list) and sent and all(_has_text({"v": v}, "v") for v in sent)):
+        return "lost"
+    return "ok" if hop == "nlb" or (kept and len(sent) == 1) else "refused"
 
 
 def renderable(case: Case, observed: Observed) -> dict[str, bool]:
@@ -1182,7 +1188,7 @@ def renderable(case: Case, observed: Observed) -> dict[str, bool]:
     config = config if isinstance(config, dict) else {}
     alias = ("domain-alias-record", *own, "alias")
     return {
-        **{hop: _hop_renderable(hop, field, group, observed) for hop, field, group in HOPS},
+        **{hop: _hop_outcome(hop, field, group, observed) != "lost" for hop, field, group in HOPS},
         **{
             key: _rule_renderable(groups, key, has)
             for key in sorted(observed)
@@ -1228,6 +1234,16 @@ def expected_lost(case: Case, observed: Observed, composed: set[str]) -> list[st
         # A hop copies a group's id only where the claim has it compose one.
         and not any(hop == key and group not in composed for hop, _, group in HOPS)
     ]
+
+
+def expected_refusal(observed: Observed, composed: set[str]) -> bool:
+    """Whether keeping the VPC link's groups is the documented immutable-change Fatal."""
+    hop, field, group = HOPS[0]
+    return (
+        {hop, group} <= composed
+        and hop in observed
+        and _hop_outcome(hop, field, group, observed) == "refused"
+    )
 
 
 WRONG_VALUES = st.one_of(
@@ -1451,6 +1467,15 @@ def test_perturbed_observed_state(case: Case, data: st.DataObject) -> None:
     shuffled = documents.request(_reversed(case.xr), _reversed(observed), _reversed(case.inp))
     assert _wire(fn.run(shuffled)) == _wire(rsp), steps
 
+    if expected_refusal(observed, composed):
+        event("Fatal: the VPC link's groups would change")
+        assert [r.severity for r in rsp.results] == [FATAL], steps
+        fatal = str(documents.fatal_of(rsp))
+        assert fatal.startswith(
+            "spec.vpc.securityGroups.vpcLink: would change vpc-link securityGroupIds from "
+        ), (fatal, steps)
+        assert not rsp.desired.resources
+        return
     lost = expected_lost(case, observed, composed)
     event("Fatal: cannot re-render" if lost else "composed")
     if lost:

@@ -39,12 +39,15 @@ class Immutable:
     none_is_a_value: bool = False
 
 
+VPC_LINK_GROUPS = Immutable(
+    keys.VPC_LINK, "securityGroupIds", list, "spec.vpc.securityGroups.vpcLink",
+    "a VPC link's security groups cannot change; AWS would have to replace the VPC link",
+    none_is_a_value=True,
+)  # fmt: skip
 IMMUTABLE = (
     Immutable(keys.VPC_LINK, "subnetIds", list, "spec.vpc.subnetIds",
               "a VPC link's subnets cannot change; AWS would have to replace the VPC link"),
-    Immutable(keys.VPC_LINK, "securityGroupIds", list, "spec.vpc.securityGroups.vpcLink",
-              "a VPC link's security groups cannot change; AWS would have to replace the "
-              "VPC link", none_is_a_value=True),
+    VPC_LINK_GROUPS,
     Immutable(keys.LOAD_BALANCER, "securityGroups", list, "spec.vpc.securityGroups.loadBalancer",
               "an NLB created without security groups can never get one, and one created "
               "with them cannot lose them all", none_is_a_value=True),
@@ -115,9 +118,12 @@ def check(observed: Observed, desired: Iterable[Desired]) -> None:
         new = manifest.get("spec", {}).get("forProvider", {}).get(rule.field)
         old = whole_numbers(observed.sent(rule.key, rule.field))  # Struct numbers are floats
         if _well_formed(rule, old) and _changed(rule, old, new):
-            msg = (
-                f"{rule.source}: would change {rule.key} {rule.field} from {old!r} to "
-                f"{new!r}, but {rule.why}; keep the old value, or delete and recreate the "
-                "environment"
-            )
-            raise InvalidError(msg)
+            raise refusal(rule, old, repr(new))
+
+
+def refusal(rule: Immutable, old: Any, new: str) -> InvalidError:  # noqa: ANN401
+    """The error refusing a change: the claim or input field, both values and why."""
+    return InvalidError(
+        f"{rule.source}: would change {rule.key} {rule.field} from {old!r} to {new}, but "
+        f"{rule.why}; keep the old value, or delete and recreate the environment"
+    )

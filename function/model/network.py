@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from function.model import keys
+from function.model import immutable, keys
 from function.model.errors import InvalidError
 from function.model.observed import text
 
@@ -30,9 +30,11 @@ if TYPE_CHECKING:
     from function.model.context import Context
 
 
-def _first(value: Any) -> str | None:  # noqa: ANN401
-    """The one composed group id a hop was sent, kept as a one-item list."""
-    return text(value[0]) if isinstance(value, list) and len(value) == 1 else None
+def _ids(value: Any) -> list[str] | None:  # noqa: ANN401
+    """The group ids a hop was sent: a non-empty list of them, else None."""
+    if isinstance(value, list) and value and all(text(item) is not None for item in value):
+        return list(value)
+    return None
 
 
 @dataclass(frozen=True)
@@ -45,16 +47,18 @@ class _Hop:
     composed: Callable[[Context], bool]  # whether the hop itself is composed
     given: Callable[[Context], tuple[str, ...] | None]
     rules: Callable[[Context], list[str]]  # every key a rule of its group may have
+    fixed: immutable.Immutable | None  # the rule refusing any change of its groups, if AWS has one
+
+    def _kept(self, ctx: Context) -> bool:
+        """Whether its composed group, or a rule of it, is observed: dropping it would delete it."""
+        return self.group in ctx.observed or any(key in ctx.observed for key in self.rules(ctx))
 
     def composes_group(self, ctx: Context) -> bool:
         """A composed hop without given groups, unless it already exists without any."""
-        # An observed group, or rule of it, is kept whatever the hop reports: dropping it
-        # would delete it.
         created_without = (
-            self.group not in ctx.observed
-            and self.key in ctx.observed
+            self.key in ctx.observed
             and not ctx.observed.sent(self.key, self.field)
-            and not any(key in ctx.observed for key in self.rules(ctx))
+            and not self._kept(ctx)
         )
         return (
             ctx.api_gateway
@@ -64,13 +68,25 @@ class _Hop:
         )
 
     def group_ids(self, ctx: Context) -> list[str] | None:
-        """Given groups, or the composed one once AWS reports its id (None until then)."""
+        """Given groups, or the composed one once AWS reports its id (None until then).
+
+        Until then a created hop keeps the groups it was sent, as ``reported_or_sent``
+        keeps other copied values. An NLB may swap them for the composed one later. A VPC
+        link never can, so it keeps only its composed group's id: one group, sent while
+        that group or a rule of it is observed.
+
+        Raises:
+            InvalidError: A VPC link was sent other groups: composing one would change them.
+        """
         if not self.composes_group(ctx):
             return list(self.given(ctx) or ())
-        group = ctx.observed.reported_or_sent(
-            (self.group, "id"), (self.key, self.field), text, _first
-        )
-        return None if group is None else [group]
+        group = ctx.observed.at_provider(self.group, "id")
+        if group is not None:
+            return [group]
+        sent = _ids(ctx.observed.sent(self.key, self.field))
+        if sent is None or self.fixed is None or (len(sent) == 1 and self._kept(ctx)):
+            return sent
+        raise immutable.refusal(self.fixed, sent, "a security group composed for it")
 
 
 _VPC_LINK = _Hop(
@@ -83,6 +99,7 @@ _VPC_LINK = _Hop(
         keys.vpc_link_egress(destination)
         for destination in (None, *(ctx.load_balancer_groups or ctx.platform.vpc_cidr_blocks))
     ],
+    immutable.VPC_LINK_GROUPS,
 )
 _LOAD_BALANCER = _Hop(
     keys.LOAD_BALANCER,
@@ -98,6 +115,7 @@ _LOAD_BALANCER = _Hop(
             for destination in target_destinations(ctx)
         ),
     ],
+    None,
 )
 composes_vpc_link_group = _VPC_LINK.composes_group
 composes_load_balancer_group = _LOAD_BALANCER.composes_group

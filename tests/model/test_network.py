@@ -15,6 +15,7 @@ from conftest import platform_input
 from contexts import claim, context, reported
 
 from function.model import keys, network
+from function.model.errors import InvalidError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -69,31 +70,66 @@ HOPS = [
 ]  # fmt: skip
 
 
+REFUSED = "refused"  # the VPC link's groups would change: the immutable-change Fatal
+VPC_LINK_REFUSAL = (
+    "spec.vpc.securityGroups.vpcLink: would change vpc-link securityGroupIds from {sent!r} to "
+    "a security group composed for it, but a VPC link's security groups cannot change; AWS "
+    "would have to replace the VPC link; keep the old value, or delete and recreate the "
+    "environment"
+)
+
+
 @pytest.mark.parametrize("hop", HOPS)
 @pytest.mark.parametrize(
-    ("reason", "reports", "sent", "expected"),
+    ("reason", "observed", "sent", "expected"),
     [
-        pytest.param("the composed group's id as AWS reports it", SG, None, [SG], id="reported"),
+        pytest.param("the composed group's id as AWS reports it", "reported", None,
+                     ([SG], [SG]), id="reported"),
         pytest.param("the composed group flaps: the hop keeps the one group it was sent",
-                     None, [SG], [SG], id="sent"),
-        pytest.param("reported wins over what was sent", OTHER, [SG], [OTHER],
+                     "group", [SG], ([SG], [SG]), id="sent"),
+        pytest.param("the group is gone but a rule of it is not: the one group sent was it",
+                     "rule", [SG], ([SG], [SG]), id="sent-rule-kept"),
+        pytest.param("reported wins over what was sent", "reported", [OTHER], ([SG], [SG]),
                      id="reported-wins"),
-        pytest.param("sent two groups is not the one composed group", None, [SG, OTHER], None,
-                     id="sent-two"),
-        pytest.param("sent a bare string is not the one-item list this function sends",
-                     None, SG, None, id="sent-string"),
-        pytest.param("sent an empty list names no group", None, [], None, id="sent-empty"),
-        pytest.param("nothing known yet: wait", None, None, None, id="nothing"),
+        pytest.param("two groups sent are not the one composed group: a VPC link cannot swap "
+                     "them, an NLB keeps them until it can", "group", [SG, OTHER],
+                     (REFUSED, [SG, OTHER]), id="sent-two"),
+        pytest.param("neither the group nor a rule of it observed: the group sent was given, "
+                     "not composed (a claim that stops naming the VPC link's groups)", "none",
+                     [SG], (REFUSED, [SG]), id="sent-given"),
+        pytest.param("sent a bare string is not the list this function sends", "group", SG,
+                     (None, None), id="sent-string"),
+        pytest.param("sent an empty id names no group", "group", [SG, ""], (None, None),
+                     id="sent-blank"),
+        pytest.param("sent an empty list names no group", "group", [], (None, None),
+                     id="sent-empty"),
+        pytest.param("nothing known yet: wait", "group", None, (None, None), id="nothing"),
     ],
 )  # fmt: skip
 def test_composed_group_ids(
-    hop: Hop, reason: str, reports: str | None, sent: object, expected: list[str] | None
+    hop: Hop, reason: str, observed: str, sent: object, expected: tuple[object, object]
 ) -> None:
-    """A hop with a composed group uses its id once known, reported else as sent; else None."""
-    observed = {hop.group: reported(id=reports) if reports else reported(ready=False)}
+    """A hop with a composed group uses its id once known, else what it was sent, else None.
+
+    ``observed`` says what else is there: the group reporting SG, the group reporting
+    nothing, only a rule of the group, or neither; ``expected`` is the VPC link's, then the NLB's.
+    """
+    state = {
+        "reported": {hop.group: reported(id=SG)},
+        "group": {hop.group: reported(ready=False)},
+        "rule": {RULE_OF[hop.key]: reported(ready=False)},
+        "none": {},
+    }[observed]
     if sent is not None:
-        observed[hop.key] = _sent(hop.field, sent)
-    assert hop.group_ids(context(_claim(), observed=observed)) == expected, reason
+        state[hop.key] = _sent(hop.field, sent)
+    ctx = context(_claim(), observed=state)
+    wanted = expected[0] if hop.key == keys.VPC_LINK else expected[1]
+    if wanted != REFUSED:
+        assert hop.group_ids(ctx) == wanted, reason
+        return
+    with pytest.raises(InvalidError) as refused:
+        hop.group_ids(ctx)
+    assert str(refused.value) == VPC_LINK_REFUSAL.format(sent=sent), reason
 
 
 @pytest.mark.parametrize("hop", HOPS)

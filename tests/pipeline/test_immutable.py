@@ -21,6 +21,7 @@ from function.offline.simulate import simulate
 
 CLAIM = load(EXAMPLES / "apps" / "claim.yaml")  # composes both security groups
 OWN = "sg-0ccccccccccccccc3"
+OTHER = "sg-0ddddddddddddddd4"
 
 
 def _converged(xr: dict[str, Any], function_input: dict[str, Any]) -> dict[str, Any]:
@@ -85,6 +86,51 @@ def test_groups_added_to_an_nlb_created_without() -> None:
         "spec.vpc.securityGroups.loadBalancer: would change nlb securityGroups from None to "
         f"['{OWN}'], but an NLB created without security groups can never get one"
     ), outcome.fatal
+
+
+def test_vpc_link_groups_no_longer_named() -> None:
+    """A claim that stops naming a live VPC link's groups is refused: a composed group replaces.
+
+    The NLB's groups stay brought, so the VPC link's change is the only one.
+    """
+    function_input = platform_input()
+    named = {"securityGroups": {"vpcLink": [OWN], "loadBalancer": [OTHER]}}
+    observed = _converged(_edited(named), function_input)
+    outcome = compose(
+        _edited({"securityGroups": {"loadBalancer": [OTHER]}}), observed, function_input
+    )
+    assert outcome.fatal == (
+        f"spec.vpc.securityGroups.vpcLink: would change vpc-link securityGroupIds from ['{OWN}'] "
+        "to a security group composed for it, but a VPC link's security groups cannot change; "
+        "AWS would have to replace the VPC link; keep the old value, or delete and recreate "
+        "the environment"
+    )
+    assert outcome.resources == {}
+
+
+def test_nlb_groups_no_longer_named() -> None:
+    """A live NLB whose groups stop being named keeps them until its composed group has an id.
+
+    Then it swaps to that one: AWS lets an NLB created with groups change them.
+    """
+    function_input = platform_input()
+    named = _edited({"securityGroups": {"vpcLink": [OWN], "loadBalancer": [OWN, OTHER]}})
+    observed = _converged(named, function_input)
+    edited = _edited({"securityGroups": {"vpcLink": [OWN]}})
+    provider = FakeProvider(edited["metadata"]["name"])
+    seen = []
+    for _ in range(10):
+        outcome = compose(edited, observed, function_input)
+        assert outcome.fatal is None, outcome.fatal
+        assert set(observed) <= set(outcome.resources)  # nothing observed is dropped
+        seen.append(outcome.resources["nlb"]["spec"]["forProvider"]["securityGroups"])
+        if outcome.xr_ready and set(outcome.resources) <= set(observed):
+            break
+        observed = provider.apply(outcome.resources, observed)
+    composed = observed["security-group-nlb"]["status"]["atProvider"]["id"]
+    assert seen[0] == [OWN, OTHER]
+    assert seen[-1] == [composed]
+    assert outcome.xr_ready
 
 
 @pytest.mark.parametrize(
