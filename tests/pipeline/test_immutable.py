@@ -133,6 +133,91 @@ def test_nlb_groups_no_longer_named() -> None:
     assert outcome.xr_ready
 
 
+COMPOSED: dict[str, Any] = {}  # neither hop's groups named: both composed
+VPC_LINK_REFUSED = "spec.vpc.securityGroups.vpcLink: would change vpc-link securityGroupIds from "
+NLB_REFUSED = "spec.vpc.securityGroups.loadBalancer: would change nlb securityGroups from "
+
+
+def _settled(
+    xr: dict[str, Any], observed: dict[str, Any], function_input: dict[str, Any], kept: set[str]
+) -> Any:
+    """Compose and apply until the answer is ready and stable; the last Outcome.
+
+    Every observed resource in ``kept`` stays desired on the way.
+    """
+    provider = FakeProvider(xr["metadata"]["name"])
+    previous = None
+    for _ in range(12):
+        outcome = compose(xr, observed, function_input)
+        assert outcome.fatal is None, outcome.fatal
+        assert set(observed) & kept <= set(outcome.resources)
+        if outcome.xr_ready and outcome.resources == previous:
+            return outcome
+        previous = outcome.resources
+        observed = provider.apply(outcome.resources, observed)
+    pytest.fail("no stable answer")
+
+
+@pytest.mark.parametrize(
+    ("reason", "before", "after", "refused"),
+    [
+        pytest.param("a VPC link's composed group cannot give way to named ones", COMPOSED,
+                     {"vpcLink": [OWN]}, VPC_LINK_REFUSED, id="vpc-link-composed-to-named"),
+        pytest.param("a VPC link's named groups cannot give way to a composed one", {
+            "vpcLink": [OWN]}, COMPOSED, VPC_LINK_REFUSED, id="vpc-link-named-to-composed"),
+        pytest.param("a VPC link's named groups cannot change", {"vpcLink": [OWN]},
+                     {"vpcLink": [OTHER]}, VPC_LINK_REFUSED, id="vpc-link-named-to-other"),
+        pytest.param("the same groups in another order are no change (AWS keeps no order)",
+                     {"vpcLink": [OWN, OTHER]}, {"vpcLink": [OTHER, OWN]}, None,
+                     id="vpc-link-reordered"),
+        pytest.param("an NLB created with groups may swap its composed one for named ones",
+                     COMPOSED, {"loadBalancer": [OWN]}, None, id="nlb-composed-to-named"),
+        pytest.param("an NLB created with groups may swap named ones for a composed one",
+                     {"loadBalancer": [OWN, OTHER]}, COMPOSED, None,
+                     id="nlb-named-to-composed"),
+        pytest.param("an NLB created with groups cannot lose them all",
+                     {"loadBalancer": [OWN]}, {"loadBalancer": []}, NLB_REFUSED,
+                     id="nlb-named-to-none"),
+        pytest.param("an NLB created without groups can never get one named", {
+            "loadBalancer": []}, {"loadBalancer": [OWN]}, NLB_REFUSED, id="nlb-none-to-named"),
+    ],
+)  # fmt: skip
+def test_group_edits_on_a_live_environment(
+    reason: str, before: dict[str, Any], after: dict[str, Any], refused: str | None
+) -> None:
+    """Each edit of the hops' groups is refused at once, or converges as a fresh claim does.
+
+    On the way, every resource both the live environment and a fresh claim have stays.
+    """
+    function_input = platform_input()
+    observed = _converged(_edited({"securityGroups": before}), function_input)
+    edited = _edited({"securityGroups": after})
+    outcome = compose(edited, observed, function_input)
+    if refused is not None:
+        assert outcome.fatal is not None, reason
+        assert outcome.fatal.startswith(refused), outcome.fatal
+        assert outcome.resources == {}
+        return
+    fresh = simulate(edited, function_input)
+    assert fresh.converged, fresh.fatal
+    settled = _settled(edited, observed, function_input, set(fresh.rounds[-1].desired))
+    assert settled.resources == fresh.rounds[-1].desired, reason
+
+
+def test_nlb_created_without_groups_stays_without() -> None:
+    """An NLB created without groups keeps none when the claim stops saying so.
+
+    AWS can never add one, and 0.1.0 composed NLBs without groups: refusing would block
+    every such environment, so no group is composed for it and nothing is refused.
+    """
+    function_input = platform_input()
+    observed = _converged(_edited({"securityGroups": {"loadBalancer": []}}), function_input)
+    edited = _edited({"securityGroups": {}})
+    settled = _settled(edited, observed, function_input, set(observed))
+    assert "securityGroups" not in settled.resources["nlb"]["spec"]["forProvider"]
+    assert "security-group-nlb" not in settled.resources
+
+
 @pytest.mark.parametrize(
     ("reason", "key", "field", "value"),
     [
