@@ -35,6 +35,7 @@ lint: setup
 
 typecheck: setup
 	$(BIN)/mypy function
+	MYPYPATH=bench $(BIN)/mypy bench
 
 ## The fast loop's tests: everything but the slow ones (servers, load, property tests, real
 ## tools). loadgroup: tests of one xdist_group share a worker: a rendered example's, and the

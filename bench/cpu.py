@@ -23,9 +23,12 @@ LARGE_CLIENTS = 2
 
 
 class Target(Protocol):
-    """A server the benchmark calls (``run.Server``)."""
+    """A server the benchmark calls (``servers.Server``)."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The server's name in the report."""
+        ...  # pragma: no cover
 
     def cpu_seconds(self) -> float:
         """CPU time the server process has used so far."""
@@ -37,9 +40,12 @@ class Target(Protocol):
 
 
 class Sent(Protocol):
-    """Requests sent in turn (``run.Payload``)."""
+    """Requests sent in turn (``payloads.Payload``)."""
 
-    label: str
+    @property
+    def label(self) -> str:
+        """The requests' name in the report."""
+        ...  # pragma: no cover
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
-from run import SEED_LABEL, build_payload
+from payloads import build_payload
+from report import SEED_LABEL
 
 from function.serving import fn
 

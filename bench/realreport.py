@@ -6,9 +6,9 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from collections.abc import Sequence
+import cells
 
+if TYPE_CHECKING:
     from cpu import Cpu, Fairness
 
 OURS, COMPOSING, FLOOR, GO_TEMPLATING, PYTHONIC = (
@@ -83,14 +83,6 @@ class Real:
         return self.rss_full_kib.get(OURS, 0) / floor if floor else math.nan
 
 
-def _x(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{value:.2f} x"
-
-
-def _verdict(held: bool) -> str:  # noqa: FBT001
-    return "held" if held else "**not held**"
-
-
 def _rss(real: Real, server: str) -> float:
     floor = real.rss_full_kib.get(FLOOR, 0)
     return real.rss_full_kib[server] / floor if floor and server in real.rss_full_kib else math.nan
@@ -102,9 +94,9 @@ def targets(real: Real) -> list[tuple[str, str, str, str, str]]:
         (
             row,
             f"<= {target} x",
-            _x(value := real.ratio(s, label, o, over)),
-            _verdict(value <= target),
-            _x(real.ratio(EARLIER[s], label, EARLIER[o], over)),
+            cells.times(value := real.ratio(s, label, o, over)),
+            cells.verdict(value <= target),
+            cells.times(real.ratio(EARLIER[s], label, EARLIER[o], over)),
         )
         for row, s, label, o, over, target in TARGETS
     ]
@@ -112,9 +104,9 @@ def targets(real: Real) -> list[tuple[str, str, str, str, str]]:
         (
             f"peak RSS with a full default memo ({real.fill_xrs} XRs)",
             f"<= {RSS_TARGET} x",
-            _x(real.rss_ratio),
-            _verdict(real.rss_ratio <= RSS_TARGET),
-            _x(_rss(real, BEFORE)),
+            cells.times(real.rss_ratio),
+            cells.verdict(real.rss_ratio <= RSS_TARGET),
+            cells.times(_rss(real, BEFORE)),
         )
     )
     for peer in (PYTHONIC, GO_TEMPLATING):
@@ -126,8 +118,8 @@ def targets(real: Real) -> list[tuple[str, str, str, str, str]]:
             (
                 f"{peer}: CPU per call above ours on every row it can run (lowest)",
                 "> 1 x",
-                _x(lowest),
-                _verdict(lowest > 1),
+                cells.times(lowest),
+                cells.verdict(lowest > 1),
                 "",
             )
         )
@@ -139,7 +131,7 @@ TARGETS_HEADER = ("row", "target", "measured", "verdict", "before")
 
 def cpu_rows(real: Real) -> list[tuple[str, ...]]:
     """(server, request, calls, CPU ms per call, over the floor on the same request)."""
-    found = []
+    found: list[tuple[str, ...]] = []
     for (server, label), value in real.cpu.items():
         same = label if (FLOOR, label) in real.cpu else SAME
         found.append(
@@ -148,7 +140,7 @@ def cpu_rows(real: Real) -> list[tuple[str, ...]]:
                 label,
                 str(value.calls),
                 f"{value.ms_per_call:.3f} ms",
-                _x(real.ratio(server, label, FLOOR, same)),
+                cells.times(real.ratio(server, label, FLOOR, same)),
             )
         )
     return found
@@ -157,14 +149,9 @@ def cpu_rows(real: Real) -> list[tuple[str, ...]]:
 def peer_rows(real: Real) -> list[tuple[str, ...]]:
     """(peer, then its CPU per call over ours on each row)."""
     return [
-        (peer, *(_x(value) for _, value in real.peer_ratios(peer))) for peer in sorted(real.peers)
+        (peer, *(cells.times(value) for _, value in real.peer_ratios(peer)))
+        for peer in sorted(real.peers)
     ]
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def summary(real: Real) -> str:
@@ -184,7 +171,7 @@ def markdown(real: Real) -> str:
     parts = [(name, f"{size / 1024:.1f} KiB") for name, size in real.parts.items()]
     sizes = [(label, f"{size / 1024:.0f} KiB", str(n)) for label, size, n in real.sizes]
     peers = (
-        _table(("peer", *(row for row, _, _ in PEER_ROWS)), peer_rows(real))
+        cells.md_table(("peer", *(row for row, _, _ in PEER_ROWS)), peer_rows(real))
         if real.peers
         else "No peer was measured in this run."
     )
@@ -194,7 +181,7 @@ CPU per call is the server process's user + system time (`/proc/PID/stat`) over 
 it answered, measured for every (server, request) pair in the same run, in blocks that
 take turns (see Method); each ratio divides two such figures.
 
-{_table(TARGETS_HEADER, targets(real))}
+{cells.md_table(TARGETS_HEADER, targets(real))}
 
 "before" is the same ratio for our function as it was at {before}, measured in the same
 run on the same requests (`--before`).
@@ -239,7 +226,7 @@ The bare seed request is {real.bare_seed_bytes / 1024:.0f} KiB. `bench/realistic
 what Kubernetes, Crossplane and the providers write (sizes as compact JSON, summed over
 the observed resources):
 
-{_table(("part", "added"), parts)}
+{cells.md_table(("part", "added"), parts)}
 
 - identity: `uid`, `resourceVersion`, `generation`, `creationTimestamp`;
 - labels: Crossplane's composite, claim-name and claim-namespace labels;
@@ -253,11 +240,11 @@ the observed resources):
 
 The XR gets the same metadata, its `resourceRefs`, `compositionRef` and conditions.
 
-{_table(("request", "size", "observed resources"), sizes)}
+{cells.md_table(("request", "size", "observed resources"), sizes)}
 
 ### CPU per call
 
-{_table(("server", "request", "calls", "CPU per call", "over the floor"), cpu_rows(real))}
+{cells.md_table(("server", "request", "calls", "CPU per call", "over the floor"), cpu_rows(real))}
 
 "resourceVersion changed" cycles through 64 requests, each a new `resourceVersion` of the
 observed API (a provider's write the function never reads). "read value changed" cycles
@@ -282,5 +269,5 @@ while alone, then as long again while two more clients send the real-sized 300-a
 | beside 300-app calls ({fair.large_calls} of them) | {fair.mixed_p50 * 1000:.2f} ms \
 | {fair.mixed_p99 * 1000:.2f} ms |
 
-p99 beside 300-app calls over p99 alone: {_x(fair.ratio)}.
+p99 beside 300-app calls over p99 alone: {cells.times(fair.ratio)}.
 """  # noqa: S608

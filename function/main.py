@@ -105,6 +105,20 @@ for _option in serve.params:
         _option.show_envvar = True
 
 
+def environment() -> tuple[str, ...]:
+    """Every environment variable ``serve`` reads, the SDK's included, sorted.
+
+    What a harness starting servers removes from their environment, so that a stray one
+    changes none of them.
+    """
+    names: list[str] = []
+    for option in serve.params:
+        if isinstance(option, click.Option) and option.envvar:
+            given = option.envvar
+            names.extend([given] if isinstance(given, str) else given)
+    return tuple(sorted(names))
+
+
 @cli.command()
 @click.argument("composite", type=click.Path(exists=True, path_type=Path))
 @click.option(

@@ -25,6 +25,7 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 from realtools.certs import Authority
 
+from function import main
 from function.offline import documents
 
 if TYPE_CHECKING:
@@ -39,16 +40,8 @@ STOP_TIMEOUT_S = 5.0
 CALL_TIMEOUT_S = 5.0
 # What the seed claim gets on the first call: everything that depends on nothing.
 FIRST_WAVE = {"api", "certificate", "namespace", "nlb", "vpc-link"}
-# Settings the SDK CLI reads from the environment; a stray one would change every test.
-SDK_ENV = (
-    "ADDRESS",
-    "DEBUG",
-    "INSECURE",
-    "MAX_GRPC_MESSAGE_SIZE",
-    "MAX_RECV_MESSAGE_SIZE",
-    "MAX_SEND_MESSAGE_SIZE",
-    "TLS_SERVER_CERTS_DIR",
-)
+# Settings serve reads from the environment; a stray one would change the servers.
+SDK_ENV = main.environment()
 # Never route loopback calls through a proxy from the environment.
 CHANNEL_OPTIONS = [("grpc.enable_http_proxy", 0)]
 

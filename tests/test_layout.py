@@ -109,6 +109,17 @@ def test_the_package_keeps_its_layers() -> None:
     assert violations(sources) == []
 
 
+@pytest.mark.parametrize("folder", ["bench", "hack"])
+def test_the_tools_keep_modules_short(folder: str) -> None:
+    """The benchmark's and the maintenance scripts' modules are held to the same size."""
+    long = {
+        path.name: lines
+        for path in sorted((FUNCTION.parent / folder).glob("*.py"))
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert long == {}, f"over {MAX_LINES} lines: {long}"
+
+
 LONG = "x = 1\n" * (MAX_LINES + 1)
 
 

@@ -11,6 +11,7 @@ import yaml
 from click.testing import CliRunner
 from conftest import COMPOSITIONS, EXAMPLES, ROOT, SEED
 
+from function import main
 from function.main import cli, serve
 from function.offline import documents
 from function.offline.simulate import simulate
@@ -122,6 +123,20 @@ def test_every_serve_option_documents_itself() -> None:
         assert option.help, option.name  # type: ignore[attr-defined]
         if option.envvar:  # type: ignore[attr-defined]
             assert option.show_envvar, option.name  # type: ignore[attr-defined]
+
+
+def test_environment_names_every_setting_serve_reads() -> None:
+    """What harnesses clear before starting a server: the SDK's settings and the memo's."""
+    assert main.environment() == (
+        "ADDRESS",
+        "DEBUG",
+        "FUNCTION_CACHE_MIB",
+        "INSECURE",
+        "MAX_GRPC_MESSAGE_SIZE",
+        "MAX_RECV_MESSAGE_SIZE",
+        "MAX_SEND_MESSAGE_SIZE",
+        "TLS_SERVER_CERTS_DIR",
+    )
 
 
 def test_readme_graph_is_current() -> None:

@@ -2,7 +2,7 @@
 
 Every server is ``python -m function serve`` in a subprocess on a free port of 127.0.0.1,
 killed by its fixture whatever the outcome; every loop is bounded by a deadline. Requests
-are the benchmark's (``bench/run.py``): the seed claim with the observed state of a
+are the benchmark's (``bench/payloads.py``): the seed claim with the observed state of a
 converged simulation, so every answer holds every resource. No timing is asserted
 beyond bounded timeouts.
 """
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 sys.path.insert(0, str(ROOT / "bench"))
-bench: Any = importlib.import_module("run")
+bench: Any = importlib.import_module("payloads")
 
 pytestmark = pytest.mark.slow  # a minute of load on a real server, and SIGTERM drains
 
