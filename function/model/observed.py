@@ -91,7 +91,7 @@ class Observed:
             of_type = not path or [resource.get("apiVersion"), resource.get("kind")] == path
             return of_type and is_ready(resource, self._conditions_of(key))
         if what == "synced":
-            return sync_error(self._resources.get(key), self._conditions_of(key))
+            return sync_error(self._conditions_of(key))
         return plain(dig(self._resources.get(key), *path))
 
     def _ask(self, *question: str) -> Any:  # noqa: ANN401

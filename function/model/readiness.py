@@ -30,33 +30,28 @@ def conditions(resource: Mapping[str, Any] | None) -> tuple[Condition, ...]:
     )
 
 
-def is_ready(
-    resource: Mapping[str, Any] | None, found: tuple[Condition, ...] | None = None
-) -> bool:
+def is_ready(resource: Mapping[str, Any] | None, found: tuple[Condition, ...]) -> bool:
     """A composed resource is ready only when observed with Ready=True.
 
     Anything else (not yet created, no conditions, Ready False or Unknown, a
     malformed status) is not ready, never unspecified, so Crossplane cannot guess.
-    ``found``: the resource's ``conditions``, when read already.
+    ``found``: the resource's ``conditions``.
     """
     if resource is None:
         return False
     kind = resource.get("kind")
     if isinstance(kind, str) and kind in _READY_WHEN_PRESENT:
         return True
-    found = conditions(resource) if found is None else found
     return any(kind == "Ready" and status == "True" for kind, status, _ in found)
 
 
-def sync_error(
-    resource: Mapping[str, Any] | None, found: tuple[Condition, ...] | None = None
-) -> str | None:
+def sync_error(found: tuple[Condition, ...]) -> str | None:
     """The message of a Synced=False condition: the provider could not apply the resource.
 
-    None when the resource is synced, has no such condition, or is not observed.
-    ``found``: the resource's ``conditions``, when read already.
+    None when the resource is synced, has no such condition, or is not observed (no
+    conditions). ``found``: the resource's ``conditions``.
     """
-    for kind, status, message in conditions(resource) if found is None else found:
+    for kind, status, message in found:
         if kind == "Synced" and status == "False":
             return message if isinstance(message, str) and message else "no message"
     return None

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from function.model.observed import Observed, text
-from function.model.readiness import is_ready, sync_error
+from function.model.readiness import conditions, is_ready, sync_error
 
 
 def _ready(kind: str = "API") -> dict[str, Any]:
@@ -73,7 +73,7 @@ def _ready(kind: str = "API") -> dict[str, Any]:
 )
 def test_readiness(resource: dict[str, Any] | None, expected: bool) -> None:
     """Ready only with an observed Ready=True condition (or for kinds that have none)."""
-    assert is_ready(resource) is expected
+    assert is_ready(resource, conditions(resource)) is expected
 
 
 def _conditions(*conditions: Any) -> dict[str, Any]:
@@ -126,7 +126,7 @@ def _conditions(*conditions: Any) -> dict[str, Any]:
 )
 def test_sync_error(resource: dict[str, Any] | None, expected: str | None) -> None:
     """The Synced=False message, a fixed text when it has none, else None."""
-    assert sync_error(resource) == expected
+    assert sync_error(conditions(resource)) == expected
 
 
 REPORTED = {"status": {"atProvider": {"arn": "arn:reported", "empty": ""}}}
