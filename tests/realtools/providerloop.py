@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from realtools import composed, emulation
-from realtools.kube import ApiError, Kube
+from realtools.kube import HTTP_NOT_FOUND, ApiError, Kube
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -123,6 +123,10 @@ class ProviderEmulator:
         try:
             self.client.patch(obj, {"status": status}, subresource="status")
         except ApiError as error:
+            if error.code == HTTP_NOT_FOUND:
+                # Deleted since this pass listed it: a provider's status write then finds
+                # nothing and stops, as here.
+                return 0
             if self._failed(error, f"{obj['kind']} {metadata.get('name')}"):
                 del self._written[uid]  # transient: write it again next pass
             return 0
