@@ -189,19 +189,24 @@ run on the same requests (`--before`).
 ### What changed since "before"
 
 - **Fingerprints, once a call.** Each observed resource is told unchanged by its uid and
-  resourceVersion (with its apiVersion, kind, namespace and name), which the API server
-  changes on every write; only an object without both is serialized and digested. The
-  XR's spec is still compared: render stamps every XR alike. The
-  fingerprints taken by the recall are kept with the composed answer (they were taken
-  twice on a miss). Rows: same request, resourceVersion changed.
+  resourceVersion (with its apiVersion), which the API server changes on every write:
+  four map lookups, kept as they are, not digested; only an object without both is
+  serialized and digested. The XR's spec is still compared: render stamps every XR alike.
+  The fingerprints taken by the recall are kept with the composed answer (they were taken
+  twice on a miss), and a re-tagged answer's cost is counted from the old one's. Rows: same
+  request, resourceVersion changed.
+- **Observed values read in place.** A path into an observed resource is walked through
+  the Struct itself, not through a view for each object on the way. Rows: every one that
+  reads observed state.
 - **Known answers.** When the answer must be composed, the questions about unchanged
   resources are answered from the previous answer's record instead of reading observed
   state, and the spec and input validated last time are reused while they are unchanged
   (for the 64 XRs composed last). The request's input digests are taken once a call.
   Row: read value changed.
 - **Pieces.** Each composed resource's encoded Struct is kept, keyed by a digest of its
-  manifest, and parsed (in C) into the next answer that holds the same manifest, instead of
-  being built value by value. Row: read value changed.
+  manifest as `marshal` writes it (a third of the time its `repr` took), and parsed (in C)
+  into the next answer that holds the same manifest, instead of being built value by value.
+  Row: read value changed.
 - **Structs filled directly.** A manifest is set into its Struct by exact type
   (`convert.fill`), not through `Struct.update`'s chain of isinstance checks per value: a
   third less time, the same bytes (a property test against update). Rows: every composed one.
@@ -214,9 +219,9 @@ run on the same requests (`--before`).
   `resourceRefs` (which grows with every composed resource). Rows: every composed one.
 - **Lanes.** Claims with 50 apps or more compose on a thread of their own, so seed-sized calls
   share the processor with them instead of queueing (see Fairness).
-- **Leaner entries.** Inputs and fingerprints are kept as 16-byte digests; the questions
-  and answers behind an answer are packed with `marshal`, one blob per resource (a fifth of
-  their size as objects); validated specs are kept for the 64 XRs composed last, not with
+- **Leaner entries.** Inputs are kept as 16-byte digests, fingerprints as their stamps; the
+  questions and answers behind an answer are packed with `marshal`, one blob per resource (a
+  fifth of their size as objects); validated specs are kept for the 64 XRs composed last, not with
   every entry; each entry's object overhead is counted, so the budget bounds memory; the
   default budget is 16 MiB (about 390 real-sized seed XRs, 32 MiB before). Row: peak RSS.
 

@@ -28,10 +28,10 @@ from function.builders import (
 )
 from function.model import immutable
 from function.model.context import Context, Desired
-from function.model.convert import plain
+from function.model.convert import dig, plain
 from function.model.errors import InvalidError, describe_error
 from function.model.naming import Shape
-from function.model.observed import Observed, Question, dig
+from function.model.observed import Observed, Question
 from function.model.platform import FunctionInput, parse_input
 from function.model.spec import CROSSPLANE_SPEC_FIELDS, EnvironmentSpec, parse_spec
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from function.model.observed import dig
+from function.model.convert import dig
 
 CONDITION = "EnvironmentReady"
 READY_REASON = "Available"

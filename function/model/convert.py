@@ -58,6 +58,23 @@ class StructView(Mapping[str, Any]):
         value = self._struct.fields.get(key)
         return default if value is None else _view(value)
 
+    def find(self, *path: str) -> Any:  # noqa: ANN401
+        """The converted value at ``path`` through nested objects; None at a missing step.
+
+        What walking with ``get`` gives, without a view for each object on the way: reading
+        observed state is mostly such walks, four or five objects deep.
+        """
+        struct, value = self._struct, None
+        for key in path:
+            if value is not None:
+                if value.WhichOneof("kind") != "struct_value":
+                    return None
+                struct = value.struct_value
+            value = struct.fields.get(key)
+            if value is None:
+                return None
+        return self if value is None else _view(value)
+
     def __contains__(self, key: object) -> bool:
         """Whether the Struct has ``key``."""
         return key in self._struct.fields
@@ -69,6 +86,17 @@ class StructView(Mapping[str, Any]):
     def __len__(self) -> int:
         """The number of keys."""
         return len(self._struct.fields)
+
+
+def dig(obj: Any, *path: str) -> Any:  # noqa: ANN401
+    """Walk nested dicts, returning None at the first missing or non-dict step."""
+    if type(obj) is StructView:
+        return obj.find(*path)
+    for key in path:
+        if not isinstance(obj, (StructView, *OBJECTS)):
+            return None
+        obj = obj.get(key)
+    return obj
 
 
 def to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from function.model.convert import OBJECTS, StructView, plain
+from function.model.convert import dig, plain
 from function.model.readiness import Condition, conditions, is_ready, sync_error
 
 if TYPE_CHECKING:
@@ -24,15 +24,6 @@ Field = tuple[str, ...]
 T = TypeVar("T")
 # Not among the known answers (None is an answer).
 _UNKNOWN = object()
-
-
-def dig(obj: Any, *path: str) -> Any:  # noqa: ANN401
-    """Walk nested dicts, returning None at the first missing or non-dict step."""
-    for key in path:
-        if not isinstance(obj, (StructView, *OBJECTS)):
-            return None
-        obj = obj.get(key)
-    return obj
 
 
 def text(value: Any) -> str | None:  # noqa: ANN401

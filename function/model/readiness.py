@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from function.model.convert import OBJECTS, StructView
+from function.model.convert import OBJECTS, StructView, dig
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -21,8 +21,7 @@ def conditions(resource: Mapping[str, Any] | None) -> tuple[Condition, ...]:
 
     Both ``is_ready`` and ``sync_error`` read these; anything malformed is left out.
     """
-    status = resource.get("status") if resource is not None else None
-    found = status.get("conditions") if isinstance(status, _OBJECTS) else None
+    found = dig(resource, "status", "conditions")
     if not isinstance(found, list):
         return ()
     return tuple(

@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from function.model.observed import dig
+from function.model.convert import dig
 from function.offline.documents import RESOURCE_NAME_ANNOTATION
 
 ACCOUNT = "123456789012"

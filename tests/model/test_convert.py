@@ -12,7 +12,7 @@ from google.protobuf import struct_pb2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from function.model.convert import StructView, fill, plain, to_dict
+from function.model.convert import StructView, dig, fill, plain, to_dict
 
 
 class Color(enum.StrEnum):
@@ -195,3 +195,52 @@ def test_view_is_a_read_only_mapping() -> None:
     assert missing.value.args == ("z",)
     assert plain([view["a"], "y"]) == [[{"c": 1.0}], "y"]
     assert sorted(struct.fields) == ["a", "b"]
+
+
+DIG_BODY: dict[str, Any] = {
+    "status": {"atProvider": {"id": "abc", "tags": ["x"], "none": None, "zero": 0.0}},
+    "list": [{"a": "b"}],
+    "text": "x",
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "why"),
+    [
+        pytest.param((), "No path is the object itself.", id="none"),
+        pytest.param(("status", "atProvider", "id"), "A string deep down.", id="deep"),
+        pytest.param(("status", "atProvider"), "An object on the way, read as one.", id="object"),
+        pytest.param(("status", "atProvider", "tags"), "A list at the end.", id="list"),
+        pytest.param(("status", "atProvider", "none"), "A null at the end is None.", id="null"),
+        pytest.param(("status", "atProvider", "zero"), "A zero is no missing value.", id="zero"),
+        pytest.param(("status", "missing", "id"), "A missing step ends the walk.", id="missing"),
+        pytest.param(("status", "atProvider", "id", "more"), "A string has no keys.",
+                     id="through-string"),
+        pytest.param(("list", "a"), "A list has no keys either.", id="through-list"),
+        pytest.param(("status", "atProvider", "none", "x"), "Nor has a null.", id="through-null"),
+    ],
+)  # fmt: skip
+def test_dig_reads_a_view_as_it_reads_a_dict(path: tuple[str, ...], why: str) -> None:
+    """Walking a view in place finds what walking the plain dict finds, of the same types."""
+    found = plain(dig(StructView(_updated(DIG_BODY)), *path))
+    expected = dig(plain(StructView(_updated(DIG_BODY))), *path)
+    assert found == expected, why
+    assert type(found) is type(expected), why
+    assert dig(plain(StructView(_updated(DIG_BODY))), *path) == dig(_plain_floats(DIG_BODY), *path)
+
+
+def _plain_floats(value: Any) -> Any:
+    """``value`` as a Struct holds it: every number a float."""
+    if isinstance(value, dict):
+        return {key: _plain_floats(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain_floats(item) for item in value]
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def test_dig_steps_from_a_dict_into_views() -> None:
+    """A dict holding views is walked key by key, through the views too."""
+    holder = {"resource": StructView(_updated(DIG_BODY))}
+    assert dig(holder, "resource", "status", "atProvider", "id") == "abc"
+    assert dig(holder, "resource", "text", "more") is None
+    assert dig("text", "any") is None

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from function.model.observed import dig
+from function.model.convert import dig
 from function.offline.fakeprovider import FakeProvider
 
 DOMAIN = "api.example.com"

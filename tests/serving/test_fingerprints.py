@@ -47,9 +47,6 @@ def _with(path: tuple[str, ...], value: Any) -> dict[str, Any]:
             "apigatewayv2.aws.upbound.io/v1beta2",
             "Another version is other content.",
         ),
-        (("kind",), "Stage", "Another kind is another object."),
-        (("metadata", "namespace"), "other", "Another namespace is another object."),
-        (("metadata", "name"), "renamed", "Another name is another object."),
         (("metadata", "uid"), "uid-2", "Another uid is another object."),
         (("metadata", "resourceVersion"), "8", "Another resourceVersion is a write since."),
     ],
@@ -60,23 +57,48 @@ def test_every_stamp_tells_objects_apart(path: tuple[str, ...], value: str, why:
 
 
 @pytest.mark.parametrize(
-    ("body", "why"),
+    ("path", "value", "why"),
     [
-        (STAMPED, "A stamped object: a digest of its stamps."),
-        (_with(("metadata", "namespace"), None), "A cluster-scoped object has no namespace."),
-        (_with(("kind",), None), "An object without a kind still gets a fingerprint."),
-        (_with(("metadata", "uid"), None), "No uid: the digest of the whole object."),
+        (("spec", "forProvider", "name"), "other", "A write since would have changed the version."),
+        (("kind",), "Stage", "An object's kind never changes under its uid."),
+        (("metadata", "namespace"), "other", "An object's namespace never changes under its uid."),
+        (("metadata", "name"), "renamed", "An object's name never changes under its uid."),
     ],
 )
-def test_a_fingerprint_is_a_fixed_size_digest(body: dict[str, Any], why: str) -> None:
-    """Every fingerprint is DIGEST_BYTES long: the memo counts it at that size."""
-    assert len(fingerprint(_struct(body))) == DIGEST_BYTES, why
-
-
-def test_stamps_stand_for_the_content() -> None:
+def test_stamps_stand_for_the_content(path: tuple[str, ...], value: str, why: str) -> None:
     """Under the same stamps, other content is the same object: the API server vouches for it."""
-    other = _with(("spec", "forProvider", "name"), "other")
-    assert fingerprint(_struct(other)) == fingerprint(_struct(STAMPED))
+    assert fingerprint(_struct(_with(path, value))) == fingerprint(_struct(STAMPED)), why
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (_with(("metadata", "uid"), None), "No uid."),
+        (_with(("metadata", "resourceVersion"), None), "No resourceVersion."),
+        (_with(("metadata", "uid"), ""), "An empty uid is none."),
+        (_with(("metadata", "resourceVersion"), 7), "A resourceVersion that is no string."),
+        (_with(("metadata",), None), "No metadata at all."),
+    ],
+)
+def test_an_object_without_both_stamps_is_digested(body: dict[str, Any], why: str) -> None:
+    """Without a uid and a resourceVersion, the whole object is digested: any change tells."""
+    found = fingerprint(_struct(body))
+    assert len(found) == DIGEST_BYTES, why
+    changed = copy.deepcopy(body)
+    changed["spec"]["forProvider"]["name"] = "other"
+    assert fingerprint(_struct(changed)) != found, why
+
+
+def test_a_cluster_scoped_object_without_an_api_version_is_stamped() -> None:
+    """Stamps need no namespace or apiVersion: the uid and version carry the object."""
+    body = _with(("metadata", "namespace"), None)
+    del body["apiVersion"]
+    changed = copy.deepcopy(body)
+    changed["metadata"]["resourceVersion"] = "8"
+    assert fingerprint(_struct(body)) != fingerprint(_struct(changed))
+    edited = copy.deepcopy(body)
+    edited["spec"]["forProvider"]["name"] = "other"
+    assert fingerprint(_struct(body)) == fingerprint(_struct(edited))
 
 
 def test_an_unstamped_object_is_digested_whatever_its_key_order() -> None:

@@ -12,8 +12,8 @@ from conftest import SEED, converged_observed, load, platform_input, served
 from function.model.observed import Observed, same
 from function.offline import documents
 from function.serving import fn
-from function.serving.fingerprints import DIGEST_BYTES
-from function.serving.memo import ITEM_COST_BYTES, PARSED_KEPT, Memo
+from function.serving.fingerprints import DIGEST_BYTES, fingerprint
+from function.serving.memo import ITEM_COST_BYTES, PARSED_KEPT, Memo, _Entry
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -446,7 +446,10 @@ def test_memo_cost_counts_what_an_answer_holds() -> None:
     held = (
         len(answer)
         + 2 * DIGEST_BYTES  # what is read of the XR, and the rest
-        + sum(len(name) + DIGEST_BYTES + ITEM_COST_BYTES for name in req.observed.resources)
+        + sum(
+            len(name) + len(fingerprint(composed.resource)) + ITEM_COST_BYTES
+            for name, composed in req.observed.resources.items()
+        )
         + sum(
             len(key) + len(marshal.dumps(tuple(pairs))) + ITEM_COST_BYTES
             for key, pairs in by_resource.items()
@@ -573,11 +576,6 @@ FINGERPRINT_CASES: list[tuple[str, str, Callable[[Call], None]]] = [
         "The same object served at another apiVersion is other content.",
         lambda call: call.observed["api"].update(apiVersion="apigatewayv2.aws.upbound.io/v1beta2"),
     ),
-    (
-        "other-name",
-        "The same uid and resourceVersion under another name is another object.",
-        _meta("api", name="renamed"),
-    ),
 ]
 
 
@@ -643,8 +641,38 @@ def test_memo_answers_an_unread_write_by_its_resource_version() -> None:
 @pytest.mark.parametrize(
     ("change", "why"),
     [
+        pytest.param(lambda call: setattr(call, "tag", "another-client"),
+                     "A new tag alone: the answer kept must carry it.", id="tag"),
+        pytest.param(_meta("api", resourceVersion="999"),
+                     "An unread write: the answer kept must hold the new fingerprint.",
+                     id="resource-version"),
+    ],
+)  # fmt: skip
+def test_memo_gives_a_retagged_answer_again_without_asking(
+    monkeypatch: pytest.MonkeyPatch, change: Callable[[Call], None], why: str
+) -> None:
+    """After a re-tag, the same request again gets the kept bytes: nothing is asked or re-tagged."""
+    memo = Memo(BUDGET)
+    call = _stamped(converged_call())
+    served(call.request(), memo)
+    change(call)
+    served(call.request(), memo)
+    work: list[str] = []
+    monkeypatch.setattr(Observed, "fresh", lambda _, questions: work.extend(questions) or {})
+    monkeypatch.setattr(_Entry, "retagged", lambda *_: work.append("retagged"))
+    req = call.request()
+    assert served(req, memo) == _wire(fn.run(req)), why
+    assert (work, memo.hits) == ([], 2), why
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
         pytest.param(_read_change, "A value the answer copies, under the same stamps.",
                      id="observed"),
+        pytest.param(lambda call: (_read_change(call), _meta("api", name="renamed")(call)),
+                     "An object's name never changes under its uid: a rename is forged too.",
+                     id="renamed"),
     ],
 )  # fmt: skip
 def test_memo_trusts_the_api_servers_resource_version(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 import pytest
@@ -97,3 +98,18 @@ def test_the_least_recently_used_piece_goes_first() -> None:
     assert pieces.hits == hits + 1, "a was kept"
     _filled(pieces, {"name": "b"})
     assert pieces.hits == hits + 1, "b was pushed out"
+
+
+class _Color(enum.StrEnum):
+    """A string enum, as the typed spec holds: marshal refuses subclasses of str."""
+
+    RED = "red"
+
+
+def test_a_manifest_marshal_refuses_is_filled_and_not_kept() -> None:
+    """A value marshal cannot write still reaches the Struct as update sets it; no piece is kept."""
+    pieces = Pieces(BUDGET)
+    manifest = {"spec": {"color": _Color.RED, "tags": ["a"]}}
+    assert _filled(pieces, manifest) == _updated(manifest)
+    assert _filled(pieces, manifest) == _updated(manifest)
+    assert (len(pieces), pieces.hits) == (0, 0)
