@@ -221,8 +221,8 @@ run on the same requests (`--before`).
   share the processor with them instead of queueing (see Fairness).
 - **Leaner entries.** Inputs are kept as 16-byte digests, fingerprints as their stamps; the
   questions and answers behind an answer are packed with `marshal`, one blob per resource (a
-  fifth of their size as objects); validated specs are kept for the 64 XRs composed last, not with
-  every entry; each entry's object overhead is counted, so the budget bounds memory; the
+  fifth of their size as objects); validated specs are kept for the 64 XRs composed last, not
+  with every entry; each entry's object overhead is counted, so the budget bounds memory; the
   default budget is 16 MiB (about 390 real-sized seed XRs, 32 MiB before). Row: peak RSS.
 
 ### What a real-sized request carries
