@@ -223,7 +223,7 @@ run on the same requests (`--before`).
   questions and answers behind an answer are packed with `marshal`, one blob per resource (a
   fifth of their size as objects); validated specs are kept for the 64 XRs composed last, not
   with every entry; each entry's object overhead is counted, so the budget bounds memory; the
-  default budget is 16 MiB (about 390 real-sized seed XRs, 32 MiB before). Row: peak RSS.
+  default budget is 16 MiB (about 370 real-sized seed XRs, 32 MiB before). Row: peak RSS.
 
 ### What a real-sized request carries
 
