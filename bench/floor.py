@@ -1,8 +1,9 @@
 """The floor: a no-op composition function on the same SDK as ours.
 
-It answers every RunFunctionRequest with the request's desired state unchanged, served
-the way ``python -m function serve --insecure`` serves ours (same SDK runtime, logging
-and message size limits), so the difference between the two is the cost of our code.
+It answers every RunFunctionRequest with the request's desired state unchanged, served by
+the SDK runtime with ours' logging and message size limits, so the difference between the
+two is the cost of our code and our serving (which reads requests shallowly first, where
+the SDK's handlers parse each whole).
 
 Usage: ``python bench/floor.py --address 127.0.0.1:PORT``
 """

@@ -200,8 +200,10 @@ of parsing the larger request alone.
   on, {DEFAULT_BUDGET_MIB} MiB) and once with `--cache-mib 0`. The floor is `bench/floor.py`:
   a no-op function on the same SDK (crossplane-function-sdk-python) that returns the request's
   desired state unchanged (`response.to(req)`), served by the SDK runtime with the same
-  logging and message limits. All listen on free ports of 127.0.0.1 and are stopped at
-  the end of the run.
+  logging and message limits; like every SDK function, it parses each request whole. Ours
+  reads a request shallowly first and parses it whole only to compose
+  (`function/serving/shallow.py`), so an answer it gives again can cost less than the floor.
+  All listen on free ports of 127.0.0.1 and are stopped at the end of the run.
 - **Requests.** The seed claim (`examples/seed/claim.yaml`) as the legacy XR, the input of
   `compositions/composition-legacy.yaml`, and the observed resources a converged
   `simulate` leaves behind (every resource observed and Ready), so the full resource set

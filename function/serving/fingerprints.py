@@ -14,6 +14,9 @@ The XR's own uid and resourceVersion are not trusted so: ``crossplane compositio
 render`` gives every XR a uid derived from its kind, namespace and name, and the
 resourceVersion "999", whatever its spec (internal/render/composite/render.go), so two
 renders of one XR with different specs carry the same pair. Its spec is digested.
+
+All of it is read from the request read shallowly (``shallow``): a recall parses only the
+XR whole, and a changed resource.
 """
 
 from __future__ import annotations
@@ -21,33 +24,31 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from google.protobuf import struct_pb2
 
 from function import feedback
 from function.model import convert
 from function.model.convert import dig
 from function.model.observed import text
+from function.serving import shallow
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from crossplane.function.proto.v1 import run_function_pb2 as fnv1
-
 DIGEST_BYTES = 16
-# What a missing field reads as: a Value holding nothing, whose string_value is ''.
-_NO_VALUE = struct_pb2.Value()
 
 Identity = tuple[str, ...]
 
 
-def identity(req: fnv1.RunFunctionRequest) -> Identity | None:
-    """Which XR the request is for; None if it names none (no answer is kept for it then)."""
-    xr = convert.StructView(req.observed.composite.resource)
-    name = text(dig(xr, "metadata", "name"))
+def identity(xr: struct_pb2.Struct) -> Identity | None:
+    """Which XR ``xr`` is; None if it names none (no answer is kept for it then)."""
+    view = convert.StructView(xr)
+    name = text(dig(view, "metadata", "name"))
     if name is None:
         return None
-    api_version, kind = text(xr.get("apiVersion")), text(xr.get("kind"))
-    return (api_version or "", kind or "", text(dig(xr, "metadata", "namespace")) or "", name)
+    api_version, kind = text(view.get("apiVersion")), text(view.get("kind"))
+    return (api_version or "", kind or "", text(dig(view, "metadata", "namespace")) or "", name)
 
 
 def _digest(*parts: bytes) -> bytes:
@@ -59,42 +60,46 @@ def _digest(*parts: bytes) -> bytes:
     return found.digest()
 
 
-def _xr_inputs(req: fnv1.RunFunctionRequest) -> bytes:
+def _xr_inputs(xr: struct_pb2.Struct) -> bytes:
     """What the answer is made from of the XR besides its name and namespace (its identity)."""
-    spec = req.observed.composite.resource.fields.get("spec")
+    spec = xr.fields.get("spec")
     # The condition the XR carries decides whether the answer adds an event (``feedback``).
-    told = feedback.previous(convert.StructView(req.observed.composite.resource))
+    told = feedback.previous(convert.StructView(xr))
     return _digest(
         b"" if spec is None else spec.SerializeToString(deterministic=True),
         repr(told).encode(),
     )
 
 
-def inputs(req: fnv1.RunFunctionRequest) -> tuple[bytes, bytes]:
-    """What the answer is made from besides observed resources: of the XR, and the rest."""
-    return _xr_inputs(req), _call_inputs(req)
+def inputs(req: shallow.Request, xr: struct_pb2.Struct) -> tuple[bytes, bytes]:
+    """What the answer to ``req`` (whose XR is ``xr``) is made from besides observed resources.
+
+    Of the XR, and the rest.
+    """
+    return _xr_inputs(xr), _call_inputs(req)
 
 
-def _call_inputs(req: fnv1.RunFunctionRequest) -> bytes:
+def _call_inputs(req: shallow.Request) -> bytes:
     """What the answer is made from besides the XR: the input and earlier functions' state."""
-    # No input and an empty one are one input to compose (both are the defaults).
+    # Each is parsed and written again deterministically: the client's bytes may order the
+    # same maps otherwise on every call. No input and an empty one are one input to compose.
     return _digest(
-        req.input.SerializeToString(deterministic=True),
-        req.desired.SerializeToString(deterministic=True),
-        req.context.SerializeToString(deterministic=True),
+        struct_pb2.Struct.FromString(req.input).SerializeToString(deterministic=True),
+        fnv1.State.FromString(req.desired).SerializeToString(deterministic=True),
+        struct_pb2.Struct.FromString(req.context).SerializeToString(deterministic=True),
     )
 
 
-def fingerprint(resource: struct_pb2.Struct) -> bytes:
+def fingerprint(resource: shallow.Resource) -> bytes:
     """What tells one observed object's content from another's (see the module's doc)."""
-    trusted = _stamps(resource)
+    trusted = _stamps(resource.resource)
     if trusted is not None:
         return trusted
-    data = resource.SerializeToString(deterministic=True)
+    data = shallow.whole(resource).SerializeToString(deterministic=True)
     return hashlib.blake2b(data, digest_size=DIGEST_BYTES).digest()
 
 
-def _stamps(resource: struct_pb2.Struct) -> bytes | None:
+def _stamps(resource: shallow.Object) -> bytes | None:
     """The object's apiVersion, uid and resourceVersion; None without a uid and a version."""
     # Called for every observed resource on every call: as few map lookups as it takes.
     fields = resource.fields
@@ -105,18 +110,18 @@ def _stamps(resource: struct_pb2.Struct) -> bytes | None:
     uid, version = meta.get("uid"), meta.get("resourceVersion")
     if uid is None or version is None:
         return None
-    # A Value's string_value is '' unless it holds a non-empty string.
+    # A value's string_value is '' unless it holds a non-empty string.
     uid_text, version_text = uid.string_value, version.string_value
     if not uid_text or not version_text:
         return None
-    api_version = fields.get("apiVersion", _NO_VALUE).string_value
+    api_version = fields.get("apiVersion", shallow.NO_FIELD).string_value
     # No part holds a NUL (a Kubernetes name or version cannot): the joins tell them apart.
     return f"{api_version}\0{uid_text}\0{version_text}".encode()
 
 
-def digests(req: fnv1.RunFunctionRequest) -> dict[str, bytes]:
+def digests(req: shallow.Request) -> dict[str, bytes]:
     """A fingerprint of each observed resource: which ones changed since, without keeping them."""
-    return {name: fingerprint(c.resource) for name, c in req.observed.resources.items()}
+    return {name: fingerprint(c) for name, c in req.observed.resources.items()}
 
 
 def changes(before: Mapping[str, bytes], now: Mapping[str, bytes]) -> set[str]:

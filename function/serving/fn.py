@@ -1,4 +1,4 @@
-"""The gRPC servicer: protobuf in, ``compose``, protobuf out. Nothing else lives here."""
+"""The gRPC servicer: wire bytes in, ``compose``, protobuf out. Nothing else lives here."""
 
 from __future__ import annotations
 
@@ -13,14 +13,15 @@ from crossplane.function.proto.v1 import run_function_pb2_grpc as grpcv1
 from function import feedback
 from function.compose import Outcome, compose
 from function.model import convert
-from function.serving.memo import Encoded, Miss
+from function.serving import shallow
+from function.serving.memo import Encoded
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
 
     import grpc
 
-    from function.serving.memo import Memo
+    from function.serving.memo import Memo, Miss
     from function.serving.pieces import Pieces
 
     # What the memo hands out is already serialized; both serialize the same way.
@@ -104,7 +105,7 @@ def composed(req: fnv1.RunFunctionRequest, memo: Memo, miss: Miss) -> tuple[Answ
     """
     made = outcome(req, miss)
     rsp = to_response(req, made, memo.pieces)
-    data = memo.keep(req, miss, made, rsp)
+    data = memo.keep(req.meta.tag, miss, made, rsp)
     return (rsp if data is None else Encoded(data)), made.fatal
 
 
@@ -155,17 +156,28 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
         self.offload = offload
 
     async def RunFunction(
-        self, req: fnv1.RunFunctionRequest, _: grpc.aio.ServicerContext
+        self, req: fnv1.RunFunctionRequest, context: grpc.aio.ServicerContext
     ) -> Answer:
-        """Run the function."""
-        # Recalling takes a fraction of a millisecond: not worth a trip to the worker.
-        if self.memo is None:
+        """Run the function (the SDK's interface; the server calls ``answer``)."""
+        return await self.answer(req.SerializeToString(), context)
+
+    async def answer(self, data: bytes, _: grpc.aio.ServicerContext | None) -> Answer:
+        """Run the function on a request's wire bytes.
+
+        Raises:
+            google.protobuf.message.DecodeError: ``data`` is no RunFunctionRequest.
+        """
+        memo = self.memo
+        if memo is None:
+            req = fnv1.RunFunctionRequest.FromString(data)
             work = functools.partial(_unremembered, req)
         else:
-            remembered = self.memo.recall(req)
-            if not isinstance(remembered, Miss):
+            # Recalling takes a fraction of a millisecond: not worth a trip to the worker.
+            remembered = memo.recall(shallow.parse(data))
+            if isinstance(remembered, Encoded):
                 return remembered
-            work = functools.partial(composed, req, self.memo, remembered)
+            req = fnv1.RunFunctionRequest.FromString(data)
+            work = functools.partial(composed, req, memo, remembered)
         answer, fatal = (
             await self.offload(work, large=large(req)) if self.offload is not None else work()
         )

@@ -17,7 +17,8 @@ previous call for that XR carried. Two ways to know the answer is unchanged:
   A fingerprint per observed resource tells which resources changed; only the questions
   about those are asked again.
 
-Fingerprints and input digests are taken as ``fingerprints`` says.
+Fingerprints and input digests are taken as ``fingerprints`` says, from the request read
+shallowly (``shallow``): an answer given again costs no full parse of the request.
 
 When the answer must be composed, the memo still knows the answers about every resource
 that did not change (``Miss.known``): composing reads only the others.
@@ -45,7 +46,7 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
 from function.model import convert
 from function.model.observed import Observed, Question, same
-from function.serving import fingerprints
+from function.serving import fingerprints, shallow
 from function.serving.pieces import Pieces
 
 if TYPE_CHECKING:
@@ -150,6 +151,9 @@ class Miss:
     """A request the memo cannot answer, and what it found out that composing can use.
 
     Attributes:
+        identity: which XR the request is for (``fingerprints.identity``); None if it
+            names none, and then nothing is kept.
+        inputs: the request's ``fingerprints.inputs``.
         digests: each observed resource's fingerprint, kept with the composed answer so
             that it is taken once per call.
         known: answers composing need not read again: the previous ones about resources
@@ -157,13 +161,13 @@ class Miss:
             recall read afresh about the resources that did.
         parsed: the spec and input as the previous answer validated them, when they are
             unchanged since.
-        inputs: the request's ``_inputs``, when the recall took them.
     """
 
+    identity: Identity | None
+    inputs: tuple[bytes, bytes]
     digests: dict[str, bytes]
     known: dict[Question, Any]
     parsed: Parsed | None = None
-    inputs: tuple[bytes, bytes] | None = None
 
 
 class Memo:
@@ -187,19 +191,19 @@ class Memo:
         """How many XRs have an answer remembered."""
         return len(self._entries)
 
-    def recall(self, req: fnv1.RunFunctionRequest) -> Encoded | Miss:
+    def recall(self, req: shallow.Request) -> Encoded | Miss:
         """The remembered answer to ``req`` (with its tag), or a Miss: it must be composed."""
-        digests = fingerprints.digests(req)
-        identity = fingerprints.identity(req)
+        xr = shallow.composite(req)
+        identity = fingerprints.identity(xr)
+        miss = Miss(identity, fingerprints.inputs(req, xr), fingerprints.digests(req), {})
         with self._lock:
             entry = self._entries.get(identity) if identity is not None else None
         if identity is None or entry is None:
             self._count(hit=False)
-            return Miss(digests, {})
-        changed = fingerprints.changes(entry.digests, digests)
-        inputs = fingerprints.inputs(req)
-        if inputs != entry.inputs:
-            return self._miss(entry, Miss(digests, {}, inputs=inputs), changed)
+            return miss
+        changed = fingerprints.changes(entry.digests, miss.digests)
+        if miss.inputs != entry.inputs:
+            return self._miss(entry, miss, changed)
         tag = req.meta.tag
         # The tag promises an identical request, but the observed resources are checked
         # all the same: a client breaking that promise must never get an answer that
@@ -210,15 +214,16 @@ class Memo:
         # Questions about an unchanged resource get the same answers: only the rest are asked.
         resources = req.observed.resources
         views = {
-            name: convert.StructView(resources[name].resource) for name in changed & set(resources)
+            name: convert.StructView(shallow.whole(resources[name]))
+            for name in changed & set(resources)
         }
         asked = _unpack(entry.answers, changed)
         fresh = Observed(views).fresh(asked)
         if not all(same(fresh[question], old) for question, old in asked.items()):
             # The answers just read are right for this request: composing need not read them.
-            miss = Miss(digests, fresh, self._validated(identity, inputs), inputs)
-            return self._miss(entry, miss, changed)
-        again = entry.retagged(tag, digests)
+            parsed = self._validated(identity, miss.inputs)
+            return self._miss(entry, dataclasses.replace(miss, known=fresh, parsed=parsed), changed)
+        again = entry.retagged(tag, miss.digests)
         with self._lock:
             self._store(identity, again)
         self._count(hit=True)
@@ -231,43 +236,29 @@ class Memo:
         return dataclasses.replace(miss, known={**known, **miss.known})
 
     def keep(
-        self,
-        req: fnv1.RunFunctionRequest,
-        miss: Miss,
-        outcome: Outcome,
-        rsp: fnv1.RunFunctionResponse,
+        self, tag: str, miss: Miss, outcome: Outcome, rsp: fnv1.RunFunctionResponse
     ) -> bytes | None:
-        """Remember ``rsp``, made as ``outcome`` says, as the answer for ``req``'s XR.
+        """Remember ``rsp``, made as ``outcome`` says, as the answer to the request tagged ``tag``.
 
         Returns:
             The answer's bytes, or None if nothing is kept (the XR has no name).
         """
-        identity = fingerprints.identity(req)
-        if identity is None:
+        if miss.identity is None:
             return None
         # Deterministic serialization writes fields in field-number order, meta (1) first,
         # so another tag's answer is its meta field and the rest of these bytes.
-        head = _meta(req.meta.tag, rsp.meta)
+        head = _meta(tag, rsp.meta)
         data = bytes(rsp.SerializeToString(deterministic=True))
         if not data.startswith(head):
             return None  # a protobuf runtime that orders fields otherwise: nothing is kept
-        inputs, digests = miss.inputs or fingerprints.inputs(req), miss.digests
         answers = _pack(outcome.answers)
-        cost = _cost(data, inputs, digests, answers)
-        entry = _Entry(
-            req.meta.tag,
-            inputs,
-            digests,
-            answers,
-            data,
-            len(head),
-            cost,
-        )
+        cost = _cost(data, miss.inputs, miss.digests, answers)
+        entry = _Entry(tag, miss.inputs, miss.digests, answers, data, len(head), cost)
         with self._lock:
-            self._store(identity, entry)
+            self._store(miss.identity, entry)
             if outcome.parsed is not None:
-                self._parsed[identity] = (inputs, outcome.parsed)
-                self._parsed.move_to_end(identity)
+                self._parsed[miss.identity] = (miss.inputs, outcome.parsed)
+                self._parsed.move_to_end(miss.identity)
                 while len(self._parsed) > PARSED_KEPT:
                     self._parsed.popitem(last=False)
         return data

@@ -50,16 +50,19 @@ def _deterministic(message: Any) -> bytes:  # noqa: ANN401
 
 def _handler(
     module: Any,  # noqa: ANN401
-    method: Callable[..., Any],
+    method: Callable[[bytes, grpc.aio.ServicerContext], Awaitable[Any]],
 ) -> grpc.GenericRpcHandler:
+    """``method`` serving ``module``'s RunFunction, given each request's wire bytes.
+
+    The bytes are not parsed here: the memo reads them shallowly first (``fn``). v1beta1
+    messages have v1's wire format, so one method serves both versions.
+    """
     service = module.DESCRIPTOR.services_by_name["FunctionRunnerService"].full_name
     return grpc.method_handlers_generic_handler(
         service,
         {
             "RunFunction": grpc.unary_unary_rpc_method_handler(
-                method,
-                request_deserializer=module.RunFunctionRequest.FromString,
-                response_serializer=_deterministic,
+                method, response_serializer=_deterministic
             )
         },
     )
@@ -139,12 +142,7 @@ async def _serve(
     arrivals = _Arrivals()
     server = grpc.aio.server(options=options)
     server.add_generic_rpc_handlers(
-        (
-            _handler(fnv1, arrivals.noting(runner.RunFunction)),
-            _handler(
-                fnv1beta1, arrivals.noting(runtime.BetaFunctionRunner(wrapped=runner).RunFunction)
-            ),
-        )
+        tuple(_handler(module, arrivals.noting(runner.answer)) for module in (fnv1, fnv1beta1))
     )
     reflection.enable_server_reflection(runtime.SERVICE_NAMES, server)
     if creds is None:

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import SEED, load, platform_input
+from conftest import SEED, converged_observed, load, platform_input
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
 from function.compose import compose
 from function.offline import documents
 from function.serving import fn, server
+from function.serving.memo import Memo
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+BUDGET = 1 << 20
 
 # What an earlier pipeline step might have put under one of our keys.
 FOREIGN = {
@@ -79,3 +87,56 @@ def test_a_small_call_is_composed_while_a_large_one_is_under_way() -> None:
         assert asyncio.run(both()) == [True, True]
     finally:
         worker.close()
+
+
+def _bump(observed: dict[str, Any]) -> None:
+    """A write nothing reads: the API server's new resourceVersion on one object."""
+    observed["api"].setdefault("metadata", {})["resourceVersion"] = "2"
+
+
+def _read(observed: dict[str, Any]) -> None:
+    """A write the function reads: the API's id, which the stage and integration copy."""
+    observed["api"]["status"]["atProvider"]["id"] = "other1"
+    _bump(observed)
+
+
+@pytest.mark.parametrize(
+    ("cache_bytes", "change", "parses", "why"),
+    [
+        (BUDGET, None, 0, "The same request is answered from the memo, read shallowly."),
+        (BUDGET, _bump, 0, "An unread write is answered so too; only the API is read whole."),
+        (BUDGET, _read, 1, "A read write is composed, from the request parsed whole once."),
+        (0, None, 1, "Without a memo, every call is parsed whole and composed."),
+    ],
+)
+def test_a_request_is_parsed_whole_only_to_be_composed(
+    monkeypatch: pytest.MonkeyPatch,
+    cache_bytes: int,
+    change: Callable[[dict[str, Any]], None] | None,
+    parses: int,
+    why: str,
+) -> None:
+    """What the memo answers costs no full parse of the request (``shallow``)."""
+    xr = load(SEED)
+    observed = converged_observed(xr)
+    for number, (key, body) in enumerate(sorted(observed.items())):
+        body.setdefault("metadata", {}).update(uid=f"uid-{key}", resourceVersion=str(number))
+    runner = fn.FunctionRunner(Memo(cache_bytes) if cache_bytes else None)
+    first = documents.retag(documents.request(xr, observed, platform_input()))
+    asyncio.run(runner.answer(first.SerializeToString(), None))
+    if change is not None:
+        change(observed)
+    req = documents.retag(documents.request(xr, observed, platform_input()))
+    counted: list[bytes] = []
+    whole = fnv1.RunFunctionRequest.FromString
+
+    def parse(data: bytes) -> fnv1.RunFunctionRequest:
+        counted.append(data)
+        return whole(data)
+
+    monkeypatch.setattr(fnv1.RunFunctionRequest, "FromString", staticmethod(parse))
+    answer = asyncio.run(runner.answer(req.SerializeToString(), None))
+    assert len(counted) == parses, why
+    monkeypatch.undo()
+    expected = fn.run(req).SerializeToString(deterministic=True)
+    assert bytes(answer.SerializeToString(deterministic=True)) == expected, why

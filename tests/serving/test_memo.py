@@ -11,8 +11,8 @@ from conftest import SEED, converged_observed, load, platform_input, served
 
 from function.model.observed import Observed, same
 from function.offline import documents
-from function.serving import fn
-from function.serving.fingerprints import DIGEST_BYTES, fingerprint
+from function.serving import fn, shallow
+from function.serving.fingerprints import DIGEST_BYTES, digests
 from function.serving.memo import ITEM_COST_BYTES, PARSED_KEPT, Memo, _Entry
 
 if TYPE_CHECKING:
@@ -447,8 +447,8 @@ def test_memo_cost_counts_what_an_answer_holds() -> None:
         len(answer)
         + 2 * DIGEST_BYTES  # what is read of the XR, and the rest
         + sum(
-            len(name) + len(fingerprint(composed.resource)) + ITEM_COST_BYTES
-            for name, composed in req.observed.resources.items()
+            len(name) + len(fingerprint) + ITEM_COST_BYTES
+            for name, fingerprint in digests(shallow.parse(req.SerializeToString())).items()
         )
         + sum(
             len(key) + len(marshal.dumps(tuple(pairs))) + ITEM_COST_BYTES

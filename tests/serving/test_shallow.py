@@ -1,0 +1,121 @@
+"""shallow: a request read two levels deep still holds all that the request holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+from google.protobuf import struct_pb2
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from function.serving import shallow
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.floats(allow_nan=False),
+    st.text(max_size=8),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+# Objects as Kubernetes writes them: top-level fields, some of them objects of their own.
+OBJECTS = st.dictionaries(
+    st.sampled_from(["apiVersion", "kind", "metadata", "spec", "status", ""]),
+    st.one_of(VALUES, st.dictionaries(st.text(max_size=6), VALUES, max_size=4)),
+    max_size=5,
+)
+
+
+def _struct(body: dict[str, Any]) -> struct_pb2.Struct:
+    found = struct_pb2.Struct()
+    found.update(body)
+    return found
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    tag=st.text(max_size=8),
+    xr=OBJECTS,
+    observed=st.dictionaries(st.text(min_size=1, max_size=6), OBJECTS, max_size=3),
+    extra=st.dictionaries(st.text(max_size=6), VALUES, max_size=3),
+    ready=st.sampled_from(list(fnv1.Ready.values())),
+)
+def test_a_shallow_request_holds_the_whole_request(
+    tag: str,
+    xr: dict[str, Any],
+    observed: dict[str, dict[str, Any]],
+    extra: dict[str, Any],
+    ready: int,
+) -> None:
+    """Every part the memo reads, read again whole, is the part the request holds."""
+    req = fnv1.RunFunctionRequest()
+    req.meta.tag = tag
+    req.observed.composite.resource.update(xr)
+    for name, body in observed.items():
+        resource = req.observed.resources[name]
+        resource.resource.update(body)
+        resource.ready = ready  # type: ignore[assignment]
+        resource.connection_details["secret"] = name.encode()
+    req.desired.composite.resource.update(extra)
+    req.input.update(extra)
+    req.context.update(extra)
+    found = shallow.parse(req.SerializeToString())
+    assert found.meta.tag == tag
+    assert shallow.composite(found) == req.observed.composite.resource
+    assert set(found.observed.resources) == set(observed)
+    for name, resource in found.observed.resources.items():
+        assert shallow.whole(resource) == req.observed.resources[name].resource, name
+        whole = fnv1.Resource.FromString(resource.SerializeToString())
+        assert whole == req.observed.resources[name], "ready and connection details are kept"
+    assert fnv1.State.FromString(found.desired) == req.desired
+    assert struct_pb2.Struct.FromString(found.input) == req.input
+    assert struct_pb2.Struct.FromString(found.context) == req.context
+
+
+@pytest.mark.parametrize(
+    ("value", "expected", "why"),
+    [
+        ("uid-1", "uid-1", "A string is read."),
+        ("", "", "An empty string reads as none."),
+        (7, "", "A number is no string."),
+        (True, "", "Nor is a bool."),
+        (None, "", "Nor is null."),
+        (["uid-1"], "", "Nor is a list holding one."),
+        ({"uid": "uid-1"}, "", "Nor is an object holding one."),
+    ],
+)
+def test_strings_are_read_at_both_levels(value: Any, expected: str, why: str) -> None:
+    """A top-level field and a field of a top-level object give their strings, and only those.
+
+    Each is written back as it was, an empty string included (a Value holding one is not
+    a Value holding nothing).
+    """
+    req = fnv1.RunFunctionRequest()
+    req.observed.resources["api"].resource.update({"kind": value, "metadata": {"uid": value}})
+    resource = shallow.parse(req.SerializeToString()).observed.resources["api"]
+    fields = resource.resource.fields
+    assert fields["kind"].string_value == expected, why
+    assert fields["metadata"].struct_value.fields["uid"].string_value == expected, why
+    assert shallow.whole(resource) == req.observed.resources["api"].resource, why
+
+
+def test_a_missing_field_reads_as_no_string_and_no_fields() -> None:
+    """What ``NO_FIELD`` stands for: a field that is not there."""
+    assert shallow.NO_FIELD.string_value == ""
+    assert not shallow.NO_FIELD.struct_value.fields
+
+
+def test_an_empty_request_reads_as_empty() -> None:
+    """Zero bytes are an empty request: no tag, no XR, no resources, empty parts."""
+    found = shallow.parse(b"")
+    assert found.meta.tag == ""
+    assert shallow.composite(found) == struct_pb2.Struct()
+    assert not found.observed.resources
+    assert (found.desired, found.input, found.context) == (b"", b"", b"")
