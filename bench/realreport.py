@@ -192,8 +192,9 @@ run on the same requests (`--before`).
   share RunFunctionRequest's wire format but parse each observed object two levels deep,
   keeping the XR, input, desired state, context and everything deeper as bytes: the
   real-sized seed request in about a tenth of a full parse's time. The XR and each changed
-  resource are parsed whole, the whole request only when the answer must be composed (which
-  then pays for both reads). Rows: same request, resourceVersion changed.
+  resource are parsed whole; composing after a miss parses whole only the resources whose
+  answers the memo does not know, never the whole request. Rows: same request,
+  resourceVersion changed, read value changed.
 - **Fingerprints, once a call.** Each observed resource is told unchanged by its uid and
   resourceVersion (with its apiVersion), which the API server changes on every write:
   four map lookups, kept as they are, not digested; only an object without both is

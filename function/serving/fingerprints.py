@@ -90,15 +90,6 @@ def _call_inputs(req: shallow.Request) -> bytes:
     )
 
 
-def fingerprint(resource: shallow.Resource) -> bytes:
-    """What tells one observed object's content from another's (see the module's doc)."""
-    trusted = _stamps(resource.resource)
-    if trusted is not None:
-        return trusted
-    data = shallow.whole(resource).SerializeToString(deterministic=True)
-    return hashlib.blake2b(data, digest_size=DIGEST_BYTES).digest()
-
-
 def _stamps(resource: shallow.Object) -> bytes | None:
     """The object's apiVersion, uid and resourceVersion; None without a uid and a version."""
     # Called for every observed resource on every call: as few map lookups as it takes.
@@ -121,7 +112,21 @@ def _stamps(resource: shallow.Object) -> bytes | None:
 
 def digests(req: shallow.Request) -> dict[str, bytes]:
     """A fingerprint of each observed resource: which ones changed since, without keeping them."""
-    return {name: fingerprint(c) for name, c in req.observed.resources.items()}
+    found: dict[str, bytes] = {}
+    unstamped: list[str] = []
+    for name, resource in req.observed.resources.items():
+        stamps = _stamps(resource.resource)
+        if stamps is None:
+            unstamped.append(name)
+        else:
+            found[name] = stamps
+    if unstamped:
+        # Parsed whole at once: one parse of the observed state costs less than one for each.
+        whole = fnv1.State.FromString(req.observed.SerializeToString()).resources
+        for name in unstamped:
+            data = whole[name].resource.SerializeToString(deterministic=True)
+            found[name] = hashlib.blake2b(data, digest_size=DIGEST_BYTES).digest()
+    return found
 
 
 def changes(before: Mapping[str, bytes], now: Mapping[str, bytes]) -> set[str]:

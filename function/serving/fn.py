@@ -85,25 +85,38 @@ def run(req: fnv1.RunFunctionRequest) -> fnv1.RunFunctionResponse:
     return to_response(req, outcome(req))
 
 
-def outcome(req: fnv1.RunFunctionRequest, miss: Miss | None = None) -> Outcome:
-    """What composing ``req`` gives, reading only what ``miss`` does not know already."""
-    observed = _observed(req)
+def outcome(
+    req: fnv1.RunFunctionRequest,
+    miss: Miss | None = None,
+    observed: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Outcome:
+    """What composing ``req`` gives, reading only what ``miss`` does not know already.
+
+    ``observed``: the observed resources, when not read from ``req`` (``shallow.Views``).
+    """
+    views = _observed(req) if observed is None else observed
     xr = convert.StructView(req.observed.composite.resource)
     if miss is not None and miss.parsed is not None:
-        return compose(xr, observed, None, miss.known, miss.parsed)
+        return compose(xr, views, None, miss.known, miss.parsed)
     raw_input = convert.to_dict(req.input) if req.HasField("input") else None
-    return compose(xr, observed, raw_input, miss.known if miss is not None else None)
+    return compose(xr, views, raw_input, miss.known if miss is not None else None)
 
 
-def composed(req: fnv1.RunFunctionRequest, memo: Memo, miss: Miss) -> tuple[Answer, str | None]:
+def composed(
+    req: fnv1.RunFunctionRequest,
+    observed: Mapping[str, Mapping[str, Any]],
+    memo: Memo,
+    miss: Miss,
+) -> tuple[Answer, str | None]:
     """Compose the answer to ``req`` and remember it in ``memo``; the answer and its Fatal.
 
     The memo gives the answer again (``Memo.recall``) while nothing it was made from
     changes. When it cannot, ``miss`` (what its recall found out) spares reading again
-    what is unchanged, and its pieces spare encoding again each unchanged resource. The
-    answer is the bytes the memo keeps, so that it is serialized once.
+    what is unchanged (``observed`` parses a resource only when it is read), and its
+    pieces spare encoding again each unchanged resource. The answer is the bytes the memo
+    keeps, so that it is serialized once.
     """
-    made = outcome(req, miss)
+    made = outcome(req, miss, observed)
     rsp = to_response(req, made, memo.pieces)
     data = memo.keep(req.meta.tag, miss, made, rsp)
     return (rsp if data is None else Encoded(data)), made.fatal
@@ -173,11 +186,14 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
             work = functools.partial(_unremembered, req)
         else:
             # Recalling takes a fraction of a millisecond: not worth a trip to the worker.
-            remembered = memo.recall(shallow.parse(data))
+            read = shallow.parse(data)
+            remembered = memo.recall(read)
             if isinstance(remembered, Encoded):
                 return remembered
-            req = fnv1.RunFunctionRequest.FromString(data)
-            work = functools.partial(composed, req, memo, remembered)
+            # Never parsed whole: composing reads the resources whose answers are unknown.
+            req = shallow.request(read)
+            observed = shallow.Views(read.observed.resources)
+            work = functools.partial(composed, req, observed, memo, remembered)
         answer, fatal = (
             await self.offload(work, large=large(req)) if self.offload is not None else work()
         )

@@ -7,27 +7,36 @@ request, against about 0.08 ms for this module's parse (in process, on this proj
 machines). So the memo reads a request through message types
 of its own, which share RunFunctionRequest's wire format but stop early:
 
-- the XR, the input, desired state and context stay bytes, parsed by whoever reads them;
+- the XR, the input, desired state and context stay bytes, parsed by whoever reads them
+  (``request``);
 - each observed object is parsed two levels deep: its top-level fields, and the fields of
   each top-level object (``metadata``, ``spec``, ``status``), whose strings are read.
 
 Protobuf keeps the fields a message type does not name as bytes (unknown fields) and writes
 them back when it serializes, so a shallow resource read again as a ``Resource`` is the
-resource the request holds (``whole``). Only the strings read here (the tag, names and
-string values) are checked as UTF-8; the full parse of a composed call checks the rest.
+resource the request holds (``whole``). Composing after a miss parses whole only the
+resources it reads (``Views``). So strings nobody reads are never checked for valid UTF-8;
+Crossplane's Go runtime refuses to send invalid ones.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
+from google.protobuf import (
+    descriptor_pb2,
+    descriptor_pool,
+    message_factory,
+    struct_pb2,
+    text_format,
+)
+
+from function.model.convert import StructView
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
-
-    from google.protobuf import struct_pb2
+    from collections.abc import Callable, Iterator
 
 # RunFunctionRequest and what it holds, down to google.protobuf.Struct and Value, in protobuf's
 # text format: the same field numbers, with what the memo does not read left out (protobuf
@@ -147,6 +156,10 @@ class State(Protocol):
     composite: bytes
     resources: Mapping[str, Resource]
 
+    def SerializeToString(self) -> bytes:
+        """The state's wire bytes, unknown fields included."""
+        ...  # pragma: no cover
+
 
 class Meta(Protocol):
     """The request's meta: its tag."""
@@ -185,3 +198,50 @@ def whole(resource: Resource) -> struct_pb2.Struct:
 def composite(req: Request) -> struct_pb2.Struct:
     """The observed XR, parsed whole."""
     return fnv1.Resource.FromString(req.observed.composite).resource
+
+
+def request(req: Request) -> fnv1.RunFunctionRequest:
+    """``req`` parsed whole but for its observed resources, which ``Views`` reads."""
+    found = fnv1.RunFunctionRequest(
+        desired=fnv1.State.FromString(req.desired),
+        input=struct_pb2.Struct.FromString(req.input),
+        context=struct_pb2.Struct.FromString(req.context),
+    )
+    found.meta.tag = req.meta.tag
+    found.observed.composite.MergeFromString(req.observed.composite)
+    return found
+
+
+class Views(Mapping[str, StructView]):
+    """The observed resources of a shallow request, each parsed whole when it is first read.
+
+    Composing after a miss reads only the resources whose answers the memo does not know,
+    so the rest are never parsed whole.
+    """
+
+    def __init__(self, resources: Mapping[str, Resource]) -> None:
+        """Views of ``resources``, none parsed yet."""
+        self._resources = resources
+        self._views: dict[str, StructView] = {}
+
+    def __getitem__(self, key: str) -> StructView:
+        """The resource under ``key``, parsed whole the first time."""
+        found = self._views.get(key)
+        if found is None:
+            # Indexing a protobuf map with a missing key would add it: ask first.
+            if key not in self._resources:
+                raise KeyError(key)
+            found = self._views[key] = StructView(whole(self._resources[key]))
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        """Whether a resource is observed under ``key``, without parsing it."""
+        return key in self._resources
+
+    def __iter__(self) -> Iterator[str]:
+        """The names of the observed resources."""
+        return iter(self._resources)
+
+    def __len__(self) -> int:
+        """How many resources are observed."""
+        return len(self._resources)

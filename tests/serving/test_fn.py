@@ -103,20 +103,23 @@ def _read(observed: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("cache_bytes", "change", "parses", "why"),
     [
-        (BUDGET, None, 0, "The same request is answered from the memo, read shallowly."),
-        (BUDGET, _bump, 0, "An unread write is answered so too; only the API is read whole."),
-        (BUDGET, _read, 1, "A read write is composed, from the request parsed whole once."),
-        (0, None, 1, "Without a memo, every call is parsed whole and composed."),
+        (BUDGET, None, (0, 1), "The same request is answered from the memo, which parses the XR."),
+        (BUDGET, _bump, (0, 2), "An unread write is answered so too, parsing the API besides."),
+        (BUDGET, _read, (0, 2), "A read write is composed from the answers read; no more parsed."),
+        (0, None, (1, 0), "Without a memo, every call is parsed whole and composed."),
     ],
 )
-def test_a_request_is_parsed_whole_only_to_be_composed(
+def test_a_request_is_parsed_whole_only_without_a_memo(
     monkeypatch: pytest.MonkeyPatch,
     cache_bytes: int,
     change: Callable[[dict[str, Any]], None] | None,
-    parses: int,
+    parses: tuple[int, int],
     why: str,
 ) -> None:
-    """What the memo answers costs no full parse of the request (``shallow``)."""
+    """The memo reads a request shallowly (``shallow``), and only what it needs whole.
+
+    ``parses``: how many requests, then how many resources, are parsed whole.
+    """
     xr = load(SEED)
     observed = converged_observed(xr)
     for number, (key, body) in enumerate(sorted(observed.items())):
@@ -127,16 +130,23 @@ def test_a_request_is_parsed_whole_only_to_be_composed(
     if change is not None:
         change(observed)
     req = documents.retag(documents.request(xr, observed, platform_input()))
-    counted: list[bytes] = []
-    whole = fnv1.RunFunctionRequest.FromString
-
-    def parse(data: bytes) -> fnv1.RunFunctionRequest:
-        counted.append(data)
-        return whole(data)
-
-    monkeypatch.setattr(fnv1.RunFunctionRequest, "FromString", staticmethod(parse))
+    counted: dict[str, int] = {"RunFunctionRequest": 0, "Resource": 0}
+    for kind in counted:
+        message = getattr(fnv1, kind)
+        monkeypatch.setattr(message, "FromString", staticmethod(_counting(counted, kind, message)))
     answer = asyncio.run(runner.answer(req.SerializeToString(), None))
-    assert len(counted) == parses, why
     monkeypatch.undo()
+    assert (counted["RunFunctionRequest"], counted["Resource"]) == parses, why
     expected = fn.run(req).SerializeToString(deterministic=True)
     assert bytes(answer.SerializeToString(deterministic=True)) == expected, why
+
+
+def _counting(counted: dict[str, int], kind: str, message: Any) -> Callable[[bytes], Any]:
+    """``message.FromString``, counting each parse under ``kind``."""
+    parse = message.FromString
+
+    def counting(data: bytes) -> Any:
+        counted[kind] += 1
+        return parse(data)
+
+    return counting

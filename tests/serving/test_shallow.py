@@ -10,6 +10,7 @@ from google.protobuf import struct_pb2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from function.model.convert import plain, to_dict
 from function.serving import shallow
 
 SCALARS = st.one_of(
@@ -77,6 +78,15 @@ def test_a_shallow_request_holds_the_whole_request(
     assert fnv1.State.FromString(found.desired) == req.desired
     assert struct_pb2.Struct.FromString(found.input) == req.input
     assert struct_pb2.Struct.FromString(found.context) == req.context
+    rest = shallow.request(found)
+    assert rest.meta.tag == tag
+    assert rest.observed.composite == req.observed.composite
+    assert not rest.observed.resources, "Views reads the observed resources"
+    assert (rest.desired, rest.input, rest.context) == (req.desired, req.input, req.context)
+    views = shallow.Views(found.observed.resources)
+    assert {name: plain(view) for name, view in views.items()} == {
+        name: to_dict(resource.resource) for name, resource in req.observed.resources.items()
+    }
 
 
 @pytest.mark.parametrize(
@@ -119,3 +129,55 @@ def test_an_empty_request_reads_as_empty() -> None:
     assert shallow.composite(found) == struct_pb2.Struct()
     assert not found.observed.resources
     assert (found.desired, found.input, found.context) == (b"", b"", b"")
+
+
+def _views(monkeypatch: pytest.MonkeyPatch) -> tuple[shallow.Views, list[str]]:
+    """Views of two observed resources, and the names of those parsed whole so far."""
+    req = fnv1.RunFunctionRequest()
+    for name in ("api", "stage"):
+        req.observed.resources[name].resource.update({"kind": name, "metadata": {"uid": name}})
+    parsed: list[str] = []
+    real = shallow.whole
+
+    def whole(resource: shallow.Resource) -> struct_pb2.Struct:
+        found = real(resource)
+        parsed.append(found["kind"])
+        return found
+
+    monkeypatch.setattr(shallow, "whole", whole)
+    return shallow.Views(shallow.parse(req.SerializeToString()).observed.resources), parsed
+
+
+@pytest.mark.parametrize(
+    ("read", "expected", "parsed", "why"),
+    [
+        (lambda v: "api" in v, True, [], "Whether a resource is there needs no parse."),
+        (lambda v: "lb" in v, False, [], "Nor whether one is not."),
+        (sorted, ["api", "stage"], [], "Nor its names."),
+        (len, 2, [], "Nor how many there are."),
+        (lambda v: v["api"]["kind"], "api", ["api"], "A resource read is parsed whole."),
+        (lambda v: v.get("lb"), None, [], "A missing one reads as none and parses nothing."),
+        (
+            lambda v: [v["api"]["kind"], v["api"]["metadata"]["uid"]],
+            ["api", "api"],
+            ["api"],
+            "A resource read twice is parsed once.",
+        ),
+    ],
+)
+def test_views_parse_only_what_is_read(
+    monkeypatch: pytest.MonkeyPatch, read: Any, expected: Any, parsed: list[str], why: str
+) -> None:
+    """Composing after a miss parses whole only the resources it reads."""
+    views, seen = _views(monkeypatch)
+    assert read(views) == expected, why
+    assert seen == parsed, why
+    assert len(views) == 2, "reading a missing name adds none"
+
+
+def test_views_refuse_a_missing_name() -> None:
+    """A name no resource has is a KeyError, as in any mapping."""
+    views = shallow.Views(shallow.parse(b"").observed.resources)
+    with pytest.raises(KeyError, match="api"):
+        views["api"]
+    assert len(views) == 0
