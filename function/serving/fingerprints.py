@@ -15,8 +15,8 @@ render`` gives every XR a uid derived from its kind, namespace and name, and the
 resourceVersion "999", whatever its spec (internal/render/composite/render.go), so two
 renders of one XR with different specs carry the same pair. Its spec is digested.
 
-All of it is read from the request read shallowly (``shallow``): a recall parses only the
-XR whole, and a changed resource.
+All of it is read from the request read shallowly (``shallow``): a recall parses whole only
+the XR, each changed resource, and the observed state when an object has no stamps.
 """
 
 from __future__ import annotations
