@@ -105,16 +105,20 @@ def simulated(xr: Mapping[str, Any], function_input: Mapping[str, Any] | None) -
 
 
 def note_each_call(note: Callable[[fnv1.RunFunctionRequest], None]) -> None:
-    """Make the function's gRPC servicer call ``note`` with every request, before answering."""
-    answer = FunctionRunner.RunFunction
+    """Make the function's gRPC servicer call ``note`` with every request, before answering.
+
+    The server hands ``FunctionRunner.answer`` each request's wire bytes, so that is the
+    method wrapped; the request is parsed here for ``note`` only.
+    """
+    answer = FunctionRunner.answer
 
     async def noted(
-        self: FunctionRunner, req: fnv1.RunFunctionRequest, context: grpc.aio.ServicerContext
+        self: FunctionRunner, data: bytes, context: grpc.aio.ServicerContext | None
     ) -> Any:
-        note(req)
-        return await answer(self, req, context)
+        note(fnv1.RunFunctionRequest.FromString(data))
+        return await answer(self, data, context)
 
-    FunctionRunner.RunFunction = noted  # type: ignore[method-assign]
+    FunctionRunner.answer = noted  # type: ignore[method-assign]
 
 
 def run_cli(argv: Sequence[str]) -> None:

@@ -107,6 +107,8 @@ def test_becomes_ready_with_api_gateway_status(
 ) -> None:
     assert e2e.readiness_gaps(converged[label]) == [], f"after {READY_TIMEOUT_S:.0f}s"
     assert emulator.errors == []
+    # Counted by the server (realtools.fnserve): none would mean the count is broken.
+    assert (converged[label].calls_at_ready or 0) > 0, "RunFunction calls were not counted"
     summary.record("end-to-end Ready")
 
 
