@@ -226,6 +226,9 @@ run on the same requests (`--before`).
   `resourceRefs` (which grows with every composed resource). Rows: every composed one.
 - **Lanes.** Claims with 50 apps or more compose on a thread of their own, so seed-sized calls
   share the processor with them instead of queueing (see Fairness).
+- **Small calls on the loop.** Seed-sized calls compose on the gRPC loop, where the memo's
+  answers are given, not on a second thread: handing each call over and back cost more CPU
+  than it saved. Rows: read value changed, composed every call.
 - **Leaner entries.** Inputs are kept as 16-byte digests, fingerprints as their stamps; the
   questions and answers behind an answer are packed with `marshal`, one blob per resource (a
   fifth of their size as objects); validated specs are kept for the 64 XRs composed last, not

@@ -8,9 +8,9 @@ request alone.
 
 Two more departures from the SDK's ``runtime.serve``, both for reliability:
 
-- Composing runs on threads of its own (``_Worker``), so that SIGTERM
-  drains the calls that reached the server instead of cancelling those gRPC had not
-  picked up yet, and small calls do not queue behind large ones.
+- Large calls compose on a thread of their own (``_Worker``), so that small calls do
+  not queue behind them, and SIGTERM drains the calls that reached the server instead
+  of cancelling those gRPC had not picked up yet (``_Arrivals``).
 - With mTLS, the certificates are re-read when they change on disk (``tls``), so a
   rotated Secret takes effect without a restart.
 """
@@ -69,34 +69,32 @@ def _handler(
 
 
 class _Worker:
-    """Two threads that compose, so the gRPC loop stays free to accept calls.
+    """Composes small calls on the gRPC loop and large ones on a thread of their own.
 
-    Composing is CPU-bound and never awaits. Run on the gRPC loop, each call would hold
-    that loop until it ends, so gRPC would accept the next call only then; the calls that
-    reached the server but were not accepted yet are cancelled, not drained, when SIGTERM
-    stops it. On threads of their own, the work leaves the loop free to accept every call
-    as it arrives (and to answer from the memo at once).
+    Handing a call to another thread and back cost more CPU than the rest of composing a
+    seed-sized call after a read value changed (a quarter of the server's CPU per call),
+    so small calls compose on the loop, where remembered answers are given too. A call
+    that arrives meanwhile is taken in as soon as the loop is free, and SIGTERM waits for
+    it (``_Arrivals``).
 
-    Large calls (``fn.large``) compose on one thread and the rest on the other, each lane
-    one call at a time: a seed-sized call shares the processor with a 300-app call in
-    progress (the interpreter switches threads every SWITCH_INTERVAL_S) instead of
-    waiting for it, and for every large call queued before it, to end.
+    Large calls (``fn.large``) compose on one thread, one at a time: a seed-sized call
+    shares the processor with a 300-app call in progress (the interpreter switches threads
+    every SWITCH_INTERVAL_S) instead of waiting for it, and for every large call queued
+    before it, to end.
     """
 
     def __init__(self) -> None:
-        self._lanes = {
-            large: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"compose-{name}")
-            for large, name in ((False, "small"), (True, "large"))
-        }
+        self._large = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compose-large")
 
     async def run(self, work: Callable[[], T], *, large: bool) -> T:
-        """``work()``, run on its lane's thread, awaited from the caller's loop."""
-        return await asyncio.get_running_loop().run_in_executor(self._lanes[large], work)
+        """``work()``: awaited from the large calls' thread, or run at once on the loop."""
+        if not large:
+            return work()
+        return await asyncio.get_running_loop().run_in_executor(self._large, work)
 
     def close(self) -> None:
-        """Stop the workers; the server has finished or cancelled every call by then."""
-        for lane in self._lanes.values():
-            lane.shutdown(wait=True)
+        """Stop the thread; the server has finished or cancelled every call by then."""
+        self._large.shutdown(wait=True)
 
 
 class _Arrivals:
@@ -188,7 +186,7 @@ def serve(
     else:
         msg = "no credentials: pass --tls-certs-dir (or TLS_SERVER_CERTS_DIR) or --insecure"
         raise SystemExit(msg)
-    # RunFunction's thread holds the GIL for whole milliseconds at a time; the gRPC loop
+    # The large calls' thread holds the GIL for whole milliseconds at a time; the gRPC loop
     # must get it back quickly to pick up each call as it arrives (see _Worker). 0.5 ms
     # rather than Python's 5 ms: with 1 ms, SIGTERM during a burst still cancelled calls.
     sys.setswitchinterval(SWITCH_INTERVAL_S)

@@ -65,8 +65,8 @@ def test_large_calls_are_told_by_their_apps(
 
 
 def test_a_small_call_is_composed_while_a_large_one_is_under_way() -> None:
-    """Large and small calls compose on lanes of their own: neither waits for the other."""
-    worker = server._Worker()  # noqa: SLF001 - the lanes themselves are under test
+    """A small call composes on the loop while a large one is under way on its thread."""
+    worker = server._Worker()  # noqa: SLF001 - where calls compose is under test
     small_done = threading.Event()
 
     def large_work() -> bool:

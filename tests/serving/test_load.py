@@ -53,7 +53,6 @@ CALL_TIMEOUT_S = 20.0
 # request alone is 30 KiB.
 RSS_MARGIN_KIB = 4 * 1024
 DRAIN_CALLS = 16
-DRAIN_APPS = 300
 GRACE_S = 5.0  # runtime.SHUTDOWN_GRACE_PERIOD_SECONDS
 EXIT_MARGIN_S = 3.0
 MIB = 1024 * 1024
@@ -307,31 +306,38 @@ def _wait_until_not_listening(server: Server, timeout: float) -> None:
 
 
 @pytest.mark.parametrize(
-    ("memo", "settle", "why"),
+    ("apps", "memo", "settle", "why"),
     [
         pytest.param(
-            ["--cache-mib", "0"], 4,
-            "Every call composes: they queue for the worker thread.",
-            id="composing",
+            300, ["--cache-mib", "0"], 4,
+            "Every call composes: they queue for the large calls' thread.",
+            id="composing-large",
+        ),
+        pytest.param(
+            0, ["--cache-mib", "0"], 4,
+            "Every call composes on the gRPC loop: the rest wait to be taken in.",
+            id="composing-seed",
         ),
         # Remembered answers take a millisecond or two: after any wait at all, all 16 may
         # be answered and nothing is left to drain, so SIGTERM follows the burst at once.
         pytest.param(
-            [], 0,
+            300, [], 0,
             "Every call after the first is answered from the memo on the gRPC loop.",
             id="remembered",
         ),
     ],
 )  # fmt: skip
 def test_sigterm_drains_in_flight_calls_refuses_new_ones_and_exits_zero(
+    *,
     launcher: Launcher,
     capsys: pytest.CaptureFixture[str],
+    apps: int,
     memo: list[str],
     settle: int,
     why: str,
 ) -> None:
     """On SIGTERM in-flight calls complete, new ones are refused, and exit is 0 within the grace."""
-    payload = bench.build_payload(f"{DRAIN_APPS} apps", DRAIN_APPS)
+    payload = bench.build_payload(f"{apps} apps", apps)
     expected = _expected(payload.data)
     server = launcher.start(["--insecure", *memo])
     with grpc.insecure_channel(server.target, options=CHANNEL_OPTIONS) as channel:
@@ -343,7 +349,7 @@ def test_sigterm_drains_in_flight_calls_refuses_new_ones_and_exits_zero(
             durations.append(time.monotonic() - begun)
         # One connection, many calls: how Crossplane calls a function.
         futures = [call.future(payload.data, timeout=CALL_TIMEOUT_S) for _ in range(DRAIN_CALLS)]
-        # After a few call times, most composing calls still wait for the worker thread.
+        # After a few call times, most composing calls still wait to be composed.
         time.sleep(settle * statistics.median(durations))
         in_flight = sum(not future.done() for future in futures)
         server.process.send_signal(signal.SIGTERM)
@@ -369,8 +375,8 @@ def test_sigterm_drains_in_flight_calls_refuses_new_ones_and_exits_zero(
     stopped = time.monotonic() - signalled
     with capsys.disabled():
         sys.stdout.write(
-            f"\nsigterm ({' '.join(memo) or 'memo on'}): {in_flight}/{DRAIN_CALLS} calls in "
-            "flight, all answered; "
+            f"\nsigterm ({apps} apps, {' '.join(memo) or 'memo on'}): "
+            f"{in_flight}/{DRAIN_CALLS} calls in flight, all answered; "
             f"exit {code} after {stopped:.2f} s\n"
         )
     assert code == 0, server.output()
