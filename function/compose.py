@@ -6,7 +6,8 @@ Nothing here touches protobuf or gRPC; ``serving.fn`` does the conversion.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,34 @@ class Parsed:
 
 
 @dataclass(frozen=True)
+class Step:
+    """What one builder asked of observed state, with the answers, and what it built.
+
+    ``given``: the keys it was given besides the Context (the Usages' builder is given
+    every key the others composed).
+    """
+
+    asked: dict[Question, Any]
+    built: tuple[Desired, ...]
+    given: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Built:
+    """What composing built, step by step (``compose``'s ``before``).
+
+    Builders read only the Context, so a builder whose questions get the same answers, in
+    a Context made alike, builds the same again. ``made_of``: what the Context was made of
+    besides observed state (``_made_of``); ``base``: what it asked of observed state (the
+    names an environment keeps).
+    """
+
+    made_of: tuple[Any, ...]
+    base: dict[Question, Any]
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What the function answers: a Fatal message, or resources and status."""
 
@@ -78,6 +107,8 @@ class Outcome:
     answers: dict[Question, Any] = field(default_factory=dict)
     # The spec and input as validated, when they were valid: the same ones parse alike.
     parsed: Parsed | None = None
+    # What was built, when all of it was: ``compose``'s ``before`` for the next call.
+    built: Built | None = None
 
 
 def _check(ctx: Context) -> None:
@@ -171,28 +202,87 @@ def desired(ctx: Context) -> list[Desired]:
         InvalidError: A builder refuses a combination only it understands (e.g. a
             routing feature the chosen ingress API lacks); that is bad input too.
     """
-    found = [item for build in BUILDERS for item in build(ctx)]
-    found += usages.build(ctx, {item.key for item in found})
-    return found + connection.build(ctx)
+    return _all(_steps(ctx, ()))
 
 
-def compose(
+def _steps(ctx: Context, before: tuple[Step, ...]) -> tuple[Step, ...]:
+    """Each builder's Step, then the Usages' and the connection Secret's.
+
+    ``before``'s steps are taken again where their answers (and keys given) are unchanged.
+
+    Raises:
+        InvalidError: as ``desired``.
+    """
+    old = iter(before) if before else itertools.repeat(None)
+    steps = [_step(ctx, next(old), build) for build in BUILDERS]
+    composed = frozenset(item.key for step in steps for item in step.built)
+    steps.append(_step(ctx, next(old), lambda ctx: usages.build(ctx, composed), composed))
+    steps.append(_step(ctx, next(old), connection.build))
+    return tuple(steps)
+
+
+def _step(
+    ctx: Context,
+    old: Step | None,
+    build: Callable[[Context], Iterable[Desired]],
+    given: frozenset[str] = frozenset(),
+) -> Step:
+    """``old`` again if given and answered alike; else ``build`` run, its questions noted."""
+    if old is not None and old.given == given and ctx.observed.gives(old.asked):
+        return old
+    asked: dict[Question, Any] = {}
+    ctx.observed.track(asked)
+    built = tuple(build(ctx))
+    ctx.observed.track(None)
+    return Step(asked, built, given)
+
+
+def _made_of(ctx: Context) -> tuple[Any, ...]:
+    """What ``ctx`` is made of besides observed state.
+
+    The validated spec and input compare as the same objects when the memo gives them
+    again (``parsed``), which is when ``before`` is given; otherwise field by field.
+    """
+    return (ctx.spec, ctx.platform, ctx.shape, ctx.xr_name, ctx.xr_namespace)
+
+
+def _reusable(ctx: Context, before: Built | None) -> tuple[Step, ...]:
+    """``before``'s steps if ``ctx`` is made alike and observed state answers it alike."""
+    if before is None or before.made_of != _made_of(ctx) or not ctx.observed.gives(before.base):
+        return ()
+    return before.steps
+
+
+def _all(steps: tuple[Step, ...]) -> list[Desired]:
+    """Every resource the steps built, in their order."""
+    return [item for step in steps for item in step.built]
+
+
+def compose(  # noqa: PLR0913
     xr: Mapping[str, Any],
     observed: Mapping[str, Mapping[str, Any]],
     raw_input: Any = None,  # noqa: ANN401
+    *,
     known: Mapping[Question, Any] | None = None,
     parsed: Parsed | None = None,
+    before: Built | None = None,
 ) -> Outcome:
     """Compose one environment from the observed XR, composed resources and input.
 
     The XR's spec, name and namespace are all that is read of it (``context``).
     ``known`` holds answers about observed resources given without reading them (``Observed``);
-    ``parsed``, the spec and input already validated (``parse``).
+    ``parsed``, the spec and input already validated (``parse``); ``before``, what the last
+    composition of this XR built (``Outcome.built``): builders whose answers are unchanged
+    are not run again, when the Context is made of the same spec and input.
     """
     seen = Observed(observed, known)
+    base: dict[Question, Any] = {}
     try:
+        seen.track(base)
         ctx = context(xr, seen, raw_input, parsed)
-        wanted = desired(ctx)
+        seen.track(None)
+        steps = _steps(ctx, _reusable(ctx, before))
+        wanted = _all(steps)
         immutable.check(seen, wanted)
     except InvalidError as error:
         return Outcome(fatal=str(error), answers=seen.answers())
@@ -223,4 +313,5 @@ def compose(
         ttl_seconds=DEFAULT_TTL_SECONDS if xr_status["ready"] else ctx.platform.poll_seconds,
         answers=seen.answers(),
         parsed=parsed,
+        built=Built(_made_of(ctx), base, steps),
     )

@@ -62,6 +62,7 @@ class Observed:
         self._answers: dict[Question, Any] = {}
         self._composed: dict[str, tuple[str, str]] = {}
         self._conditions: dict[str, tuple[Condition, ...]] = {}
+        self._trail: dict[Question, Any] | None = None
 
     def _conditions_of(self, key: str) -> tuple[Condition, ...]:
         """The conditions of the resource under ``key``, read once for both questions on them."""
@@ -89,7 +90,18 @@ class Observed:
         if question not in self._answers:
             known = self._known.get(question, _UNKNOWN)
             self._answers[question] = self._answer(question) if known is _UNKNOWN else known
-        return self._answers[question]
+        answer = self._answers[question]
+        if self._trail is not None:
+            self._trail[question] = answer
+        return answer
+
+    def track(self, trail: dict[Question, Any] | None) -> None:
+        """Note in ``trail`` each question asked from now on, with its answer; None stops."""
+        self._trail = trail
+
+    def gives(self, asked: Mapping[Question, Any]) -> bool:
+        """Whether each question in ``asked`` gets the answer given there, asking it so."""
+        return all(same(self._ask(*question), answer) for question, answer in asked.items())
 
     def __contains__(self, key: str) -> bool:
         """Whether Crossplane reports this composed resource as existing."""

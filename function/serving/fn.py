@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from typing import TYPE_CHECKING, Any, Protocol
@@ -15,6 +16,7 @@ from function.compose import Outcome, compose
 from function.model import convert
 from function.serving import shallow
 from function.serving.memo import Encoded
+from function.serving.pieces import entry, splice
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
@@ -97,9 +99,9 @@ def outcome(
     views = _observed(req) if observed is None else observed
     xr = convert.StructView(req.observed.composite.resource)
     if miss is not None and miss.parsed is not None:
-        return compose(xr, views, None, miss.known, miss.parsed)
+        return compose(xr, views, known=miss.known, parsed=miss.parsed, before=miss.built)
     raw_input = convert.to_dict(req.input) if req.HasField("input") else None
-    return compose(xr, views, raw_input, miss.known if miss is not None else None)
+    return compose(xr, views, raw_input, known=miss.known if miss is not None else None)
 
 
 def composed(
@@ -113,18 +115,39 @@ def composed(
     The memo gives the answer again (``Memo.recall``) while nothing it was made from
     changes. When it cannot, ``miss`` (what its recall found out) spares reading again
     what is unchanged (``observed`` parses a resource only when it is read), and its
-    pieces spare encoding again each unchanged resource. The answer is the bytes the memo
-    keeps, so that it is serialized once.
+    pieces spare encoding again each unchanged resource. The answer is serialized once.
     """
     made = outcome(req, miss, observed)
-    rsp = to_response(req, made, memo.pieces)
-    data = memo.keep(req.meta.tag, miss, made, rsp)
-    return (rsp if data is None else Encoded(data)), made.fatal
+    answer = spliced(req, made, memo.pieces)
+    memo.keep(req.meta.tag, miss, made, answer)
+    return answer, made.fatal
 
 
-def to_response(
-    req: fnv1.RunFunctionRequest, outcome: Outcome, pieces: Pieces | None = None
-) -> fnv1.RunFunctionResponse:
+@dataclasses.dataclass(frozen=True)
+class Spliced(Encoded):
+    """An answer serialized, and its meta field, which the memo keeps apart."""
+
+    meta: fnv1.ResponseMeta
+
+
+def spliced(
+    req: fnv1.RunFunctionRequest, outcome: Outcome, pieces: Pieces
+) -> fnv1.RunFunctionResponse | Spliced:
+    """``to_response(req, outcome)``, serialized from each composed resource's piece."""
+    if outcome.fatal is not None:
+        return to_response(req, outcome)
+    rsp = to_response(req, dataclasses.replace(outcome, resources={}))
+    # Earlier functions' resources stay, but not under a key of ours (to_response).
+    entries = {name: entry(name, resource) for name, resource in rsp.desired.resources.items()}
+    entries.update(
+        (name, pieces.entry(name, manifest, READY[outcome.ready[name]]))
+        for name, manifest in outcome.resources.items()
+    )
+    rsp.desired.ClearField("resources")
+    return Spliced(splice(rsp, entries), rsp.meta)
+
+
+def to_response(req: fnv1.RunFunctionRequest, outcome: Outcome) -> fnv1.RunFunctionResponse:
     """Turn an Outcome into a response that keeps earlier functions' desired state."""
     rsp = response.to(req, dt.timedelta(seconds=outcome.ttl_seconds))
     if outcome.fatal is not None:
@@ -135,10 +158,7 @@ def to_response(
         # Replace, never merge: an earlier step's resource under our key must not lend
         # its fields (another kind, a foreign manifest) to ours.
         composed.Clear()
-        if pieces is None:
-            convert.fill(composed.resource, manifest)
-        else:
-            pieces.fill(composed.resource, manifest)
+        convert.fill(composed.resource, manifest)
         composed.ready = READY[outcome.ready[name]]
     # Merge into status rather than replace it: earlier functions may own other fields.
     convert.fill(rsp.desired.composite.resource.get_or_create_struct("status"), outcome.status)

@@ -40,7 +40,7 @@ import marshal
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
@@ -52,8 +52,21 @@ from function.serving.pieces import Pieces
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from function.compose import Outcome, Parsed
+    from function.compose import Built, Outcome, Parsed
     from function.serving.fingerprints import Identity
+
+    class Response(Protocol):
+        """A response, or one serialized already that holds its meta apart (``fn.Spliced``)."""
+
+        @property
+        def meta(self) -> fnv1.ResponseMeta:
+            """The response's meta field."""
+            ...
+
+        def SerializeToString(self, *, deterministic: bool = ...) -> bytes:
+            """The response's bytes."""
+            ...
+
 
 DEFAULT_BUDGET_MIB = 16
 # The encoded manifests composing reuses (``pieces``) get 1/PIECES_SHARE of the budget again.
@@ -66,6 +79,11 @@ ITEM_COST_BYTES = 128
 # observed values change while AWS creates its resources is composed again and again; most
 # others are answered without composing. By count: each is pydantic models of ~13 KiB.
 PARSED_KEPT = 64
+# XRs whose builders' work is kept (``compose``'s ``before``), most recently composed first:
+# those composed again while AWS creates their resources. By count: each is the manifests
+# and questions of one composition, ~52 KiB for the real-sized seed claim.
+BUILT_KEPT = 16
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -130,20 +148,28 @@ def _pack(answers: Mapping[Question, Any]) -> dict[str, bytes]:
     Every question names the resource it is about second; answers are plain data (str,
     float, bool, None, and lists and dicts of those), all of which marshal keeps exactly.
     """
-    by_key: dict[str, list[tuple[Question, Any]]] = {}
+    by_key: dict[str, dict[Question, Any]] = {}
     for question, answer in answers.items():
-        by_key.setdefault(question[1], []).append((question, answer))
-    return {key: marshal.dumps(tuple(pairs)) for key, pairs in by_key.items()}
+        by_key.setdefault(question[1], {})[question] = answer
+    return {key: marshal.dumps(asked) for key, asked in by_key.items()}
 
 
 def _unpack(packed: Mapping[str, bytes], keys: Iterable[str]) -> dict[Question, Any]:
     """The questions about ``keys`` and their answers, as ``_pack`` was given them."""
-    return {
-        question: answer
-        for key in keys
-        if key in packed
-        for question, answer in marshal.loads(packed[key])  # noqa: S302 - our own bytes
-    }
+    found: dict[Question, Any] = {}
+    for key in keys:
+        if key in packed:
+            # Merged in C: a recall after a change unpacks every unchanged resource's blob.
+            found.update(marshal.loads(packed[key]))  # noqa: S302 - our own bytes
+    return found
+
+
+def _newest(kept: OrderedDict[Identity, T], identity: Identity, value: T, most: int) -> None:
+    """Keep ``value`` for ``identity`` as the newest of at most ``most``; the oldest go."""
+    kept[identity] = value
+    kept.move_to_end(identity)
+    while len(kept) > most:
+        kept.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -161,6 +187,8 @@ class Miss:
             recall read afresh about the resources that did.
         parsed: the spec and input as the previous answer validated them, when they are
             unchanged since.
+        built: what composing the previous answer built (``compose``'s ``before``), given
+            with ``parsed``.
     """
 
     identity: Identity | None
@@ -168,6 +196,7 @@ class Miss:
     digests: dict[str, bytes]
     known: dict[Question, Any]
     parsed: Parsed | None = None
+    built: Built | None = None
 
 
 class Memo:
@@ -185,6 +214,7 @@ class Memo:
         self.misses = 0
         self._entries: OrderedDict[Identity, _Entry] = OrderedDict()
         self._parsed: OrderedDict[Identity, tuple[tuple[bytes, bytes], Parsed]] = OrderedDict()
+        self._built: OrderedDict[Identity, Built] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -221,8 +251,9 @@ class Memo:
         fresh = Observed(views).fresh(asked)
         if not all(same(fresh[question], old) for question, old in asked.items()):
             # The answers just read are right for this request: composing need not read them.
-            parsed = self._validated(identity, miss.inputs)
-            return self._miss(entry, dataclasses.replace(miss, known=fresh, parsed=parsed), changed)
+            parsed, built = self._validated(identity, miss.inputs)
+            miss = dataclasses.replace(miss, known=fresh, parsed=parsed, built=built)
+            return self._miss(entry, miss, changed)
         again = entry.retagged(tag, miss.digests)
         with self._lock:
             self._store(identity, again)
@@ -235,9 +266,7 @@ class Memo:
         known = _unpack(entry.answers, entry.answers.keys() - changed)
         return dataclasses.replace(miss, known={**known, **miss.known})
 
-    def keep(
-        self, tag: str, miss: Miss, outcome: Outcome, rsp: fnv1.RunFunctionResponse
-    ) -> bytes | None:
+    def keep(self, tag: str, miss: Miss, outcome: Outcome, rsp: Response) -> bytes | None:
         """Remember ``rsp``, made as ``outcome`` says, as the answer to the request tagged ``tag``.
 
         Returns:
@@ -257,17 +286,20 @@ class Memo:
         with self._lock:
             self._store(miss.identity, entry)
             if outcome.parsed is not None:
-                self._parsed[miss.identity] = (miss.inputs, outcome.parsed)
-                self._parsed.move_to_end(miss.identity)
-                while len(self._parsed) > PARSED_KEPT:
-                    self._parsed.popitem(last=False)
+                _newest(self._parsed, miss.identity, (miss.inputs, outcome.parsed), PARSED_KEPT)
+            if outcome.built is not None:
+                _newest(self._built, miss.identity, outcome.built, BUILT_KEPT)
         return data
 
-    def _validated(self, identity: Identity, inputs: tuple[bytes, bytes]) -> Parsed | None:
-        """The spec and input validated for ``identity`` when made of ``inputs``, if kept."""
+    def _validated(
+        self, identity: Identity, inputs: tuple[bytes, bytes]
+    ) -> tuple[Parsed | None, Built | None]:
+        """What was validated for ``identity`` when made of ``inputs``, and built of it, if kept."""
         with self._lock:
-            kept = self._parsed.get(identity)
-        return kept[1] if kept is not None and kept[0] == inputs else None
+            kept, built = self._parsed.get(identity), self._built.get(identity)
+        if kept is None or kept[0] != inputs:
+            return None, None
+        return kept[1], built
 
     def _count(self, *, hit: bool, identity: Identity | None = None) -> None:
         with self._lock:

@@ -2,16 +2,17 @@
 
 Turning a manifest (plain dicts and lists) into a protobuf Struct is Python code run
 for every value, a large part of composing. Most reconciles compose most resources
-exactly as the last time, so the Struct's bytes are kept, keyed by a digest of the
-manifest, and parsed (in C) into the answer instead.
+exactly as the last time, so each resource's bytes, as a ``State`` holding that resource
+alone, are kept, keyed by a digest of its name, readiness and manifest, and an answer is
+spliced together from them (``splice``) instead of being built and serialized again.
 
-The key is a digest of the manifest as ``marshal`` writes it (format 2, which has no
-references, so the bytes depend on content alone), three times faster than its ``repr``.
+The key is a digest of those as ``marshal`` writes them (format 2, which has no
+references, so the bytes depend on content alone), three times faster than their ``repr``.
 marshal keeps every value exactly, type included, so it tells apart every value a Struct
 tells apart (``True``, ``1`` and ``1.0``; ``-0.0`` and ``0.0``; ``'1'`` and ``1``), and
 more: a manifest that differs only where a Struct does not (``1`` and ``1.0``, a tuple and
 a list, another key order) gets its own piece, of the same bytes. marshal refuses values of
-other types, subclasses of ``str`` among them: such a manifest is filled and not kept.
+other types, subclasses of ``str`` among them: such a resource is encoded and not kept.
 """
 
 from __future__ import annotations
@@ -20,22 +21,73 @@ import hashlib
 import marshal
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
 from function.model import convert
-
-if TYPE_CHECKING:
-    from google.protobuf import struct_pb2
 
 KEY_BYTES = 16
 # The newest marshal format without references to objects written before.
 MARSHAL_FORMAT = 2
 # Besides the bytes: the key, and the dict slot holding both.
 PIECE_COST_BYTES = 128
+# Manifests last encoded, told by identity: composing hands out the very objects it built
+# before for each builder it does not run again (``compose``'s ``before``), and a manifest
+# is never changed once built. By count, as each holds its manifest (so that no other
+# object gets its id meanwhile): a seed-sized composition has 32.
+SAME_KEPT = 1024
+# RunFunctionResponse.desired, a length-delimited field (wire type 2).
+DESIRED_TAG = b"\x12"
+# No byte of UTF-8 is 0xFF: appended to a name, it sorts the name after every longer name
+# it begins.
+LAST = b"\xff"
+
+
+def entry(name: str, resource: fnv1.Resource) -> bytes:
+    """A ``State`` holding ``resource`` under ``name`` and nothing else, serialized."""
+    state = fnv1.State()
+    state.resources[name].CopyFrom(resource)
+    return bytes(state.SerializeToString(deterministic=True))
+
+
+def _order(name: str) -> bytes:
+    """Where protobuf's deterministic serialization puts ``name`` among a map's keys.
+
+    upb compares keys' bytes and puts a key after every longer key it begins.
+    """
+    return name.encode() + LAST
+
+
+def _varint(number: int) -> bytes:
+    """``number`` (not negative) as a protobuf varint: seven bits a byte, lowest first."""
+    out = bytearray()
+    while number > 0x7F:  # noqa: PLR2004 - the largest number one byte holds
+        out.append(number & 0x7F | 0x80)
+        number >>= 7
+    out.append(number)
+    return bytes(out)
+
+
+def splice(rsp: fnv1.RunFunctionResponse, entries: dict[str, bytes]) -> bytes:
+    """``rsp``, serialized deterministically, with ``entries`` as its desired resources.
+
+    ``entries``: each resource's ``entry``; ``rsp`` must hold no desired resources, and a
+    meta field (``response.to`` sets one). The bytes are what protobuf gives for ``rsp``
+    holding those resources: fields in number order, meta (1) then desired (2), map
+    entries in protobuf's order. ``rsp`` loses its desired state.
+    """
+    head = len(fnv1.RunFunctionResponse(meta=rsp.meta).SerializeToString(deterministic=True))
+    desired = bytes(rsp.desired.SerializeToString(deterministic=True)) + b"".join(
+        entries[name] for name in sorted(entries, key=_order)
+    )
+    rsp.ClearField("desired")
+    rest = bytes(rsp.SerializeToString(deterministic=True))
+    return rest[:head] + DESIRED_TAG + _varint(len(desired)) + desired + rest[head:]
 
 
 class Pieces:
-    """Encoded manifests, least recently used first out, within a memory budget."""
+    """Encoded resources, least recently used first out, within a memory budget."""
 
     def __init__(self, budget_bytes: int) -> None:
         """Keep pieces costing at most ``budget_bytes`` in all; 0 keeps none."""
@@ -43,19 +95,35 @@ class Pieces:
         self.used = 0
         self.hits = 0
         self._pieces: OrderedDict[bytes, bytes] = OrderedDict()
+        self._same: OrderedDict[int, tuple[dict[str, Any], str, fnv1.Ready, bytes]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         """How many pieces are kept."""
         return len(self._pieces)
 
-    def fill(self, struct: struct_pb2.Struct, manifest: dict[str, Any]) -> None:
-        """Make the empty ``struct`` hold ``manifest``, as ``convert.fill`` does."""
+    def entry(self, name: str, manifest: dict[str, Any], ready: fnv1.Ready) -> bytes:
+        """The ``entry`` of a resource composed as ``manifest``, ready or not as ``ready``."""
+        with self._lock:
+            same = self._same.get(id(manifest))
+            if same is not None and same[1:3] == (name, ready):
+                self._same.move_to_end(id(manifest))
+                self.hits += 1
+                return same[3]
+        data = self._alike(name, manifest, ready)
+        with self._lock:
+            self._same[id(manifest)] = (manifest, name, ready, data)
+            self._same.move_to_end(id(manifest))
+            while len(self._same) > SAME_KEPT:
+                self._same.popitem(last=False)
+        return data
+
+    def _alike(self, name: str, manifest: dict[str, Any], ready: fnv1.Ready) -> bytes:
+        """``entry``, given again for a manifest of the same content."""
         try:
-            written = marshal.dumps(manifest, MARSHAL_FORMAT)
+            written = marshal.dumps((name, ready, manifest), MARSHAL_FORMAT)
         except ValueError:
-            convert.fill(struct, manifest)
-            return
+            return _encoded(name, manifest, ready)
         key = hashlib.blake2b(written, digest_size=KEY_BYTES).digest()
         with self._lock:
             data = self._pieces.get(key)
@@ -63,12 +131,11 @@ class Pieces:
                 self._pieces.move_to_end(key)
                 self.hits += 1
         if data is not None:
-            struct.MergeFromString(data)
-            return
-        convert.fill(struct, manifest)
-        data = struct.SerializeToString(deterministic=True)
+            return data
+        data = _encoded(name, manifest, ready)
         with self._lock:
             self._store(key, data)
+        return data
 
     def _store(self, key: bytes, data: bytes) -> None:
         """Keep ``data`` under ``key``, making room; call with the lock held."""
@@ -80,3 +147,12 @@ class Pieces:
             self.used -= len(old) + PIECE_COST_BYTES
         self._pieces[key] = data
         self.used += cost
+
+
+def _encoded(name: str, manifest: dict[str, Any], ready: fnv1.Ready) -> bytes:
+    """The ``entry`` of a resource composed as ``manifest``, built value by value."""
+    state = fnv1.State()
+    resource = state.resources[name]
+    convert.fill(resource.resource, manifest)
+    resource.ready = ready
+    return bytes(state.SerializeToString(deterministic=True))

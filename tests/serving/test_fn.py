@@ -13,7 +13,7 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from function.compose import compose
 from function.offline import documents
 from function.serving import fn, server
-from function.serving.memo import Memo
+from function.serving.memo import Encoded, Memo
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -40,6 +40,36 @@ def test_an_earlier_steps_resource_under_our_key_is_replaced() -> None:
     desired = documents.desired_of(rsp)
     assert desired["namespace"] == compose(xr, {}, platform_input()).resources["namespace"]
     assert desired["other-step"] == FOREIGN, "another step's own resources stay as they were"
+
+
+@pytest.mark.parametrize(
+    ("earlier", "why"),
+    [
+        pytest.param([], "Ours alone.", id="none"),
+        pytest.param(["namespace"], "Ours replaces an earlier step's under our key.", id="ours"),
+        pytest.param(["other-step", "a"], "Another step's own resources are spliced in their "
+                     "place among ours.", id="theirs"),
+        pytest.param(["namespace", "other-step"], "Both at once.", id="both"),
+    ],
+)  # fmt: skip
+def test_an_answer_spliced_from_pieces_is_the_answer_composing_gives(
+    earlier: list[str], why: str
+) -> None:
+    """With a memo, the answer is spliced from each resource's piece: composing's bytes."""
+    xr = load(SEED)
+    req = documents.request(xr, converged_observed(xr), platform_input())
+    for name in earlier:
+        req.desired.resources[name].resource.update(FOREIGN)
+        req.desired.resources[name].ready = fnv1.READY_TRUE
+    req = documents.retag(req)
+    expected = fn.run(req).SerializeToString(deterministic=True)
+    runner = fn.FunctionRunner(Memo(BUDGET))
+    composed, remembered = (
+        asyncio.run(runner.answer(req.SerializeToString(), None)) for _ in range(2)
+    )
+    assert type(composed) is fn.Spliced
+    assert type(remembered) is Encoded
+    assert composed.data == remembered.data == expected, why
 
 
 @pytest.mark.parametrize(

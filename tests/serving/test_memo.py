@@ -13,7 +13,7 @@ from function.model.observed import Observed, same
 from function.offline import documents
 from function.serving import fn, shallow
 from function.serving.fingerprints import DIGEST_BYTES, digests
-from function.serving.memo import ITEM_COST_BYTES, PARSED_KEPT, Memo, _Entry
+from function.serving.memo import BUILT_KEPT, ITEM_COST_BYTES, PARSED_KEPT, Memo, _Entry
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -440,9 +440,9 @@ def test_memo_cost_counts_what_an_answer_holds() -> None:
     answer = served(req, memo)
     # Read from the request, as the memo reads it: numbers are a Struct's doubles.
     outcome = fn.outcome(req)
-    by_resource: dict[str, list[tuple[tuple[str, ...], Any]]] = {}
+    by_resource: dict[str, dict[tuple[str, ...], Any]] = {}
     for question, found in outcome.answers.items():
-        by_resource.setdefault(question[1], []).append((question, found))
+        by_resource.setdefault(question[1], {})[question] = found
     held = (
         len(answer)
         + 2 * DIGEST_BYTES  # what is read of the XR, and the rest
@@ -451,8 +451,8 @@ def test_memo_cost_counts_what_an_answer_holds() -> None:
             for name, fingerprint in digests(shallow.parse(req.SerializeToString())).items()
         )
         + sum(
-            len(key) + len(marshal.dumps(tuple(pairs))) + ITEM_COST_BYTES
-            for key, pairs in by_resource.items()
+            len(key) + len(marshal.dumps(asked)) + ITEM_COST_BYTES
+            for key, asked in by_resource.items()
         )
     )
     assert memo.used == held
@@ -772,6 +772,59 @@ def test_memo_keeps_validated_specs_of_the_xrs_composed_last(
         _read_change(call)
         served(call.request(), memo)
         assert len(parses) - before == validations, call.xr["metadata"]["name"]
+
+
+def _counting_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one each time composing runs the vCluster builder."""
+    import function.compose as composing  # noqa: PLC0415 - patched below, not used otherwise
+
+    runs: list[int] = []
+    first, *rest = composing.BUILDERS
+
+    def build(ctx: Any) -> Any:
+        runs.append(1)
+        return first(ctx)
+
+    monkeypatch.setattr(composing, "BUILDERS", (build, *rest))
+    return runs
+
+
+@pytest.mark.parametrize(
+    ("change", "runs", "why"),
+    [
+        (_read_change, 0, "A value the vCluster builder never reads changed: built before."),
+        (_other_region, 1, "The spec changed: every builder runs again."),
+    ],
+)
+def test_memo_runs_again_only_the_builders_a_change_reaches(
+    monkeypatch: pytest.MonkeyPatch, change: Callable[[Call], None], runs: int, why: str
+) -> None:
+    """Composing after a miss takes again what builders answered alike built last time."""
+    call = converged_call()
+    memo = Memo(BUDGET)
+    served(call.request(), memo)
+    change(call)
+    counted = _counting_builds(monkeypatch)
+    answer = served(call.request(), memo)
+    assert len(counted) == runs, why
+    assert answer == _wire(fn.run(call.request())), why
+
+
+def test_memo_keeps_what_was_built_for_the_xrs_composed_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only the BUILT_KEPT XRs composed last keep what their builders built; older ones build."""
+    memo = Memo(BUDGET)
+    calls = [converged_call(f"xr-{number}") for number in range(BUILT_KEPT + 1)]
+    for call in calls:
+        served(call.request(), memo)
+    runs = _counting_builds(monkeypatch)
+    # The oldest of those kept is the BUILT_KEPT-th last; the one before it is gone.
+    for call, built in ((calls[-1], 0), (calls[1], 0), (calls[0], 1)):
+        before = len(runs)
+        _read_change(call)
+        served(call.request(), memo)
+        assert len(runs) - before == built, call.xr["metadata"]["name"]
 
 
 def test_memo_reads_each_question_about_a_changed_resource_once(
