@@ -202,10 +202,10 @@ def desired(ctx: Context) -> list[Desired]:
         InvalidError: A builder refuses a combination only it understands (e.g. a
             routing feature the chosen ingress API lacks); that is bad input too.
     """
-    return _all(_steps(ctx, ()))
+    return _all(_steps(ctx))
 
 
-def _steps(ctx: Context, before: tuple[Step, ...]) -> tuple[Step, ...]:
+def _steps(ctx: Context, before: tuple[Step, ...] = ()) -> tuple[Step, ...]:
     """Each builder's Step, then the Usages' and the connection Secret's.
 
     ``before``'s steps are taken again where their answers (and keys given) are unchanged.
@@ -213,7 +213,7 @@ def _steps(ctx: Context, before: tuple[Step, ...]) -> tuple[Step, ...]:
     Raises:
         InvalidError: as ``desired``.
     """
-    old = iter(before) if before else itertools.repeat(None)
+    old = itertools.chain(before, itertools.repeat(None))
     steps = [_step(ctx, next(old), build) for build in BUILDERS]
     composed = frozenset(item.key for step in steps for item in step.built)
     steps.append(_step(ctx, next(old), lambda ctx: usages.build(ctx, composed), composed))

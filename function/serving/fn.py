@@ -15,7 +15,7 @@ from function import feedback
 from function.compose import Outcome, compose
 from function.model import convert
 from function.serving import shallow
-from function.serving.memo import Encoded
+from function.serving.memo import Encoded, Spliced
 from function.serving.pieces import entry, splice
 
 if TYPE_CHECKING:
@@ -123,19 +123,11 @@ def composed(
     return answer, made.fatal
 
 
-@dataclasses.dataclass(frozen=True)
-class Spliced(Encoded):
-    """An answer serialized, and its meta field, which the memo keeps apart."""
-
-    meta: fnv1.ResponseMeta
-
-
-def spliced(
-    req: fnv1.RunFunctionRequest, outcome: Outcome, pieces: Pieces
-) -> fnv1.RunFunctionResponse | Spliced:
+def spliced(req: fnv1.RunFunctionRequest, outcome: Outcome, pieces: Pieces) -> Spliced:
     """``to_response(req, outcome)``, serialized from each composed resource's piece."""
     if outcome.fatal is not None:
-        return to_response(req, outcome)
+        rsp = to_response(req, outcome)
+        return Spliced(bytes(rsp.SerializeToString(deterministic=True)), rsp.meta)
     rsp = to_response(req, dataclasses.replace(outcome, resources={}))
     # Earlier functions' resources stay, but not under a key of ours (to_response).
     entries = {name: entry(name, resource) for name, resource in rsp.desired.resources.items()}

@@ -40,7 +40,7 @@ import marshal
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
@@ -54,18 +54,6 @@ if TYPE_CHECKING:
 
     from function.compose import Built, Outcome, Parsed
     from function.serving.fingerprints import Identity
-
-    class Response(Protocol):
-        """A response, or one serialized already that holds its meta apart (``fn.Spliced``)."""
-
-        @property
-        def meta(self) -> fnv1.ResponseMeta:
-            """The response's meta field."""
-            ...
-
-        def SerializeToString(self, *, deterministic: bool = ...) -> bytes:
-            """The response's bytes."""
-            ...
 
 
 DEFAULT_BUDGET_MIB = 16
@@ -96,6 +84,13 @@ class Encoded:
         """The response's bytes (the name and flag are protobuf's, for the gRPC serializers)."""
         del deterministic  # the bytes are deterministic already
         return self.data
+
+
+@dataclass(frozen=True)
+class Spliced(Encoded):
+    """A composed answer serialized, and its meta field, which the memo keeps apart."""
+
+    meta: fnv1.ResponseMeta
 
 
 def _meta(tag: str, meta: fnv1.ResponseMeta) -> bytes:
@@ -169,7 +164,7 @@ def _newest(kept: OrderedDict[Identity, T], identity: Identity, value: T, most: 
     kept[identity] = value
     kept.move_to_end(identity)
     while len(kept) > most:
-        kept.popitem(last=False)
+        del kept[next(iter(kept))]
 
 
 @dataclass(frozen=True)
@@ -266,8 +261,8 @@ class Memo:
         known = _unpack(entry.answers, entry.answers.keys() - changed)
         return dataclasses.replace(miss, known={**known, **miss.known})
 
-    def keep(self, tag: str, miss: Miss, outcome: Outcome, rsp: Response) -> bytes | None:
-        """Remember ``rsp``, made as ``outcome`` says, as the answer to the request tagged ``tag``.
+    def keep(self, tag: str, miss: Miss, outcome: Outcome, answer: Spliced) -> bytes | None:
+        """Remember ``answer``, made as ``outcome`` says, for the request tagged ``tag``.
 
         Returns:
             The answer's bytes, or None if nothing is kept (the XR has no name).
@@ -276,8 +271,8 @@ class Memo:
             return None
         # Deterministic serialization writes fields in field-number order, meta (1) first,
         # so another tag's answer is its meta field and the rest of these bytes.
-        head = _meta(tag, rsp.meta)
-        data = bytes(rsp.SerializeToString(deterministic=True))
+        head = _meta(tag, answer.meta)
+        data = answer.data
         if not data.startswith(head):
             return None  # a protobuf runtime that orders fields otherwise: nothing is kept
         answers = _pack(outcome.answers)

@@ -37,6 +37,13 @@ def _listener(case: Change) -> Change:
     return xr, observed, given
 
 
+def _old_name(case: Change) -> Change:
+    """The ProviderConfig carries the name version 0.1.0 gave it: the environment keeps it."""
+    xr, observed, given = case
+    observed["vcluster-provider-config"]["metadata"]["name"] = f"{xr['spec']['name']}-vcluster"
+    return xr, observed, given
+
+
 def _renamed(case: Change) -> Change:
     xr, observed, given = case
     xr["metadata"]["name"] = "another"
@@ -90,6 +97,9 @@ EVERY = [
         pytest.param(_unread, True, [], "A value no step reads changed.", id="unread"),
         pytest.param(_listener, True, ["apigateway"],
                      "The listener's ARN is read by the API Gateway step alone.", id="listener"),
+        pytest.param(_old_name, True, EVERY,
+                     "The Context asked what names the environment keeps: every step runs.",
+                     id="kept-name"),
         pytest.param(_same, False, [],
                      "The spec validated again is equal, though another object.", id="parsed-anew"),
         pytest.param(_spec, False, EVERY, "Another spec: every step runs.", id="spec"),
@@ -164,3 +174,28 @@ def test_built_is_kept_only_for_an_answer() -> None:
     assert outcome.fatal is not None
     assert outcome.built is None
     assert isinstance(_first()[1].built, Built)
+
+
+def test_the_usages_step_runs_again_when_other_keys_are_composed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Usages' step asks nothing of observed state, yet runs again for other keys."""
+    (xr, observed, raw), first = _first()
+
+    def named_after_the_api(ctx: Any) -> list[Desired]:
+        return [Desired(str(ctx.observed.get("api", "status", "atProvider", "id")), {})]
+
+    monkeypatch.setattr(compose_module, "BUILDERS", (named_after_the_api,))
+    given: list[frozenset[str]] = []
+
+    def build(_: Any, composed: frozenset[str]) -> list[Desired]:
+        given.append(composed)
+        return []
+
+    monkeypatch.setattr(usages, "build", build)
+    steps: tuple[compose_module.Step, ...] = ()
+    for api_id in ("a", "b"):
+        observed["api"]["status"]["atProvider"]["id"] = api_id
+        seen = compose_module.Observed(observed)
+        steps = compose_module._steps(compose_module.context(xr, seen, raw, first.parsed), steps)  # noqa: SLF001
+    assert given == [frozenset({"a"}), frozenset({"b"})]

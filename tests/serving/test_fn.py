@@ -13,7 +13,7 @@ from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from function.compose import compose
 from function.offline import documents
 from function.serving import fn, server
-from function.serving.memo import Encoded, Memo
+from function.serving.memo import Encoded, Memo, Spliced
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -67,7 +67,7 @@ def test_an_answer_spliced_from_pieces_is_the_answer_composing_gives(
     composed, remembered = (
         asyncio.run(runner.answer(req.SerializeToString(), None)) for _ in range(2)
     )
-    assert type(composed) is fn.Spliced
+    assert type(composed) is Spliced
     assert type(remembered) is Encoded
     assert composed.data == remembered.data == expected, why
 
