@@ -1707,9 +1707,11 @@ def floats(value: Any) -> Any:
 
 def _typed(outcome: Any) -> str:
     # json.dumps tells 80 from 80.0, so a float leaking into a manifest is caught. What was
-    # read of observed state is left out: it is floats on one side by construction.
+    # read of observed state is left out: it is floats on one side by construction; so is
+    # what each step built, which the resources hold already.
     return json.dumps(
-        dataclasses.asdict(dataclasses.replace(outcome, answers={}, parsed=None)), sort_keys=True
+        dataclasses.asdict(dataclasses.replace(outcome, answers={}, parsed=None, built=None)),
+        sort_keys=True,
     )
 
 
