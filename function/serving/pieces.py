@@ -151,8 +151,6 @@ class Pieces:
 
 def _encoded(name: str, manifest: dict[str, Any], ready: fnv1.Ready) -> bytes:
     """The ``entry`` of a resource composed as ``manifest``, built value by value."""
-    state = fnv1.State()
-    resource = state.resources[name]
+    resource = fnv1.Resource(ready=ready)
     convert.fill(resource.resource, manifest)
-    resource.ready = ready
-    return bytes(state.SerializeToString(deterministic=True))
+    return entry(name, resource)
