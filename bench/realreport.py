@@ -191,10 +191,11 @@ run on the same requests (`--before`).
 - **Shallow reads.** The memo reads each request through message types of its own that
   share RunFunctionRequest's wire format but parse each observed object two levels deep,
   keeping the XR, input, desired state, context and everything deeper as bytes: the
-  real-sized seed request in about a tenth of a full parse's time. The XR and each changed
-  resource are parsed whole; composing after a miss parses whole only the resources whose
-  answers the memo does not know, never the whole request. Rows: same request,
-  resourceVersion changed, read value changed.
+  real-sized seed request in about a tenth of a full parse's time. The XR is parsed whole;
+  observed resources are read through views that parse a value only when it is read, after a
+  miss and with the memo off alike (about 12% fewer instructions per call with the memo off,
+  under callgrind; no change in CPU time beyond this machine's noise). Rows: same request,
+  resourceVersion changed, read value changed, composed every call.
 - **Fingerprints, once a call.** Each observed resource is told unchanged by its uid and
   resourceVersion (with its apiVersion), which the API server changes on every write:
   four map lookups, kept as they are, not digested; only an object without both is

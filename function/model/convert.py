@@ -3,8 +3,9 @@
 The SDK's helpers go through ``json_format``, which dominated the function's
 profile (about 80% of a call). Converting every observed resource directly was
 still over half of a call, although the builders read a few dozen values of it.
-``StructView`` reads a Struct in place and converts only the values asked for;
-``plain`` turns what a caller keeps into ordinary dicts and lists. Numbers come
+``StructView`` reads a Struct in place and converts only the values asked for (a
+``View``, as are other readers of objects still in protobuf's form); ``plain`` turns what
+a caller keeps into ordinary dicts and lists. Numbers come
 back as floats, as Struct stores doubles.
 
 The other way, ``fill`` sets a manifest's values in a Struct as ``Struct.update``
@@ -14,6 +15,7 @@ isinstance calls, and filling Structs was a quarter of composing.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -24,21 +26,48 @@ if TYPE_CHECKING:
 # Objects as this module hands them out, the concrete types first: an isinstance check
 # against the Mapping ABC costs several times more, and most objects are views or dicts.
 OBJECTS = (dict, Mapping)
+# Each kind of View: ``type(value) in VIEWS`` is one set lookup, where isinstance against
+# View (an abstract class) runs Python code for every value that is not one.
+VIEWS: set[type[View]] = set()
 
 
-def _view(value: struct_pb2.Value) -> Any:  # noqa: ANN401
+def read(value: struct_pb2.Value) -> Any:  # noqa: ANN401
+    """A Value as a plain Python value, but an object as a ``StructView`` of it."""
     kind = value.WhichOneof("kind")
     if kind == "struct_value":
         return StructView(value.struct_value)
     if kind == "list_value":
-        return [_view(item) for item in value.list_value.values]
+        return [read(item) for item in value.list_value.values]
     if kind == "null_value" or kind is None:
         return None
     return getattr(value, kind)
 
 
-class StructView(Mapping[str, Any]):
-    """A read-only Mapping over a Struct; nested objects are views too."""
+class View(Mapping[str, Any]):
+    """A read-only Mapping over an object in protobuf's form; nested objects are views too."""
+
+    __slots__ = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:  # noqa: ANN401
+        """Note each kind of View in ``VIEWS``."""
+        super().__init_subclass__(**kwargs)
+        VIEWS.add(cls)
+
+    @abstractmethod
+    def find(self, *path: str) -> Any:  # noqa: ANN401
+        """The converted value at ``path`` through nested objects; None at a missing step.
+
+        What walking with ``get`` gives, without a view for each object on the way: reading
+        observed state is mostly such walks, four or five objects deep.
+        """
+
+    @abstractmethod
+    def whole(self) -> struct_pb2.Struct:
+        """The object as a Struct."""
+
+
+class StructView(View):
+    """A View of a Struct."""
 
     __slots__ = ("_struct",)
 
@@ -51,19 +80,15 @@ class StructView(Mapping[str, Any]):
         value = self._struct.fields.get(key)
         if value is None:
             raise KeyError(key)
-        return _view(value)
+        return read(value)
 
     def get(self, key: str, default: Any = None) -> Any:  # noqa: ANN401
         """The converted value at ``key``, or ``default``; one map lookup, not two."""
         value = self._struct.fields.get(key)
-        return default if value is None else _view(value)
+        return default if value is None else read(value)
 
     def find(self, *path: str) -> Any:  # noqa: ANN401
-        """The converted value at ``path`` through nested objects; None at a missing step.
-
-        What walking with ``get`` gives, without a view for each object on the way: reading
-        observed state is mostly such walks, four or five objects deep.
-        """
+        """As ``View.find``, reading the Struct in place."""
         struct, value = self._struct, None
         for key in path:
             if value is not None:
@@ -73,7 +98,11 @@ class StructView(Mapping[str, Any]):
             value = struct.fields.get(key)
             if value is None:
                 return None
-        return self if value is None else _view(value)
+        return self if value is None else read(value)
+
+    def whole(self) -> struct_pb2.Struct:
+        """The Struct viewed."""
+        return self._struct
 
     def __contains__(self, key: object) -> bool:
         """Whether the Struct has ``key``."""
@@ -90,7 +119,7 @@ class StructView(Mapping[str, Any]):
 
 def dig(obj: Any, *path: str) -> Any:  # noqa: ANN401
     """Walk nested dicts, returning None at the first missing or non-dict step."""
-    if type(obj) is StructView:
+    if type(obj) in VIEWS:
         return obj.find(*path)
     for key in path:
         if not isinstance(obj, (StructView, *OBJECTS)):
@@ -101,13 +130,13 @@ def dig(obj: Any, *path: str) -> Any:  # noqa: ANN401
 
 def to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
     """A plain dict of a Struct (reading never inserts keys, unlike indexing the Struct)."""
-    return {key: plain(_view(value)) for key, value in struct.fields.items()}
+    return {key: plain(read(value)) for key, value in struct.fields.items()}
 
 
 def plain(value: Any) -> Any:  # noqa: ANN401
     """``value`` with every view in it converted; plain values come back as they are."""
-    if isinstance(value, StructView):
-        return to_dict(value._struct)  # noqa: SLF001 - the module's own class
+    if type(value) in VIEWS:
+        return to_dict(value.whole())
     if isinstance(value, list):
         return [plain(item) for item in value]
     return value

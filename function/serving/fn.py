@@ -161,8 +161,10 @@ def to_response(req: fnv1.RunFunctionRequest, outcome: Outcome) -> fnv1.RunFunct
     return rsp
 
 
-def _unremembered(req: fnv1.RunFunctionRequest) -> tuple[Answer, str | None]:
-    made = outcome(req)
+def _unremembered(
+    req: fnv1.RunFunctionRequest, observed: Mapping[str, Mapping[str, Any]]
+) -> tuple[Answer, str | None]:
+    made = outcome(req, observed=observed)
     return to_response(req, made), made.fatal
 
 
@@ -193,19 +195,19 @@ class FunctionRunner(grpcv1.FunctionRunnerServiceServicer):
             google.protobuf.message.DecodeError: ``data`` is no RunFunctionRequest.
         """
         memo = self.memo
-        if memo is None:
-            req = fnv1.RunFunctionRequest.FromString(data)
-            work = functools.partial(_unremembered, req)
-        else:
-            # Recalling takes a fraction of a millisecond: not worth a trip to the worker.
-            read = shallow.parse(data)
-            remembered = memo.recall(read)
-            if isinstance(remembered, Encoded):
-                return remembered
-            # Never parsed whole: composing reads the resources whose answers are unknown.
-            req = shallow.request(read)
-            observed = shallow.Views(read.observed.resources)
-            work = functools.partial(composed, req, observed, memo, remembered)
+        read = shallow.parse(data)
+        # Recalling takes a fraction of a millisecond: not worth a trip to the worker.
+        remembered = memo.recall(read) if memo is not None else None
+        if isinstance(remembered, Encoded):
+            return remembered
+        # Never parsed whole: composing parses what it reads of the observed resources.
+        req = shallow.request(read)
+        observed = shallow.Views(read.observed.resources)
+        work = (
+            functools.partial(_unremembered, req, observed)
+            if memo is None or remembered is None
+            else functools.partial(composed, req, observed, memo, remembered)
+        )
         answer, fatal = (
             await self.offload(work, large=large(req)) if self.offload is not None else work()
         )

@@ -44,7 +44,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
-from function.model import convert
 from function.model.observed import Observed, Question, same
 from function.serving import fingerprints, shallow
 from function.serving.pieces import Pieces
@@ -238,10 +237,7 @@ class Memo:
             return Encoded(entry.data)
         # Questions about an unchanged resource get the same answers: only the rest are asked.
         resources = req.observed.resources
-        views = {
-            name: convert.StructView(shallow.whole(resources[name]))
-            for name in changed & set(resources)
-        }
+        views = {name: shallow.view(resources[name]) for name in changed & set(resources)}
         asked = _unpack(entry.answers, changed)
         fresh = Observed(views).fresh(asked)
         if not all(same(fresh[question], old) for question, old in asked.items()):

@@ -12,7 +12,7 @@ from google.protobuf import struct_pb2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from function.model.convert import StructView, dig, fill, plain, to_dict
+from function.model.convert import VIEWS, StructView, dig, fill, plain, to_dict
 
 
 class Color(enum.StrEnum):
@@ -234,3 +234,13 @@ def test_dig_steps_from_a_dict_into_views() -> None:
     assert dig(holder, "resource", "status", "atProvider", "id") == "abc"
     assert dig(holder, "resource", "text", "more") is None
     assert dig("text", "any") is None
+
+
+def test_plain_gives_plain_values_of_every_view() -> None:
+    """Views of each kind turn into dicts and lists throughout (the memo marshals them)."""
+    assert StructView in VIEWS
+    found = plain(StructView(_updated({"a": {"b": [{"c": "d"}]}})))
+    assert found == {"a": {"b": [{"c": "d"}]}}
+    assert type(found) is dict
+    assert type(found["a"]) is dict
+    assert type(found["a"]["b"][0]) is dict

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from conftest import SEED, converged_observed, load, platform_input
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
+from google.protobuf import struct_pb2
 
 from function.compose import compose
 from function.offline import documents
@@ -133,50 +134,75 @@ def _read(observed: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("cache_bytes", "change", "parses", "why"),
     [
-        (BUDGET, None, (0, 1), "The same request is answered from the memo, which parses the XR."),
-        (BUDGET, _bump, (0, 2), "An unread write is answered so too, parsing the API besides."),
-        (BUDGET, _read, (0, 2), "A read write is composed from the answers read; no more parsed."),
-        (0, None, (1, 0), "Without a memo, every call is parsed whole and composed."),
+        pytest.param(BUDGET, None, (0, 1, False),
+                     "The same request is answered from the memo, which parses the XR.", id="same"),
+        pytest.param(BUDGET, _bump, (0, 1, True),
+                     "An unread write is answered so too, parsing what is asked of the API.",
+                     id="unread"),
+        pytest.param(BUDGET, _read, (0, 1, True),
+                     "A read write is composed from the answers read; no more parsed.", id="read"),
+        pytest.param(0, None, (0, 0, True),
+                     "Without a memo, each call is composed, parsing what it reads.", id="no-memo"),
     ],
-)
-def test_a_request_is_parsed_whole_only_without_a_memo(
+)  # fmt: skip
+def test_a_request_is_parsed_only_where_it_is_read(
     monkeypatch: pytest.MonkeyPatch,
     cache_bytes: int,
     change: Callable[[dict[str, Any]], None] | None,
-    parses: tuple[int, int],
+    parses: tuple[int, int, bool],
     why: str,
 ) -> None:
-    """The memo reads a request shallowly (``shallow``), and only what it needs whole.
+    """The request is read shallowly (``shallow``); only what is read is parsed whole.
 
-    ``parses``: how many requests, then how many resources, are parsed whole.
+    ``parses``: how many requests, then resources, are parsed whole, and whether values of
+    observed resources are (never more than half the request's bytes).
     """
     xr = load(SEED)
     observed = converged_observed(xr)
     for number, (key, body) in enumerate(sorted(observed.items())):
-        body.setdefault("metadata", {}).update(uid=f"uid-{key}", resourceVersion=str(number))
+        body.setdefault("metadata", {}).update(
+            uid=f"uid-{key}", resourceVersion=str(number), managedFields=[MANAGED] * 3
+        )
     runner = fn.FunctionRunner(Memo(cache_bytes) if cache_bytes else None)
     first = documents.retag(documents.request(xr, observed, platform_input()))
     asyncio.run(runner.answer(first.SerializeToString(), None))
     if change is not None:
         change(observed)
     req = documents.retag(documents.request(xr, observed, platform_input()))
-    counted: dict[str, int] = {"RunFunctionRequest": 0, "Resource": 0}
-    for kind in counted:
-        message = getattr(fnv1, kind)
-        monkeypatch.setattr(message, "FromString", staticmethod(_counting(counted, kind, message)))
-    answer = asyncio.run(runner.answer(req.SerializeToString(), None))
+    counted: dict[str, list[int]] = {"RunFunctionRequest": [], "Resource": [], "Value": []}
+    for kind, message in (
+        ("RunFunctionRequest", fnv1.RunFunctionRequest),
+        ("Resource", fnv1.Resource),
+        ("Value", struct_pb2.Value),
+    ):
+        monkeypatch.setattr(message, "FromString", staticmethod(_counting(counted[kind], message)))
+    data = req.SerializeToString()
+    answer = asyncio.run(runner.answer(data, None))
     monkeypatch.undo()
-    assert (counted["RunFunctionRequest"], counted["Resource"]) == parses, why
+    found = (len(counted["RunFunctionRequest"]), len(counted["Resource"]), bool(counted["Value"]))
+    assert found == parses, why
+    assert sum(counted["Value"]) < len(data) / 2, why
     expected = fn.run(req).SerializeToString(deterministic=True)
     assert bytes(answer.SerializeToString(deterministic=True)) == expected, why
 
 
-def _counting(counted: dict[str, int], kind: str, message: Any) -> Callable[[bytes], Any]:
-    """``message.FromString``, counting each parse under ``kind``."""
+# One managedFields entry as the API server writes it: most of a real object, never read.
+MANAGED = {
+    "apiVersion": "v1",
+    "fieldsType": "FieldsV1",
+    "fieldsV1": {"f:metadata": {"f:labels": {".": {}, "f:app": {}}}, "f:spec": {".": {}}},
+    "manager": "crossplane",
+    "operation": "Apply",
+    "time": "2026-01-01T00:00:00Z",
+}
+
+
+def _counting(counted: list[int], message: Any) -> Callable[[bytes], Any]:
+    """``message.FromString``, noting the size of each message parsed in ``counted``."""
     parse = message.FromString
 
     def counting(data: bytes) -> Any:
-        counted[kind] += 1
+        counted.append(len(data))
         return parse(data)
 
     return counting

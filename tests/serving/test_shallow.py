@@ -10,7 +10,7 @@ from google.protobuf import struct_pb2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from function.model.convert import plain, to_dict
+from function.model.convert import StructView, dig, plain, read, to_dict
 from function.serving import shallow
 
 SCALARS = st.one_of(
@@ -72,7 +72,7 @@ def test_a_shallow_request_holds_the_whole_request(
     assert shallow.composite(found) == req.observed.composite.resource
     assert set(found.observed.resources) == set(observed)
     for name, resource in found.observed.resources.items():
-        assert shallow.whole(resource) == req.observed.resources[name].resource, name
+        assert shallow.view(resource).whole() == req.observed.resources[name].resource, name
         whole = fnv1.Resource.FromString(resource.SerializeToString())
         assert whole == req.observed.resources[name], "ready and connection details are kept"
     assert fnv1.State.FromString(found.desired) == req.desired
@@ -113,7 +113,9 @@ def test_strings_are_read_at_both_levels(value: Any, expected: str, why: str) ->
     fields = resource.resource.fields
     assert fields["kind"].string_value == expected, why
     assert fields["metadata"].struct_value.fields["uid"].string_value == expected, why
-    assert shallow.whole(resource) == req.observed.resources["api"].resource, why
+    assert shallow.view(resource).whole() == req.observed.resources["api"].resource, why
+    lazy = shallow.view(resource)
+    assert (lazy["kind"], lazy["metadata"]["uid"]) == (value, value), why
 
 
 def test_a_missing_field_reads_as_no_string_and_no_fields() -> None:
@@ -131,48 +133,111 @@ def test_an_empty_request_reads_as_empty() -> None:
     assert (found.desired, found.input, found.context) == (b"", b"", b"")
 
 
-def _views(monkeypatch: pytest.MonkeyPatch) -> tuple[shallow.Views, list[str]]:
-    """Views of two observed resources, and the names of those parsed whole so far."""
-    req = fnv1.RunFunctionRequest()
-    for name in ("api", "stage"):
-        req.observed.resources[name].resource.update({"kind": name, "metadata": {"uid": name}})
-    parsed: list[str] = []
-    real = shallow.whole
+# Two resources as the request holds them: strings, objects and values of other kinds at the
+# top level and one level down.
+BODIES = {
+    name: {
+        "kind": name,
+        "metadata": {"uid": name, "labels": {"app": name}},
+        "spec": {"forProvider": {"port": 80, "zones": ["a"]}},
+        "status": [name],
+    }
+    for name in ("api", "stage")
+}
 
-    def whole(resource: shallow.Resource) -> struct_pb2.Struct:
-        found = real(resource)
-        parsed.append(found["kind"])
+
+def _views(monkeypatch: pytest.MonkeyPatch) -> tuple[shallow.Views, list[Any]]:
+    """Views of two observed resources, and each value parsed whole so far."""
+    req = fnv1.RunFunctionRequest()
+    for name, body in BODIES.items():
+        req.observed.resources[name].resource.update(body)
+    parsed: list[Any] = []
+    real = shallow.value
+
+    def value(leaf: shallow.Leaf) -> struct_pb2.Value:
+        found = real(leaf)
+        parsed.append(plain(read(found)))
         return found
 
-    monkeypatch.setattr(shallow, "whole", whole)
+    monkeypatch.setattr(shallow, "value", value)
     return shallow.Views(shallow.parse(req.SerializeToString()).observed.resources), parsed
 
 
 @pytest.mark.parametrize(
-    ("read", "expected", "parsed", "why"),
+    ("read_", "expected", "parsed", "why"),
     [
-        (lambda v: "api" in v, True, [], "Whether a resource is there needs no parse."),
-        (lambda v: "lb" in v, False, [], "Nor whether one is not."),
-        (sorted, ["api", "stage"], [], "Nor its names."),
-        (len, 2, [], "Nor how many there are."),
-        (lambda v: v["api"]["kind"], "api", ["api"], "A resource read is parsed whole."),
-        (lambda v: v.get("lb"), None, [], "A missing one reads as none and parses nothing."),
-        (
-            lambda v: [v["api"]["kind"], v["api"]["metadata"]["uid"]],
-            ["api", "api"],
-            ["api"],
-            "A resource read twice is parsed once.",
-        ),
+        pytest.param(lambda v: "api" in v, True, [], "Whether a resource is there needs no parse.",
+                     id="in"),
+        pytest.param(lambda v: "lb" in v, False, [], "Nor whether one is not.", id="not-in"),
+        pytest.param(sorted, ["api", "stage"], [], "Nor its names.", id="names"),
+        pytest.param(len, 2, [], "Nor how many there are.", id="len"),
+        pytest.param(lambda v: v.get("lb"), None, [], "A missing one reads as none.", id="missing"),
+        pytest.param(lambda v: sorted(v["api"]), sorted(BODIES["api"]), [],
+                     "Nor an object's keys.", id="keys"),
+        pytest.param(lambda v: v["api"]["kind"], "api", [],
+                     "A top-level string is read as the shallow parse found it.", id="string"),
+        pytest.param(lambda v: dig(v["api"], "metadata", "uid"), "api", [],
+                     "So is a string one level down.", id="inner-string"),
+        pytest.param(lambda v: v["api"]["status"], ["api"], [["api"]],
+                     "A top-level value of another kind is parsed when read.", id="list"),
+        pytest.param(lambda v: dig(v["api"], "spec", "forProvider", "port"), 80.0,
+                     [{"port": 80.0, "zones": ["a"]}],
+                     "A value deeper down parses the value one level down holding it, only that.",
+                     id="deep"),
+        pytest.param(lambda v: [(spec := v["api"]["spec"])["forProvider"], spec["forProvider"]],
+                     [{"port": 80.0, "zones": ["a"]}] * 2, [{"port": 80.0, "zones": ["a"]}],
+                     "A value read twice through one view is parsed once.", id="twice"),
+        pytest.param(lambda v: [dig(v["api"], "spec", "forProvider", f) for f in ("port", "zones")],
+                     [80.0, ["a"]], [{"port": 80.0, "zones": ["a"]}] * 2,
+                     "A top-level object is viewed anew each time it is read: nothing it parsed "
+                     "is kept alive.", id="anew"),
+        pytest.param(lambda v: dig(v["api"], "kind", "more"), None, [],
+                     "A string has no keys, and parses nothing.", id="through-string"),
+        pytest.param(lambda v: dig(v["api"], "status", "more"), None, [["api"]],
+                     "Nor has a list.", id="through-list"),
     ],
-)
+)  # fmt: skip
 def test_views_parse_only_what_is_read(
-    monkeypatch: pytest.MonkeyPatch, read: Any, expected: Any, parsed: list[str], why: str
+    monkeypatch: pytest.MonkeyPatch, read_: Any, expected: Any, parsed: list[Any], why: str
 ) -> None:
-    """Composing after a miss parses whole only the resources it reads."""
+    """Composing parses only the values it reads, each once."""
     views, seen = _views(monkeypatch)
-    assert read(views) == expected, why
+    assert plain(read_(views)) == expected, why
     assert seen == parsed, why
     assert len(views) == 2, "reading a missing name adds none"
+
+
+@settings(max_examples=150, deadline=None)
+@given(body=OBJECTS, path=st.lists(st.sampled_from(["metadata", "spec", "status", "", "a"]),
+                                   max_size=4))  # fmt: skip
+def test_a_view_reads_what_the_object_holds(body: dict[str, Any], path: list[str]) -> None:
+    """Through a Lazy view, every walk finds what it finds in the object parsed whole."""
+    req = fnv1.RunFunctionRequest()
+    req.observed.resources["api"].resource.update(body)
+    whole = StructView(req.observed.resources["api"].resource)
+    lazy = shallow.view(shallow.parse(req.SerializeToString()).observed.resources["api"])
+    found, expected = plain(dig(lazy, *path)), plain(dig(whole, *path))
+    assert found == expected
+    assert type(found) is type(expected)
+    assert plain(lazy) == to_dict(whole.whole())
+    assert type(plain(lazy)) is dict
+    assert (sorted(lazy), len(lazy)) == (sorted(whole), len(whole))
+    for key in ("metadata", "spec", "status", "", "a"):
+        assert (key in lazy) is (key in whole)
+        assert plain(lazy.get(key, "default")) == plain(whole.get(key, "default"))
+        if key not in whole:
+            with pytest.raises(KeyError) as missing:
+                lazy[key]
+            assert missing.value.args == (key,)
+
+
+def test_views_view_each_resource_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resource read again is the same view, so values it parsed are not parsed again."""
+    views, seen = _views(monkeypatch)
+    assert views["api"] is views["api"]
+    assert (views["api"]["status"], views["api"]["status"]) == (["api"], ["api"])
+    assert seen == [["api"]]
+    assert views["stage"] is not views["api"]
 
 
 def test_views_refuse_a_missing_name() -> None:
