@@ -393,6 +393,23 @@ def test_memo_sees_a_resource_appear() -> None:
     assert (memo.hits, memo.misses) == (0, 2)
 
 
+def test_memo_sees_a_resource_vanish_that_told_nothing_but_that_it_existed() -> None:
+    """A resource kept only because it exists is dropped from the answer once it vanishes.
+
+    With no status anywhere, nothing is ready and nothing is read but existence: the memo
+    must not mistake a vanished resource for one that stayed (mutation testing found it could).
+    """
+    for key in converged_call().observed:
+        memo = Memo(BUDGET)
+        call = converged_call()
+        for observed in call.observed.values():
+            observed.pop("status", None)
+        served(call.request(), memo)
+        del call.observed[key]
+        req = call.request()
+        assert served(req, memo) == _wire(fn.run(req)), key
+
+
 def test_memo_retags_a_retagged_answer() -> None:
     """An answer given again under one tag, then another, is still the composed answer."""
     memo = Memo(BUDGET)
