@@ -11,7 +11,6 @@ refused with a Fatal result that names the field and the reason.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -112,7 +111,7 @@ def check(observed: Observed, desired: Iterable[Desired]) -> None:
         manifest = wanted.get(rule.key)
         if manifest is None or rule.key not in observed:
             continue
-        if not isinstance(observed.sent(rule.key), Mapping):
+        if not observed.holds_object(rule.key, "spec", "forProvider"):
             # No spec.forProvider observed: what was sent is unknown, so no change can be told.
             continue
         new = manifest.get("spec", {}).get("forProvider", {}).get(rule.field)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from function.model.convert import dig, plain
+from function.model.convert import OBJECTS, dig, plain
 from function.model.readiness import Condition, conditions, is_ready, sync_error
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
 # A question put to observed state: ("has", key), ("ready", key, apiVersion, kind),
-# ("synced", key) or ("get", key, *path).
+# ("synced", key), ("get", key, *path) or ("object", key, *path).
 Question = tuple[str, ...]
 # A composed resource's key, then a path into one of its parts.
 Field = tuple[str, ...]
@@ -84,6 +84,8 @@ class Observed:
             return of_type and is_ready(resource, self._conditions_of(key))
         if what == "synced":
             return sync_error(self._conditions_of(key))
+        if what == "object":
+            return isinstance(dig(self._resources.get(key), *path), OBJECTS)
         return plain(dig(self._resources.get(key), *path))
 
     def _ask(self, *question: str) -> Any:  # noqa: ANN401
@@ -110,6 +112,10 @@ class Observed:
     def get(self, key: str, *path: str) -> Any:  # noqa: ANN401
         """A nested value of an observed resource as plain data, or None."""
         return self._ask("get", key, *path)
+
+    def holds_object(self, key: str, *path: str) -> bool:
+        """Whether an observed resource holds an object at ``path``, without converting it."""
+        return bool(self._ask("object", key, *path))
 
     def reported(self, key: str, *path: str) -> Any:  # noqa: ANN401
         """A value AWS reported for a resource (under ``status.atProvider``), or None."""

@@ -11,22 +11,21 @@ if TYPE_CHECKING:
 
 # Kinds that never carry a Ready condition: they are ready once they exist.
 _READY_WHEN_PRESENT = frozenset({"ProviderConfig", "Secret"})
-# A condition as found: its type, status and message, each of whatever type it holds.
-Condition = tuple[Any, Any, Any]
+# A condition as found: its type and status, each of whatever type it holds, and the
+# condition itself, whose message is read only for a Synced=False condition.
+Condition = tuple[Any, Any, "Mapping[str, Any]"]
 _OBJECTS = (StructView, *OBJECTS)
 
 
 def conditions(resource: Mapping[str, Any] | None) -> tuple[Condition, ...]:
-    """The type, status and message of each condition the resource carries, read once.
+    """The type and status of each condition the resource carries, read once, and the condition.
 
     Both ``is_ready`` and ``sync_error`` read these; anything malformed is left out.
     """
     found = dig(resource, "status", "conditions")
     if not isinstance(found, list):
         return ()
-    return tuple(
-        (c.get("type"), c.get("status"), c.get("message")) for c in found if isinstance(c, _OBJECTS)
-    )
+    return tuple((c.get("type"), c.get("status"), c) for c in found if isinstance(c, _OBJECTS))
 
 
 def is_ready(resource: Mapping[str, Any] | None, found: tuple[Condition, ...]) -> bool:
@@ -50,7 +49,8 @@ def sync_error(found: tuple[Condition, ...]) -> str | None:
     None when the resource is synced, has no such condition, or is not observed (no
     conditions). ``found``: the resource's ``conditions``.
     """
-    for kind, status, message in found:
+    for kind, status, condition in found:
         if kind == "Synced" and status == "False":
+            message = condition.get("message")
             return message if isinstance(message, str) and message else "no message"
     return None

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from google.protobuf import struct_pb2
 
+from function.model.convert import StructView
 from function.model.observed import Observed, text
 from function.model.readiness import conditions, is_ready, sync_error
 
@@ -184,3 +186,31 @@ def test_every_question_is_remembered() -> None:
         ("get", "dep", "status", "atProvider", "empty"): "",
         ("get", "user", "spec", "forProvider", "uri"): None,
     }
+
+
+@pytest.mark.parametrize(
+    ("resources", "expected", "why"),
+    [
+        pytest.param({"user": SENT}, True, "A forProvider object is held.", id="object"),
+        pytest.param({"user": {"spec": {"forProvider": {}}}}, True,
+                     "An empty object is an object still.", id="empty"),
+        pytest.param({"user": {"spec": {"forProvider": "x"}}}, False,
+                     "A string where the object goes is no object.", id="string"),
+        pytest.param({"user": {"spec": {"forProvider": [{}]}}}, False,
+                     "Nor is a list of objects.", id="list"),
+        pytest.param({"user": {"spec": {}}}, False, "Nothing sent: no object.", id="missing"),
+        pytest.param({}, False, "The resource is not observed.", id="absent"),
+    ],
+)  # fmt: skip
+def test_holds_object(resources: dict[str, Any], expected: bool, why: str) -> None:
+    """Whether an object is held at a path, asked and remembered as a yes or no."""
+    observed = Observed(resources)
+    assert observed.holds_object("user", "spec", "forProvider") is expected, why
+    assert observed.answers() == {("object", "user", "spec", "forProvider"): expected}
+
+
+def test_holds_object_reads_views_alike() -> None:
+    """A Struct viewed in place answers as the same object given as a dict."""
+    struct = struct_pb2.Struct()
+    struct.update(SENT)
+    assert Observed({"user": StructView(struct)}).holds_object("user", "spec", "forProvider")
