@@ -81,6 +81,10 @@ def _wanted(**fields: Any) -> dict[str, Any]:
         pytest.param("an observed resource without forProvider: what was sent is unknown",
                      {keys.TARGET_GROUP: {"spec": {}}},
                      {keys.TARGET_GROUP: _wanted(port=8080)}, id="sent-unknown"),
+        pytest.param("an NLB without forProvider: no groups sent is not known, not none sent",
+                     {keys.LOAD_BALANCER: {"spec": {}}},
+                     {keys.LOAD_BALANCER: _wanted(securityGroups=[GROUP])},
+                     id="groups-sent-unknown"),
     ],
 )  # fmt: skip
 def test_not_refused(
