@@ -213,18 +213,23 @@ class Lazy(View):
     large (``metadata.managedFields`` alone is about two thirds of the seed request): parsing
     the request whole was a quarter of the instructions of composing it. Strings, and the
     objects at the top level, are read as the shallow parse found them; any other value is
-    parsed whole when first read, once a view. A top-level object is viewed anew each time it
-    is read, so that what it parsed is not kept alive: the more objects a call keeps alive,
-    the sooner Python's collector runs, and the collector cost more than parsing again.
+    parsed whole when first read, once per object: a top-level object is viewed anew each
+    time it is read, but its views share what they parsed (composing reads ``forProvider``
+    of most resources several times). That keeps more objects alive during a call, which
+    would make Python's collector run inside it, but for the server's threshold (``server``).
     """
 
-    __slots__ = ("_fields", "_parsed")
+    __slots__ = ("_fields", "_inner", "_parsed")
 
-    def __init__(self, fields: Mapping[str, Leaf]) -> None:
-        """A view of ``fields``, none parsed yet."""
+    def __init__(
+        self, fields: Mapping[str, Leaf], parsed: dict[str, struct_pb2.Value] | None = None
+    ) -> None:
+        """A view of ``fields``; ``parsed`` holds its values parsed so far, shared."""
         self._fields = fields
         # Made at the first parse: most views never parse a value.
-        self._parsed: dict[str, struct_pb2.Value] | None = None
+        self._parsed = parsed
+        # What the views of each top-level object parsed, by its key.
+        self._inner: dict[str, dict[str, struct_pb2.Value]] | None = None
 
     def get(self, key: str, default: Any = None) -> Any:  # noqa: ANN401
         """The converted value at ``key``, or ``default``."""
@@ -239,7 +244,13 @@ class Lazy(View):
             return leaf.string_value
         if kind == "struct_value":
             # Only a Field names struct_value: its fields are Leaves, viewed as lazily.
-            return Lazy(leaf.struct_value.fields)  # type: ignore[attr-defined]
+            inner = self._inner
+            if inner is None:
+                inner = self._inner = {}
+            shared = inner.get(key)
+            if shared is None:
+                shared = inner[key] = {}
+            return Lazy(leaf.struct_value.fields, shared)  # type: ignore[attr-defined]
         if parsed is None:
             parsed = self._parsed = {}
         found = parsed[key] = value(leaf)
