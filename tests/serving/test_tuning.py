@@ -50,3 +50,26 @@ def test_a_seed_call_keeps_fewer_objects_alive_than_the_young_threshold() -> Non
     alive = gc.get_count()[0] - before
     assert made.fatal is None
     assert PYTHON_DEFAULT < alive < server.GC_YOUNG_THRESHOLD // 2, alive
+
+
+@pytest.mark.usefixtures("restored")
+def test_a_call_leaves_no_cycles_for_the_collector() -> None:
+    """Composing and reading shallowly leave nothing only the collector could free.
+
+    So the collector waiting longer (``GC_YOUNG_THRESHOLD``) holds no garbage back; the
+    message classes of the shallow types were such garbage until they were held.
+    """
+    xr = load(SEED)
+    data = documents.request(xr, converged_observed(xr), platform_input()).SerializeToString()
+    runner = fn.FunctionRunner()
+
+    def call() -> None:
+        answering = runner.answer(data, None)
+        with pytest.raises(StopIteration):
+            answering.send(None)
+
+    gc.set_threshold(10**9)
+    call()
+    gc.collect()
+    call()
+    assert gc.collect() == 0
