@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 from google.protobuf import (
-    descriptor,
     descriptor_pb2,
     descriptor_pool,
     message_factory,
@@ -37,7 +36,7 @@ from google.protobuf import (
 from function.model.convert import VIEWS, View, read
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterator
 
 # RunFunctionRequest and what it holds, down to google.protobuf.Struct and Value, in protobuf's
 # text format: the same field numbers, with what the memo does not read left out (protobuf
@@ -190,19 +189,13 @@ _POOL = descriptor_pool.DescriptorPool()
 _POOL.Add(text_format.Parse(_PROTO, descriptor_pb2.FileDescriptorProto()))
 
 
-def _all(types: Iterable[descriptor.Descriptor]) -> Iterator[descriptor.Descriptor]:
-    for found in types:
-        yield found
-        yield from _all(found.nested_types)
-
-
 # The class of each message type, held for the life of the process: protobuf makes a
-# nested message's class when it is first read and keeps it only while something else
-# does, so each call made them anew after the collector freed the last ones (cycles of
-# classes and descriptors, the only ones a call left behind).
+# submessage's class when one is first read and keeps it only while something else does,
+# so each call made them anew after the collector freed the last ones (cycles of classes
+# and descriptors, the only ones a call left behind). Map entries need no class of theirs.
 _CLASSES = tuple(
     message_factory.GetMessageClass(found)
-    for found in _all(_POOL.FindFileByName("function/shallow.proto").message_types_by_name.values())
+    for found in _POOL.FindFileByName("function/shallow.proto").message_types_by_name.values()
 )
 # A serialized RunFunctionRequest, read shallowly; DecodeError if it is none.
 parse: Callable[[bytes], Request] = message_factory.GetMessageClass(
