@@ -27,11 +27,11 @@ from function.builders import (
     usages,
     vcluster,
 )
-from function.model import immutable
+from function.model import immutable, naming, sticky
 from function.model.context import Context, Desired
 from function.model.convert import dig, plain
 from function.model.errors import InvalidError, describe_error
-from function.model.naming import Shape
+from function.model.naming import Names, Shape
 from function.model.observed import Observed, Question
 from function.model.platform import FunctionInput, parse_input
 from function.model.spec import CROSSPLANE_SPEC_FIELDS, EnvironmentSpec, parse_spec
@@ -84,11 +84,12 @@ class Built:
     Builders read only the Context, so a builder whose questions get the same answers, in
     a Context made alike, builds the same again. ``made_of``: what the Context was made of
     besides observed state (``_made_of``); ``base``: what it asked of observed state (the
-    names an environment keeps).
+    names an environment keeps); ``names``: the names it derived from those answers.
     """
 
     made_of: tuple[Any, ...]
     base: dict[Question, Any]
+    names: Names
     steps: tuple[Step, ...]
 
 
@@ -164,10 +165,13 @@ def context(
     observed: Observed,
     raw_input: Any,  # noqa: ANN401
     parsed: Parsed | None = None,
+    before: Built | None = None,
 ) -> Context:
     """The typed Context of a request: the XR's spec and the input validated, and checked.
 
     ``parsed``, when given, is ``parse(xr, raw_input)`` already done (``raw_input`` is unread).
+    ``before``'s names are taken again when it was made alike and ``observed`` answers what
+    it asked alike (``_alike``): the names an environment keeps are read from those answers.
 
     Raises:
         InvalidError: The spec or the input is invalid; the message names the field.
@@ -175,22 +179,24 @@ def context(
     if parsed is None:
         parsed = parse(xr, raw_input)
     spec, platform = parsed.spec, parsed.platform
-    namespace = dig(xr, "metadata", "namespace")
+    name, namespace = dig(xr, "metadata", "name"), dig(xr, "metadata", "namespace")
     for part, value, most in (
-        ("name", dig(xr, "metadata", "name"), XR_NAME_MAX),
+        ("name", name, XR_NAME_MAX),
         ("namespace", namespace, XR_NAMESPACE_MAX),
     ):
         if isinstance(value, str) and len(value) > most:
             msg = f"metadata.{part}: {len(value)} characters long; at most {most}"
             raise InvalidError(msg)
-    ctx = Context(
-        spec=spec,
-        platform=platform,
-        shape=Shape.NAMESPACED if isinstance(namespace, str) and namespace else Shape.LEGACY,
-        xr_name=str(dig(xr, "metadata", "name") or spec.name),
-        xr_namespace=namespace if isinstance(namespace, str) and namespace else None,
-        observed=observed,
-    )
+    shape = Shape.NAMESPACED if isinstance(namespace, str) and namespace else Shape.LEGACY
+    xr_name = str(name or spec.name)
+    xr_namespace = namespace if isinstance(namespace, str) and namespace else None
+    made_of = (spec, platform, shape, xr_name, xr_namespace)
+    if before is not None and _alike(before, made_of, observed):
+        names = before.names
+    else:
+        suffix = naming.identity_suffix(xr_name, xr_namespace)
+        names = Names(spec.name, suffix, sticky.kept(observed, shape, spec.name))
+    ctx = Context(spec, platform, shape, xr_name, xr_namespace, observed, names)
     _check(ctx)
     return ctx
 
@@ -238,7 +244,7 @@ def _step(
 
 
 def _made_of(ctx: Context) -> tuple[Any, ...]:
-    """What ``ctx`` is made of besides observed state.
+    """What ``ctx`` is made of besides observed state (``context``'s ``made_of``).
 
     The validated spec and input compare as the same objects when the memo gives them
     again (``parsed``), which is when ``before`` is given; otherwise field by field.
@@ -246,11 +252,9 @@ def _made_of(ctx: Context) -> tuple[Any, ...]:
     return (ctx.spec, ctx.platform, ctx.shape, ctx.xr_name, ctx.xr_namespace)
 
 
-def _reusable(ctx: Context, before: Built | None) -> tuple[Step, ...]:
-    """``before``'s steps if ``ctx`` is made alike and observed state answers it alike."""
-    if before is None or before.made_of != _made_of(ctx) or not ctx.observed.gives(before.base):
-        return ()
-    return before.steps
+def _alike(before: Built, made_of: tuple[Any, ...], observed: Observed) -> bool:
+    """Whether a Context made of ``made_of`` over ``observed`` is made as ``before``'s was."""
+    return before.made_of == made_of and observed.gives(before.base)
 
 
 def _all(steps: tuple[Step, ...]) -> list[Desired]:
@@ -279,9 +283,11 @@ def compose(  # noqa: PLR0913
     base: dict[Question, Any] = {}
     try:
         seen.track(base)
-        ctx = context(xr, seen, raw_input, parsed)
+        ctx = context(xr, seen, raw_input, parsed, before)
         seen.track(None)
-        steps = _steps(ctx, _reusable(ctx, before))
+        # context takes before's names exactly when its steps may be taken again (_alike).
+        alike = before is not None and ctx.names is before.names
+        steps = _steps(ctx, before.steps if before is not None and alike else ())
         wanted = _all(steps)
         immutable.check(seen, wanted)
     except InvalidError as error:
@@ -313,5 +319,5 @@ def compose(  # noqa: PLR0913
         ttl_seconds=DEFAULT_TTL_SECONDS if xr_status["ready"] else ctx.platform.poll_seconds,
         answers=seen.answers(),
         parsed=parsed,
-        built=Built(_made_of(ctx), base, steps),
+        built=Built(_made_of(ctx), base, ctx.names, steps),
     )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from function.model import naming, sticky
+from function.model import naming
 from function.model.naming import KindVersion, Names, Shape
 from function.model.spec import Include
 
@@ -19,7 +19,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Context:
-    """Everything a builder may read: the validated spec, platform input and observed state."""
+    """Everything a builder may read: the validated spec, platform input and observed state.
+
+    ``names``: fresh ones, but those an existing environment keeps (``compose.context``).
+    """
 
     spec: EnvironmentSpec
     platform: FunctionInput
@@ -27,13 +30,7 @@ class Context:
     xr_name: str
     xr_namespace: str | None
     observed: Observed
-    names: Names = field(init=False)
-
-    def __post_init__(self) -> None:
-        """Derive the names once: fresh ones, but those an existing environment keeps."""
-        suffix = naming.identity_suffix(self.xr_name, self.xr_namespace)
-        kept = sticky.kept(self.observed, self.shape, self.spec.name)
-        object.__setattr__(self, "names", Names(self.spec.name, suffix, kept))
+    names: Names
 
     @property
     def region(self) -> str:

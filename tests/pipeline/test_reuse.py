@@ -12,6 +12,7 @@ from conftest import SEED, converged_observed, load, platform_input
 from function import compose as compose_module
 from function.builders import connection, usages
 from function.compose import Built, Outcome, compose, parse
+from function.model import sticky
 from function.model.context import Desired
 
 if TYPE_CHECKING:
@@ -139,6 +140,44 @@ def test_a_changed_answer_before_the_steps_runs_every_step(ran: list[str]) -> No
     ran.clear()
     compose(xr, observed, given, parsed=first.parsed, before=before)
     assert ran == EVERY
+
+
+@pytest.mark.parametrize(
+    ("change", "same_parse", "derived", "why"),
+    [
+        pytest.param(_listener, True, False,
+                     "Only a value a builder reads changed: the names are taken again.",
+                     id="listener"),
+        pytest.param(_old_name, True, True,
+                     "A name the environment keeps is answered otherwise: derived anew.",
+                     id="kept-name"),
+        pytest.param(_renamed, False, True,
+                     "Another XR name, so another identity suffix: derived anew.", id="xr-name"),
+    ],
+)  # fmt: skip
+def test_names_are_derived_again_only_for_a_context_made_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+    change: Callable[[Change], Change],
+    same_parse: bool,
+    derived: bool,
+    why: str,
+) -> None:
+    """The names an environment keeps are read again only when what they come from changed."""
+    case, first = _first()
+    xr, observed, given = change(copy.deepcopy(case))
+    parsed = first.parsed if same_parse else parse(xr, given)
+    read: list[str] = []
+    derive = sticky.kept
+
+    def kept(*args: Any) -> dict[str, str]:
+        read.append("kept")
+        return derive(*args)
+
+    monkeypatch.setattr(compose_module.sticky, "kept", kept)
+    again = compose(xr, observed, given, parsed=parsed, before=first.built)
+    assert again.built is not None
+    assert first.built is not None
+    assert (read == ["kept"], again.built.names is first.built.names) == (derived, not derived), why
 
 
 @pytest.mark.parametrize(
