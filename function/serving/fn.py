@@ -132,8 +132,10 @@ def spliced(req: fnv1.RunFunctionRequest, outcome: Outcome, pieces: Pieces) -> S
     # Earlier functions' resources stay, but not under a key of ours (to_response).
     entries = {name: entry(name, resource) for name, resource in rsp.desired.resources.items()}
     entries.update(
-        (name, pieces.entry(name, manifest, READY[outcome.ready[name]]))
-        for name, manifest in outcome.resources.items()
+        pieces.entries(
+            (name, manifest, READY[outcome.ready[name]])
+            for name, manifest in outcome.resources.items()
+        )
     )
     rsp.desired.ClearField("resources")
     return Spliced(splice(rsp, entries), rsp.meta)

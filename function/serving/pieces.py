@@ -21,11 +21,14 @@ import hashlib
 import marshal
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
 from function.model import convert
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 KEY_BYTES = 16
 # The newest marshal format without references to objects written before.
@@ -104,19 +107,35 @@ class Pieces:
 
     def entry(self, name: str, manifest: dict[str, Any], ready: fnv1.Ready) -> bytes:
         """The ``entry`` of a resource composed as ``manifest``, ready or not as ``ready``."""
+        return self.entries(((name, manifest, ready),))[name]
+
+    def entries(self, made: Iterable[tuple[str, dict[str, Any], fnv1.Ready]]) -> dict[str, bytes]:
+        """The ``entry`` of each resource, by name, from its name, manifest and readiness.
+
+        One lock for every manifest told by identity: a composition hands out dozens.
+        """
+        found: dict[str, bytes] = {}
+        anew: list[tuple[str, dict[str, Any], fnv1.Ready]] = []
         with self._lock:
-            same = self._same.get(id(manifest))
-            if same is not None and same[1:3] == (name, ready):
+            for name, manifest, ready in made:
+                same = self._same.get(id(manifest))
+                if same is not None and same[1] == name and same[2] == ready:
+                    self._same.move_to_end(id(manifest))
+                    found[name] = same[3]
+                else:
+                    anew.append((name, manifest, ready))
+            self.hits += len(found)
+        if not anew:
+            return found
+        for name, manifest, ready in anew:
+            found[name] = self._alike(name, manifest, ready)
+        with self._lock:
+            for name, manifest, ready in anew:
+                self._same[id(manifest)] = (manifest, name, ready, found[name])
                 self._same.move_to_end(id(manifest))
-                self.hits += 1
-                return same[3]
-        data = self._alike(name, manifest, ready)
-        with self._lock:
-            self._same[id(manifest)] = (manifest, name, ready, data)
-            self._same.move_to_end(id(manifest))
             while len(self._same) > SAME_KEPT:
                 self._same.popitem(last=False)
-        return data
+        return found
 
     def _alike(self, name: str, manifest: dict[str, Any], ready: fnv1.Ready) -> bytes:
         """``entry``, given again for a manifest of the same content."""
