@@ -24,6 +24,8 @@ Field = tuple[str, ...]
 T = TypeVar("T")
 # Not among the known answers (None is an answer).
 _UNKNOWN = object()
+# Most answers: values of these types are alike when equal (unlike floats, dicts and lists).
+_EQUAL_ALIKE = frozenset({str, bool, int, type(None)})
 
 
 def text(value: Any) -> str | None:  # noqa: ANN401
@@ -33,8 +35,11 @@ def text(value: Any) -> str | None:  # noqa: ANN401
 
 def same(a: Any, b: Any) -> bool:  # noqa: ANN401
     """Equal and of the same types and signs throughout, as a Struct tells values apart."""
-    if type(a) is not type(b):
+    kind = type(a)
+    if kind is not type(b):
         return False
+    if kind in _EQUAL_ALIKE:
+        return bool(a == b)
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(same(value, b[key]) for key, value in a.items())
     if isinstance(a, list):
@@ -89,10 +94,12 @@ class Observed:
         return plain(dig(self._resources.get(key), *path))
 
     def _ask(self, *question: str) -> Any:  # noqa: ANN401
-        if question not in self._answers:
-            known = self._known.get(question, _UNKNOWN)
-            self._answers[question] = self._answer(question) if known is _UNKNOWN else known
-        answer = self._answers[question]
+        answer = self._answers.get(question, _UNKNOWN)
+        if answer is _UNKNOWN:
+            answer = self._known.get(question, _UNKNOWN)
+            if answer is _UNKNOWN:
+                answer = self._answer(question)
+            self._answers[question] = answer
         if self._trail is not None:
             self._trail[question] = answer
         return answer
