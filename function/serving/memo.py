@@ -29,8 +29,10 @@ way also answers the calls that cache cannot.
 Answers are kept serialized, so what the memo hands out is immutable and costs no
 serialization. The questions and answers an answer was made from are kept packed
 (``marshal``), one blob per observed resource, at a fifth of their size as objects: a
-recall unpacks only the blobs of the resources that changed. Thread-safe: the gRPC loop
-recalls while the worker thread composes.
+recall unpacks only the blobs of the resources that changed. The XRs composed last (those
+AWS is still creating resources for) keep their answers unpacked besides, so that composing
+them again does not unpack the blobs of every resource that did not change. Thread-safe:
+the gRPC loop recalls while the worker thread composes.
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ ITEM_COST_BYTES = 128
 PARSED_KEPT = 64
 # XRs whose builders' work is kept (``compose``'s ``before``), most recently composed first:
 # those composed again while AWS creates their resources. By count: each is the manifests
-# and questions of one composition, ~52 KiB for the real-sized seed claim.
+# and questions of one composition, ~52 KiB for the real-sized seed claim. As many XRs keep
+# their answers unpacked besides: one dict, its questions and answers shared with ``before``.
 BUILT_KEPT = 16
 T = TypeVar("T")
 
@@ -209,6 +212,8 @@ class Memo:
         self._entries: OrderedDict[Identity, _Entry] = OrderedDict()
         self._parsed: OrderedDict[Identity, tuple[tuple[bytes, bytes], Parsed]] = OrderedDict()
         self._built: OrderedDict[Identity, Built] = OrderedDict()
+        # The answers each entry was made from, as ``_unpack`` gives them from its blobs.
+        self._unpacked: OrderedDict[Identity, dict[Question, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -222,12 +227,14 @@ class Memo:
         miss = Miss(identity, fingerprints.inputs(req, xr), fingerprints.digests(req), {})
         with self._lock:
             entry = self._entries.get(identity) if identity is not None else None
+            # Read with the entry: a composition kept meanwhile replaces both.
+            unpacked = self._unpacked.get(identity) if identity is not None else None
         if identity is None or entry is None:
             self._count(hit=False)
             return miss
         changed = fingerprints.changes(entry.digests, miss.digests)
         if miss.inputs != entry.inputs:
-            return self._miss(entry, miss, changed)
+            return self._miss(entry, miss, changed, None)
         tag = req.meta.tag
         # The tag promises an identical request, but the observed resources are checked
         # all the same: a client breaking that promise must never get an answer that
@@ -244,18 +251,30 @@ class Memo:
             # The answers just read are right for this request: composing need not read them.
             parsed, built = self._validated(identity, miss.inputs)
             miss = dataclasses.replace(miss, known=fresh, parsed=parsed, built=built)
-            return self._miss(entry, miss, changed)
+            return self._miss(entry, miss, changed, unpacked)
         again = entry.retagged(tag, miss.digests)
         with self._lock:
             self._store(identity, again)
         self._count(hit=True)
         return Encoded(again.data)
 
-    def _miss(self, entry: _Entry, miss: Miss, changed: set[str]) -> Miss:
-        """``miss`` knowing also the answers about every resource that did not change."""
+    def _miss(
+        self,
+        entry: _Entry,
+        miss: Miss,
+        changed: set[str],
+        unpacked: dict[Question, Any] | None,
+    ) -> Miss:
+        """``miss`` knowing also the answers about every resource that did not change.
+
+        ``unpacked``: the entry's answers as kept unpacked, if they are, and if
+        ``miss.known`` answers each of their questions about the resources that changed
+        (then merged over them, it leaves the answers about the rest).
+        """
         self._count(hit=False)
-        known = _unpack(entry.answers, entry.answers.keys() - changed)
-        return dataclasses.replace(miss, known={**known, **miss.known})
+        if unpacked is None:
+            unpacked = _unpack(entry.answers, entry.answers.keys() - changed)
+        return dataclasses.replace(miss, known={**unpacked, **miss.known})
 
     def keep(self, tag: str, miss: Miss, outcome: Outcome, answer: Spliced) -> bytes | None:
         """Remember ``answer``, made as ``outcome`` says, for the request tagged ``tag``.
@@ -276,6 +295,7 @@ class Memo:
         entry = _Entry(tag, miss.inputs, miss.digests, answers, data, len(head), cost)
         with self._lock:
             self._store(miss.identity, entry)
+            _newest(self._unpacked, miss.identity, outcome.answers, BUILT_KEPT)
             if outcome.parsed is not None:
                 _newest(self._parsed, miss.identity, (miss.inputs, outcome.parsed), PARSED_KEPT)
             if outcome.built is not None:

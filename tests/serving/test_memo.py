@@ -12,11 +12,12 @@ from conftest import SEED, converged_observed, load, platform_input, served
 from function.model.observed import Observed, same
 from function.offline import documents
 from function.serving import fn, shallow
+from function.serving import memo as memo_module
 from function.serving.fingerprints import DIGEST_BYTES, digests
 from function.serving.memo import BUILT_KEPT, ITEM_COST_BYTES, PARSED_KEPT, Memo, _Entry
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable, Mapping
 
     from crossplane.function.proto.v1 import run_function_pb2 as fnv1
 
@@ -166,6 +167,12 @@ CASES: list[tuple[str, str, Callable[[Call], None], bool]] = [
         "spec",
         "A claim edit is a new answer.",
         lambda call: call.xr["spec"].update(region="eu-west-1"),
+        False,
+    ),
+    (
+        "spec-and-read-value",
+        "A claim edit and a read value at once: the changed resource is read again.",
+        lambda call: (call.xr["spec"].update(region="eu-west-1"), _read_change(call)),
         False,
     ),
     (
@@ -842,6 +849,30 @@ def test_memo_keeps_what_was_built_for_the_xrs_composed_last(
         _read_change(call)
         served(call.request(), memo)
         assert len(runs) - before == built, call.xr["metadata"]["name"]
+
+
+def test_memo_unpacks_for_the_xrs_composed_last_only_what_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The BUILT_KEPT XRs composed last keep their answers unpacked besides; older ones unpack."""
+    memo = Memo(BUDGET)
+    calls = [converged_call(f"xr-{number}") for number in range(BUILT_KEPT + 1)]
+    for call in calls:
+        served(call.request(), memo)
+    unpacked: list[str] = []
+    real = memo_module._unpack  # noqa: SLF001 - noting which resources' blobs are unpacked
+
+    def unpack(packed: Mapping[str, bytes], keys: Iterable[str]) -> dict[Any, Any]:
+        keys = list(keys)
+        unpacked.extend(keys)
+        return real(packed, keys)
+
+    monkeypatch.setattr(memo_module, "_unpack", unpack)
+    for call, every in ((calls[-1], False), (calls[1], False), (calls[0], True)):
+        unpacked.clear()
+        _read_change(call)
+        assert served(call.request(), memo) == _wire(fn.run(call.request()))
+        assert (set(unpacked) > {"api"}, "api" in unpacked) == (every, True), call.xr["metadata"]
 
 
 def test_memo_reads_each_question_about_a_changed_resource_once(
