@@ -29,10 +29,11 @@ way also answers the calls that cache cannot.
 Answers are kept serialized, so what the memo hands out is immutable and costs no
 serialization. The questions and answers an answer was made from are kept packed
 (``marshal``), one blob per observed resource, at a fifth of their size as objects: a
-recall unpacks only the blobs of the resources that changed. The XRs composed last (those
-AWS is still creating resources for) keep their answers unpacked besides, so that composing
-them again does not unpack the blobs of every resource that did not change. Thread-safe:
-the gRPC loop recalls while the worker thread composes.
+recall unpacks only the blobs of the resources that changed, and keeping what it then
+composes packs only those again. The XRs composed last (those AWS is still creating
+resources for) keep their answers unpacked besides, so that composing them again does not
+unpack the blobs of every resource that did not change. Thread-safe: the gRPC loop
+recalls while the worker thread composes.
 """
 
 from __future__ import annotations
@@ -186,6 +187,7 @@ class Miss:
             unchanged since.
         built: what composing the previous answer built (``compose``'s ``before``), given
             with ``parsed``.
+        packed: ``known`` packed (``_pack``), the unchanged resources' blobs as they were.
     """
 
     identity: Identity | None
@@ -194,6 +196,7 @@ class Miss:
     known: dict[Question, Any]
     parsed: Parsed | None = None
     built: Built | None = None
+    packed: dict[str, bytes] | None = None
 
 
 class Memo:
@@ -274,7 +277,10 @@ class Memo:
         self._count(hit=False)
         if unpacked is None:
             unpacked = _unpack(entry.answers, entry.answers.keys() - changed)
-        return dataclasses.replace(miss, known={**unpacked, **miss.known})
+        kept = {key: blob for key, blob in entry.answers.items() if key not in changed}
+        # miss.known is about the changed resources alone: no blob of theirs is kept.
+        packed = {**kept, **_pack(miss.known)}
+        return dataclasses.replace(miss, known={**unpacked, **miss.known}, packed=packed)
 
     def keep(self, tag: str, miss: Miss, outcome: Outcome, answer: Spliced) -> bytes | None:
         """Remember ``answer``, made as ``outcome`` says, for the request tagged ``tag``.
@@ -290,7 +296,12 @@ class Memo:
         data = answer.data
         if not data.startswith(head):
             return None  # a protobuf runtime that orders fields otherwise: nothing is kept
-        answers = _pack(outcome.answers)
+        # Composing answered each question it was told the answer to as told: when it asked
+        # those questions alone, it gave those answers, and their blobs are made already.
+        if miss.packed is not None and outcome.answers.keys() == miss.known.keys():
+            answers = miss.packed
+        else:
+            answers = _pack(outcome.answers)
         cost = _cost(data, miss.inputs, miss.digests, answers)
         entry = _Entry(tag, miss.inputs, miss.digests, answers, data, len(head), cost)
         with self._lock:

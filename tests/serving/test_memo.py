@@ -172,7 +172,7 @@ CASES: list[tuple[str, str, Callable[[Call], None], bool]] = [
     (
         "spec-and-read-value",
         "A claim edit and a read value at once: the changed resource is read again.",
-        lambda call: (call.xr["spec"].update(region="eu-west-1"), _read_change(call)),
+        lambda call: (_edit_spec(call), _read_change(call)),
         False,
     ),
     (
@@ -735,6 +735,39 @@ def test_memo_compares_the_xr_spec_under_the_same_stamps() -> None:
     req = after.request()
     assert served(req, memo) == _wire(fn.run(req))
     assert memo.hits == 0
+
+
+def _spec_and_read_change(call: Call) -> None:
+    _edit_spec(call)
+    _read_change(call)
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        pytest.param(_read_change,
+                     "The changed resource's answers are packed anew, the others' kept.",
+                     id="read-value"),
+        pytest.param(_spec_and_read_change,
+                     "Composing asked about a resource it was told nothing of: all made anew.",
+                     id="spec-and-read-value"),
+    ],
+)  # fmt: skip
+def test_memo_keeps_the_answers_composing_gave(change: Callable[[Call], None], why: str) -> None:
+    """After a miss the kept blobs hold what composing afresh asks and answers, per resource."""
+    call = converged_call()
+    memo = Memo(BUDGET)
+    served(call.request(), memo)
+    change(call)
+    req = call.request()
+    served(req, memo)
+    (entry,) = memo._entries.values()  # noqa: SLF001 - the blobs are not read otherwise
+    expected: dict[str, dict[tuple[str, ...], Any]] = {}
+    for question, found in fn.outcome(req).answers.items():
+        expected.setdefault(question[1], {})[question] = found
+    kept = {key: marshal.loads(blob) for key, blob in entry.answers.items()}  # noqa: S302
+    assert kept == expected, why
+    assert all(same(kept[key], asked) for key, asked in expected.items()), why
 
 
 def _other_region(call: Call) -> None:
