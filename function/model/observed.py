@@ -24,8 +24,6 @@ Field = tuple[str, ...]
 T = TypeVar("T")
 # Not among the known answers (None is an answer).
 _UNKNOWN = object()
-# Most answers: values of these types are alike when equal (unlike floats, dicts and lists).
-_EQUAL_ALIKE = frozenset({str, bool, int, type(None)})
 
 
 def text(value: Any) -> str | None:  # noqa: ANN401
@@ -34,17 +32,18 @@ def text(value: Any) -> str | None:  # noqa: ANN401
 
 
 def same(a: Any, b: Any) -> bool:  # noqa: ANN401
-    """Equal and of the same types and signs throughout, as a Struct tells values apart."""
+    """Equal and of the same types and signs throughout, as a Struct tells values apart.
+
+    Answers are plain data: dicts, lists and floats of exactly those types (``plain``).
+    """
     kind = type(a)
     if kind is not type(b):
         return False
-    if kind in _EQUAL_ALIKE:
-        return bool(a == b)
-    if isinstance(a, dict):
+    if kind is dict:
         return a.keys() == b.keys() and all(same(value, b[key]) for key, value in a.items())
-    if isinstance(a, list):
+    if kind is list:
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, float):
+    if kind is float:
         return bool(a.hex() == b.hex())  # -0.0 == 0.0, yet a Struct keeps the sign
     return bool(a == b)
 

@@ -228,11 +228,14 @@ class Memo:
         xr = shallow.composite(req)
         identity = fingerprints.identity(xr)
         miss = Miss(identity, fingerprints.inputs(req, xr), fingerprints.digests(req), {})
+        if identity is None:
+            self._count(hit=False)
+            return miss
         with self._lock:
-            entry = self._entries.get(identity) if identity is not None else None
+            entry = self._entries.get(identity)
             # Read with the entry: a composition kept meanwhile replaces both.
-            unpacked = self._unpacked.get(identity) if identity is not None else None
-        if identity is None or entry is None:
+            unpacked = self._unpacked.get(identity)
+        if entry is None:
             self._count(hit=False)
             return miss
         changed = fingerprints.changes(entry.digests, miss.digests)

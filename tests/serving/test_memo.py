@@ -743,29 +743,44 @@ def _spec_and_read_change(call: Call) -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "why"),
+    ("change", "anew", "why"),
     [
-        pytest.param(_read_change,
+        pytest.param(_read_change, {"api"},
                      "The changed resource's answers are packed anew, the others' kept.",
                      id="read-value"),
-        pytest.param(_spec_and_read_change,
+        pytest.param(_spec_and_read_change, None,
                      "Composing asked about a resource it was told nothing of: all made anew.",
                      id="spec-and-read-value"),
     ],
 )  # fmt: skip
-def test_memo_keeps_the_answers_composing_gave(change: Callable[[Call], None], why: str) -> None:
-    """After a miss the kept blobs hold what composing afresh asks and answers, per resource."""
+def test_memo_keeps_the_answers_composing_gave(
+    monkeypatch: pytest.MonkeyPatch, change: Callable[[Call], None], anew: set[str], why: str
+) -> None:
+    """After a miss the kept blobs hold what composing afresh asks and answers, per resource.
+
+    Only the blobs of ``anew`` (of every resource asked about, for None) are packed again.
+    """
     call = converged_call()
     memo = Memo(BUDGET)
     served(call.request(), memo)
     change(call)
     req = call.request()
+    packed: set[str] = set()
+    real = memo_module._pack  # noqa: SLF001 - noting which resources' answers are packed
+
+    def pack(answers: Mapping[tuple[str, ...], Any]) -> dict[str, bytes]:
+        found = real(answers)
+        packed.update(found)
+        return found
+
+    monkeypatch.setattr(memo_module, "_pack", pack)
     served(req, memo)
     (entry,) = memo._entries.values()  # noqa: SLF001 - the blobs are not read otherwise
     expected: dict[str, dict[tuple[str, ...], Any]] = {}
     for question, found in fn.outcome(req).answers.items():
         expected.setdefault(question[1], {})[question] = found
     kept = {key: marshal.loads(blob) for key, blob in entry.answers.items()}  # noqa: S302
+    assert packed == (anew or set(expected)), why
     assert kept == expected, why
     assert all(same(kept[key], asked) for key, asked in expected.items()), why
 
