@@ -221,6 +221,14 @@ run on the same requests (`--before`).
   runs only the builders whose questions get other answers (the listener's ARN: the API
   Gateway builder alone) and tells the others' manifests by identity, not by digest. Row:
   read value changed.
+- **Less redone after a miss.** A Context made of the same spec, input and XR, whose kept
+  names get the same answers, takes the names composing derived last time (they are not read
+  again); the 16 XRs composed last keep their answers unpacked besides the packed blobs, so a
+  miss merges the fresh answers over them instead of unpacking every unchanged resource's
+  blob, and keeping the new answer packs only the changed resources' answers again; the
+  pieces a composition hands out are told by identity under one lock. Together 18.8% fewer
+  instructions per read-value-changed call in process (cachegrind: 6.98 M -> 5.67 M; the
+  memo-off call is unchanged). Row: read value changed.
 - **Structs filled directly.** A manifest is set into its Struct by exact type
   (`convert.fill`), not through `Struct.update`'s chain of isinstance checks per value: a
   third less time, the same bytes (a property test against update). Rows: every composed one.
