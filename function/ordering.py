@@ -15,7 +15,7 @@ from function.model import keys
 from function.model.edges import EDGES, USAGES
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Mapping
+    from collections.abc import Callable, Collection
 
     from function.model.context import Context, Desired
     from function.model.observed import Observed
@@ -50,13 +50,16 @@ def needs(ctx: Context, item: Desired, composed: Collection[str]) -> tuple[str, 
 def plan(ctx: Context, desired: list[Desired]) -> Plan:
     """Gate ``desired`` on what each item needs, as the edges table says."""
     composed = {item.key for item in desired}
-    return gate(desired, ctx.observed, {item.key: needs(ctx, item, composed) for item in desired})
+    return gate(desired, ctx.observed, lambda item: needs(ctx, item, composed))
 
 
-def gate(desired: list[Desired], observed: Observed, after: Mapping[str, tuple[str, ...]]) -> Plan:
+def gate(
+    desired: list[Desired], observed: Observed, after: Callable[[Desired], tuple[str, ...]]
+) -> Plan:
     """Split desired resources into those sent now and those held back.
 
-    ``after`` names, per key, the resources that must be ready before it is first created.
+    ``after`` names, per item, the resources that must be ready before it is first created;
+    it is asked only about items not observed yet (a converged environment asks nothing).
     """
     emit: list[Desired] = []
     held: list[tuple[str, str]] = []
@@ -68,7 +71,7 @@ def gate(desired: list[Desired], observed: Observed, after: Mapping[str, tuple[s
             else:
                 emit.append(item)
             continue
-        waiting = [key for key in after[item.key] if not observed.ready(key)]
+        waiting = [key for key in after(item) if not observed.ready(key)]
         if waiting:
             held.append((item.key, "waiting for " + ", ".join(waiting) + " to be ready"))
         elif item.manifest is None:

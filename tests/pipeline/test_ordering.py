@@ -48,14 +48,27 @@ def test_gate(
     reason: str | None,
 ) -> None:
     """A new resource waits for its dependencies; an observed one is never held back."""
-    plan = gate([item], Observed(observed), {"b": after})
+    plan = gate([item], Observed(observed), lambda _: after)
     assert (item in plan.emit) is emitted
     assert plan.held == (() if reason is None else (("b", reason),))
 
 
+def test_gate_asks_what_an_item_waits_for_only_while_it_is_not_observed() -> None:
+    """An observed item is sent whatever it waits for, so that is not worked out for it."""
+    asked: list[str] = []
+
+    def after(item: Desired) -> tuple[str, ...]:
+        asked.append(item.key)
+        return ()
+
+    items = [Desired("a", {"kind": "X"}), Desired("b", {"kind": "X"})]
+    plan = gate(items, Observed({"a": {"kind": "X"}}), after)
+    assert (asked, plan.emit) == (["b"], tuple(items))
+
+
 def test_gate_reports_unrenderable_observed_resource() -> None:
     """An observed resource whose manifest cannot be rebuilt is reported, not silently dropped."""
-    plan = gate([Desired("b", None, "the ARN")], Observed({"b": {"kind": "X"}}), {"b": ()})
+    plan = gate([Desired("b", None, "the ARN")], Observed({"b": {"kind": "X"}}), lambda _: ())
     assert plan.lost == ("b",)
 
 
