@@ -882,14 +882,20 @@ def test_memo_runs_again_only_the_builders_a_change_reaches(
     assert answer == _wire(fn.run(call.request())), why
 
 
-def test_memo_keeps_what_was_built_for_the_xrs_composed_last(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Only the BUILT_KEPT XRs composed last keep what their builders built; older ones build."""
+def _one_more_than_kept() -> tuple[Memo, list[Call]]:
+    """A memo that composed BUILT_KEPT + 1 XRs, and their calls, oldest first."""
     memo = Memo(BUDGET)
     calls = [converged_call(f"xr-{number}") for number in range(BUILT_KEPT + 1)]
     for call in calls:
         served(call.request(), memo)
+    return memo, calls
+
+
+def test_memo_keeps_what_was_built_for_the_xrs_composed_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only the BUILT_KEPT XRs composed last keep what their builders built; older ones build."""
+    memo, calls = _one_more_than_kept()
     runs = _counting_builds(monkeypatch)
     # The oldest of those kept is the BUILT_KEPT-th last; the one before it is gone.
     for call, built in ((calls[-1], 0), (calls[1], 0), (calls[0], 1)):
@@ -903,10 +909,7 @@ def test_memo_unpacks_for_the_xrs_composed_last_only_what_changed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The BUILT_KEPT XRs composed last keep their answers unpacked besides; older ones unpack."""
-    memo = Memo(BUDGET)
-    calls = [converged_call(f"xr-{number}") for number in range(BUILT_KEPT + 1)]
-    for call in calls:
-        served(call.request(), memo)
+    memo, calls = _one_more_than_kept()
     unpacked: list[str] = []
     real = memo_module._unpack  # noqa: SLF001 - noting which resources' blobs are unpacked
 
