@@ -260,6 +260,33 @@ run on the same requests (`--before`).
   with every entry; each entry's object overhead is counted, so the budget bounds memory; the
   default budget is 16 MiB (about 370 real-sized seed XRs, 32 MiB before). Row: peak RSS.
 
+### Why "composed every call" stays above its target
+
+Measured in process at `72b7fbf` with `valgrind --tool=cachegrind` on a loop of
+`FunctionRunner(None).answer` over the real-sized seed request (per call: a run of N calls
+less a run of none, over N):
+
+- A memo-off call runs 16.4 M instructions; in a server under cachegrind, called over
+  gRPC, 17.1 M (serving adds 4%).
+- Filling the 32 manifests (789 values) into Structs and serializing the answer: 5.2 M, a
+  third. Python's interpreter loop is a fifth of filling (callgrind); the rest is protobuf's
+  Python binding making, caching and freeing a Python object for every Value it sets, about
+  5,600 instructions a value. Neither way around it in Python pays: a wire encoder in Python
+  ran 6.9 M where filling and serializing the same resources ran 6.2 M, and building the
+  Structs from nested dicts in one constructor call took four times as long.
+- Reading every observed resource's conditions for its readiness and Synced error: 3.1 M,
+  a fifth (answers kept from an earlier call instead). Reading the conditions one level deep
+  through message types of their own saved 0.5 M, not kept for so little.
+- The rest, about 8 M, is spread over the spec, input and names (the largest part, about a
+  sixth of a call under pyinstrument), the builders, gating, status and the immutable-field
+  check.
+
+Reaching 2.5 x takes a third to a half of those instructions away; a third is protobuf's
+per-value cost, which only reusing encoded bytes avoids: the memo's pieces do that, and
+`--cache-mib 0` turns them off with the rest of the memo. The ratio also moves with this
+machine: runs of our memo-off server against the floor alone, in blocks of calls that take
+turns, gave 2.4 x to 3.7 x on the same day.
+
 ### What a real-sized request carries
 
 The bare seed request is {real.bare_seed_bytes / 1024:.0f} KiB. `bench/realistic.py` adds
