@@ -297,9 +297,8 @@ less a run of none, over N):
   check.
 
 {_composing_gap(real)}
-Nearly a third of a memo-off call's instructions is filling and serializing Structs, mostly
-protobuf's per-value cost, which only reusing encoded bytes avoids: the memo's pieces do that,
-and `--cache-mib 0` turns them off with the rest of the memo. The ratio also moves with this
+Only reusing encoded bytes avoids protobuf's per-value cost: the memo's pieces do that, and
+`--cache-mib 0` turns them off with the rest of the memo. The ratio also moves with this
 machine: runs of our memo-off server against the floor alone, in blocks of calls that take
 turns, gave 2.4 x to 3.7 x on the same day.
 
